@@ -1,0 +1,381 @@
+import type { Llama, LlamaModel, Token } from "node-llama-cpp";
+import { ClassifierSession, classifierSpecFromMetadata } from "./classifier-session.js";
+import { ArbitrageError, cancelledError } from "./errors.js";
+import { ConfidenceJudge, ExactArithmeticJudge, ModelJudge, type StepJudge } from "./judges.js";
+import { checkModelFile, type ModelFileCheck } from "./model-files.js";
+import { ModelSession, type CandidateStep, type StepLimits } from "./model-session.js";
+import { validateModelConfig, validateReasonOptions } from "./options.js";
+import { embeddedModelPath } from "./paths.js";
+import { buildPrompt } from "./prompt.js";
+import { createContext, loadLlama, loadModel } from "./runtime.js";
+import { decideStep } from "./policies.js";
+import type {
+  EngineEvent,
+  FinishReason,
+  LoadProgress,
+  ModelConfig,
+  ModelMeter,
+  ModelRole,
+  ReasonOptions,
+  ReasonResult,
+  RunStats,
+  StepRecord,
+} from "./types.js";
+
+export interface CreateOptions {
+  onProgress?: (p: LoadProgress) => void;
+  signal?: AbortSignal;
+}
+
+export interface ReasonHooks {
+  onEvent?: (e: EngineEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface EngineInfo {
+  draft: { path: string; sizeBytes: number; architecture: string };
+  target: { path: string; sizeBytes: number; architecture: string };
+  router: string;
+  scorer: string;
+  sameTokenizer: boolean;
+  contextSize: number;
+  gpu: string | false;
+  threads: number;
+  warnings: string[];
+}
+
+interface LoadedGenerator {
+  check: ModelFileCheck;
+  model: LlamaModel;
+  session: ModelSession;
+}
+
+interface LoadedJudge {
+  judge: StepJudge;
+  /** Classifier judges read text in their own tokenizer; null for model-free judges. */
+  check: ModelFileCheck | null;
+  model: LlamaModel | null;
+}
+
+function resolvePath(value: string, role: "draft" | "target"): string {
+  return value === "embedded" ? embeddedModelPath(role) : value;
+}
+
+/** Two models share a tokenizer when their vocabularies and tokenizer types are identical: token ids can then be passed as they are. */
+function sameTokenizer(a: ModelFileCheck, b: ModelFileCheck): boolean {
+  if (a.path === b.path) return true;
+  const ta = (a.info.metadata as { tokenizer?: { ggml?: Record<string, unknown> } }).tokenizer?.ggml;
+  const tb = (b.info.metadata as { tokenizer?: { ggml?: Record<string, unknown> } }).tokenizer?.ggml;
+  if (!ta || !tb || ta.model !== tb.model || ta.pre !== tb.pre) return false;
+  const va = ta.tokens as unknown[] | undefined;
+  const vb = tb.tokens as unknown[] | undefined;
+  if (!va || !vb || va.length !== vb.length) return false;
+  for (let i = 0; i < va.length; i++) if (va[i] !== vb[i]) return false;
+  const ma = (ta.merges as unknown[] | undefined)?.length ?? 0;
+  const mb = (tb.merges as unknown[] | undefined)?.length ?? 0;
+  return ma === mb && ta.bos_token_id === tb.bos_token_id && ta.eos_token_id === tb.eos_token_id;
+}
+
+/**
+ * The step-level speculation engine: a draft and a target model, a router and a scorer, and
+ * one loop that generates an answer step by step and asks the policy who writes each step.
+ * Requests run one at a time (each model has one sequence); further calls wait their turn.
+ */
+export class ArbitrageEngine {
+  private queue: Promise<unknown> = Promise.resolve();
+  private disposed = false;
+
+  private constructor(
+    readonly config: ModelConfig,
+    private readonly llama: Llama,
+    private readonly draft: LoadedGenerator,
+    private readonly target: LoadedGenerator,
+    private readonly router: LoadedJudge,
+    private readonly scorer: LoadedJudge,
+    readonly sameTokenizer: boolean,
+    readonly warnings: string[],
+  ) {}
+
+  static async create(partialConfig: unknown, opts: CreateOptions = {}): Promise<ArbitrageEngine> {
+    const config = validateModelConfig(partialConfig);
+    const { onProgress, signal } = opts;
+    const draftPath = resolvePath(config.draft, "draft");
+    const targetPath = resolvePath(config.target, "target");
+    const draftCheck = await checkModelFile(draftPath, "Draft");
+    const targetCheck = draftPath === targetPath ? draftCheck : await checkModelFile(targetPath, "Target");
+    const warnings: string[] = [];
+    if (draftPath === targetPath) {
+      warnings.push("The draft and target are the same model file: every step costs the same either way, so routing cannot save time.");
+    }
+    const llama = await loadLlama(config.gpu, config.threads);
+    const progress = (role: LoadProgress["role"], path: string) => (p: number) => onProgress?.({ role, path, progress: p });
+
+    const draftModel = await loadModel(llama, draftCheck, "draft", config, progress("draft", draftPath), signal);
+    const targetModel =
+      draftPath === targetPath ? draftModel : await loadModel(llama, targetCheck, "target", config, progress("target", targetPath), signal);
+    const models: LlamaModel[] = [draftModel, targetModel];
+    try {
+      const draft = await ArbitrageEngine.generator("draft", draftCheck, draftModel, config);
+      const target = await ArbitrageEngine.generator("target", targetCheck, targetModel, config);
+      const router = await ArbitrageEngine.judge("router", config, llama, progress, signal, models);
+      const scorer = await ArbitrageEngine.judge("scorer", config, llama, progress, signal, models);
+      const same = sameTokenizer(draftCheck, targetCheck);
+      if (!same) warnings.push("The draft and target tokenizers differ: committed text is re-tokenised at step boundaries and prefix reuse is off.");
+      return new ArbitrageEngine(config, llama, draft, target, router, scorer, same, warnings);
+    } catch (e) {
+      await Promise.all([...new Set(models)].map((m) => m.dispose()));
+      throw e;
+    }
+  }
+
+  private static async generator(role: ModelRole, check: ModelFileCheck, model: LlamaModel, config: ModelConfig): Promise<LoadedGenerator> {
+    const context = await createContext(model, check, config, role);
+    return { check, model, session: new ModelSession(role, model, context, context.getSequence()) };
+  }
+
+  private static async judge(
+    kind: "router" | "scorer",
+    config: ModelConfig,
+    llama: Llama,
+    progress: (role: LoadProgress["role"], path: string) => (p: number) => void,
+    signal: AbortSignal | undefined,
+    models: LlamaModel[],
+  ): Promise<LoadedJudge> {
+    const choice = kind === "router" ? config.router : config.scorer;
+    if (choice === "confidence") return { judge: new ConfidenceJudge(), check: null, model: null };
+    if (choice === "exact") return { judge: new ExactArithmeticJudge(), check: null, model: null };
+    const path = choice === "embedded" ? embeddedModelPath(kind === "router" ? "router" : "prm") : choice.path;
+    const label = kind === "router" ? "Router" : "Scorer";
+    const check = await checkModelFile(path, label);
+    const spec = classifierSpecFromMetadata(check.arbitrage, path);
+    const model = await loadModel(llama, check, label.toLowerCase(), config, progress(kind, path), signal);
+    models.push(model);
+    const context = await createContext(model, check, config, label.toLowerCase());
+    const session = new ClassifierSession(model, context.getSequence(), spec);
+    const name = choice === "embedded" ? (kind === "router" ? "embedded router" : "embedded PRM") : path;
+    return { judge: new ModelJudge(name, session), check, model };
+  }
+
+  info(): EngineInfo {
+    return {
+      draft: { path: this.draft.check.path, sizeBytes: this.draft.check.sizeBytes, architecture: this.draft.check.architecture },
+      target: { path: this.target.check.path, sizeBytes: this.target.check.sizeBytes, architecture: this.target.check.architecture },
+      router: this.router.judge.name,
+      scorer: this.scorer.judge.name,
+      sameTokenizer: this.sameTokenizer,
+      contextSize: Math.min(this.draft.session.contextSize, this.target.session.contextSize),
+      gpu: this.llama.gpu,
+      threads: this.config.threads,
+      warnings: this.warnings,
+    };
+  }
+
+  /** Runs one request after the ones already queued. */
+  reason(question: unknown, options?: unknown, hooks: ReasonHooks = {}): Promise<ReasonResult> {
+    const run = this.queue.then(() => this.run(question, options, hooks));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(questionInput: unknown, optionsInput: unknown, hooks: ReasonHooks): Promise<ReasonResult> {
+    if (this.disposed) throw new ArbitrageError("internal", "The engine was disposed.");
+    const question = checkQuestion(questionInput);
+    const options = validateReasonOptions(optionsInput);
+    const { signal } = hooks;
+    if (signal?.aborted) throw cancelledError();
+    const emit = (e: EngineEvent) => hooks.onEvent?.(e);
+    const started = performance.now();
+    const { draft, target } = this;
+    const router = this.router.judge;
+    const scorer = this.scorer.judge;
+
+    const draftPrompt = buildPrompt(draft.model, draft.check, question, options.promptStyle);
+    const targetPrompt = buildPrompt(target.model, target.check, question, options.promptStyle);
+    for (const [g, p] of [[draft, draftPrompt], [target, targetPrompt]] as const) {
+      if (p.tokens.length >= g.session.contextSize - 8) {
+        throw new ArbitrageError(
+          "question-too-long",
+          `The question takes ${p.tokens.length} tokens, but the ${g.session.role} model's context holds ${g.session.contextSize}. Shorten the question or raise arbitrage.contextSize.`,
+        );
+      }
+    }
+    const libraryBase = { draft: draft.session.libraryMeter.input, target: target.session.libraryMeter.input };
+    await draft.session.reset(draftPrompt.tokens);
+    await target.session.reset(targetPrompt.tokens);
+    const judgePrompt = (j: LoadedJudge) => () => (j.model && j.check ? buildPrompt(j.model, j.check, question, options.promptStyle).tokens : []);
+    const needsRouter = options.policy === "arbitrage";
+    const needsScorer = options.policy === "rsd" || options.policy === "oracle";
+    if (needsRouter) await router.begin({ question, promptTokens: judgePrompt(this.router), delimiter: options.stepDelimiter });
+    if (needsScorer) await scorer.begin({ question, promptTokens: judgePrompt(this.scorer), delimiter: options.stepDelimiter });
+    emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: targetPrompt.text });
+
+    const steps: StepRecord[] = [];
+    let finishReason: FinishReason = "max-steps";
+    const limitsFor = (role: ModelRole, index: number): StepLimits => ({
+      delimiter: options.stepDelimiter,
+      maxTokens: options.maxTokensPerStep,
+      temperature: options.temperature,
+      seed: options.temperature > 0 ? 1 + index : undefined,
+      signal,
+      wantConfidences: role === "draft" && needsRouter && router.needsConfidences,
+      onText: (text) => emit({ type: "token", index, model: role, text }),
+    });
+
+    for (let index = 0; index < options.maxSteps; index++) {
+      const stepStarted = performance.now();
+      const generate = async (role: ModelRole, reuse?: CandidateStep): Promise<CandidateStep> => {
+        emit({ type: "step-started", index, model: role });
+        const g = role === "draft" ? draft : target;
+        const reuseTokens = reuse && options.prefixReuse && this.sameTokenizer && role === "target" ? reuse.tokens : undefined;
+        return g.session.generateStep(limitsFor(role, index), reuseTokens);
+      };
+      const decision = await decideStep(options, {
+        generate,
+        route: (step) => router.judge(step, index),
+        score: (step) => scorer.judge(step, index),
+        cancelled: () => signal?.aborted === true,
+      });
+
+      // Close every open candidate: the chosen one is committed, the others erased from their caches.
+      // A cancelled step is dropped whole, leaving every cache exactly at the committed text.
+      const { chosen, candidates } = decision;
+      const cancelled = chosen.endedBy === "cancelled" || signal?.aborted === true;
+      for (const c of candidates) {
+        const g = c.model === "draft" ? draft : target;
+        if (c === chosen && !cancelled) g.session.commitCandidate(c);
+        else {
+          await g.session.discardCandidate();
+          if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason: cancelled ? "cancelled" : "not chosen" });
+        }
+      }
+      if (cancelled) {
+        finishReason = "cancelled";
+        break;
+      }
+      this.commitElsewhere(chosen);
+      const draftStep = candidates.find((c) => c.model === "draft");
+      const targetStep = candidates.find((c) => c.model === "target");
+      const record: StepRecord = {
+        index,
+        text: chosen.text,
+        model: chosen.model,
+        routerScore: decision.routerScore,
+        scorerScore: decision.scorerScore,
+        targetScorerScore: decision.targetScorerScore,
+        tokens: chosen.tokens.length,
+        draftTokensDiscarded: draftStep && chosen !== draftStep ? draftStep.tokens.length : 0,
+        targetTokensReused: chosen.model === "target" ? chosen.reused : 0,
+        endedBy: chosen.endedBy,
+        ms: performance.now() - stepStarted,
+        draftMs: draftStep?.ms ?? 0,
+        targetMs: targetStep?.ms ?? 0,
+        routerMs: decision.judgeMs,
+      };
+      steps.push(record);
+      emit({ type: "step-decided", step: record });
+
+      const trimmed = chosen.text.trim();
+      if (options.finalAnswerMarker && trimmed.startsWith(options.finalAnswerMarker) && (chosen.endedBy === "eos" || chosen.endedBy === "delimiter")) {
+        finishReason = "final-answer";
+        break;
+      }
+      if (chosen.endedBy === "eos") {
+        finishReason = "eos";
+        break;
+      }
+      if (chosen.endedBy === "context-full" || Math.min(draft.session.roomLeft(), target.session.roomLeft()) <= 1) {
+        finishReason = "context-full";
+        break;
+      }
+    }
+
+    const text = steps.map((s) => s.text).join("");
+    const result: ReasonResult = {
+      question,
+      policy: options.policy,
+      threshold: options.threshold,
+      steps,
+      text,
+      answer: extractAnswer(steps, options),
+      finishReason,
+      stats: this.stats(steps, started, libraryBase, needsRouter, needsScorer),
+    };
+    emit({ type: "finished", result });
+    return result;
+  }
+
+  /** Hands committed text to every model that did not write it; they evaluate it lazily. */
+  private commitElsewhere(step: CandidateStep): void {
+    const other = step.model === "draft" ? this.target : this.draft;
+    other.session.appendCommitted(this.sameTokenizer ? step.tokens : other.model.tokenize(step.text, false, "trimLeadingSpace"));
+    for (const j of [this.router, this.scorer]) {
+      j.judge.commit(step.text, () => (j.model ? j.model.tokenize(step.text, false, "trimLeadingSpace") : []));
+    }
+  }
+
+  private stats(steps: StepRecord[], started: number, libraryBase: Record<ModelRole, number>, router: boolean, scorer: boolean): RunStats {
+    const meter = (g: LoadedGenerator, role: ModelRole): ModelMeter => ({
+      generated: g.session.meter.generated,
+      evaluated: g.session.meter.evaluated,
+      discarded: g.session.meter.discarded,
+      libraryEvaluated: g.session.libraryMeter.input - libraryBase[role],
+      committed: g.session.committedTokens.length,
+      ms: g.session.meter.ms,
+    });
+    const count = (role: ModelRole, f: (s: StepRecord) => number) => steps.filter((s) => s.model === role).reduce((a, s) => a + f(s), 0);
+    const wallMs = performance.now() - started;
+    const routerMs = router ? this.router.judge.meter.ms : 0;
+    const scorerMs = scorer ? this.scorer.judge.meter.ms : 0;
+    const meters = { draft: meter(this.draft, "draft"), target: meter(this.target, "target") };
+    return {
+      steps: steps.length,
+      stepsByModel: { draft: count("draft", () => 1), target: count("target", () => 1) },
+      tokensByModel: { draft: count("draft", (s) => s.tokens), target: count("target", (s) => s.tokens) },
+      draftTokensDiscarded: steps.reduce((a, s) => a + s.draftTokensDiscarded, 0),
+      targetTokensReused: steps.reduce((a, s) => a + s.targetTokensReused, 0),
+      routerCalls: router ? this.router.judge.meter.calls : 0,
+      routerMs,
+      scorerCalls: scorer ? this.scorer.judge.meter.calls : 0,
+      scorerMs,
+      meters,
+      wallMs,
+      overheadMs: Math.max(0, wallMs - meters.draft.ms - meters.target.ms - routerMs - scorerMs),
+    };
+  }
+
+  async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    await this.queue.catch(() => undefined);
+    const models = new Set([this.draft.model, this.target.model, this.router.model, this.scorer.model].filter((m): m is LlamaModel => m !== null));
+    await Promise.all([...models].map((m) => m.dispose()));
+  }
+}
+
+function checkQuestion(input: unknown): string {
+  if (typeof input !== "string") throw new ArbitrageError("empty-question", "The question must be text.");
+  if (input.trim() === "") throw new ArbitrageError("empty-question", "The question is empty. Type a question, or select text in the editor first.");
+  if (input.includes("\u0000")) throw new ArbitrageError("invalid-question", "The question contains NUL characters (binary data?). Remove them and try again.");
+  if (!input.isWellFormed()) throw new ArbitrageError("invalid-question", "The question is not valid Unicode text (broken UTF-16 surrogates). Re-enter it as plain text.");
+  return input;
+}
+
+/** The final answer: text after the final-answer marker, else the last \boxed{...}, else null. */
+export function extractAnswer(steps: readonly StepRecord[], options: ReasonOptions): string | null {
+  for (let i = steps.length - 1; i >= 0; i--) {
+    const text = steps[i]!.text.trim();
+    if (options.finalAnswerMarker && text.startsWith(options.finalAnswerMarker)) return text.slice(options.finalAnswerMarker.length).trim();
+    const boxed = text.lastIndexOf("\\boxed{");
+    if (boxed >= 0) {
+      let depth = 0;
+      const start = boxed + "\\boxed{".length;
+      for (let j = start; j < text.length; j++) {
+        if (text[j] === "{") depth++;
+        else if (text[j] === "}" && depth-- === 0) return text.slice(start, j);
+      }
+    }
+  }
+  return null;
+}
+
+export type { Token };

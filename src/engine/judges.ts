@@ -1,0 +1,143 @@
+import type { Token } from "node-llama-cpp";
+import { ArbitrageError } from "./errors.js";
+import type { ClassifierSession } from "./classifier-session.js";
+import type { CandidateStep } from "./model-session.js";
+import { ArithmeticChecker } from "./task/arithmetic.js";
+
+/**
+ * Routers and scorers both judge a candidate step in its context and return a number in [0, 1]:
+ * a router the probability that the target would write a meaningfully better step, a scorer
+ * (PRM) the probability that the step is correct. One interface serves both so any judge can be
+ * plugged into any role; the policies decide what the number means.
+ */
+export interface JudgeRun {
+  question: string;
+  /** The prompt in the judge's own tokenizer (classifier judges only). */
+  promptTokens: () => Token[];
+  delimiter: string;
+}
+
+export interface StepJudge {
+  readonly name: string;
+  /** Whether `judge` needs the step's token confidences (makes the draft ask for them). */
+  readonly needsConfidences: boolean;
+  /** A new answer starts. */
+  begin(run: JudgeRun): Promise<void>;
+  judge(step: CandidateStep, stepIndex: number): Promise<number>;
+  /** A step was committed (text, and a lazily-tokenised form for classifier judges). */
+  commit(stepText: string, tokens: () => readonly Token[]): void;
+  readonly meter: { calls: number; ms: number };
+}
+
+/** The embedded router or PRM, or any GGUF classifier with arbitrage.classifier metadata. */
+export class ModelJudge implements StepJudge {
+  readonly needsConfidences = false;
+  private delimiter = "\n\n";
+  constructor(
+    readonly name: string,
+    private readonly session: ClassifierSession,
+  ) {}
+  get meter() {
+    return this.session.meter;
+  }
+  async begin(run: JudgeRun): Promise<void> {
+    this.delimiter = run.delimiter;
+    await this.session.reset(run.promptTokens());
+  }
+  judge(step: CandidateStep): Promise<number> {
+    return this.session.classify(step.text, this.delimiter);
+  }
+  commit(_text: string, tokens: () => readonly Token[]): void {
+    this.session.appendCommitted(tokens());
+  }
+}
+
+/**
+ * Model-free router for any draft/target pair: a logistic model over the draft step's own
+ * token probabilities. Features (all from the probability p of each sampled token, which
+ * node-llama-cpp returns without a full distribution):
+ *   s̄ = mean surprisal −ln p, s_max = max surprisal, h̄ = mean binary entropy H(p) (a lower
+ *   bound of the token entropy given its top probability), ℓ = ln(1 + tokens), k = ln(1 + step index).
+ * score = σ(b + w·features). The defaults were fitted (logistic regression) on oracle data of the
+ * embedded pair — see training/README.md — and are a sane prior for other pairs: low-confidence
+ * steps are the ones worth sending to the target.
+ */
+export interface ConfidenceWeights {
+  bias: number;
+  meanSurprisal: number;
+  maxSurprisal: number;
+  meanEntropy: number;
+  length: number;
+  position: number;
+}
+
+export const DEFAULT_CONFIDENCE_WEIGHTS: ConfidenceWeights = {
+  bias: -3.0,
+  meanSurprisal: 2.0,
+  maxSurprisal: 0.8,
+  meanEntropy: 2.0,
+  length: 0.0,
+  position: 0.0,
+};
+
+export function confidenceFeatures(confidences: readonly number[], stepIndex: number) {
+  const ps = confidences.length > 0 ? confidences.map((p) => Math.min(1, Math.max(1e-9, p))) : [1];
+  const surprisal = ps.map((p) => -Math.log(p));
+  const entropy = ps.map((p) => (p >= 1 ? 0 : -(p * Math.log(p) + (1 - p) * Math.log(1 - p))));
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  return {
+    meanSurprisal: mean(surprisal),
+    maxSurprisal: Math.max(...surprisal),
+    meanEntropy: mean(entropy),
+    length: Math.log(1 + confidences.length),
+    position: Math.log(1 + stepIndex),
+  };
+}
+
+export class ConfidenceJudge implements StepJudge {
+  readonly name = "confidence";
+  readonly needsConfidences = true;
+  readonly meter = { calls: 0, ms: 0 };
+  constructor(private readonly weights: ConfidenceWeights = DEFAULT_CONFIDENCE_WEIGHTS) {}
+  async begin(): Promise<void> {
+    this.meter.calls = 0;
+    this.meter.ms = 0;
+  }
+  async judge(step: CandidateStep, stepIndex: number): Promise<number> {
+    const started = performance.now();
+    if (!step.confidences) throw new ArbitrageError("internal", "The confidence router needs token confidences from the draft.");
+    const f = confidenceFeatures(step.confidences, stepIndex);
+    const w = this.weights;
+    const z = w.bias + w.meanSurprisal * f.meanSurprisal + w.maxSurprisal * f.maxSurprisal + w.meanEntropy * f.meanEntropy + w.length * f.length + w.position * f.position;
+    this.meter.calls++;
+    this.meter.ms += performance.now() - started;
+    return 1 / (1 + Math.exp(-z));
+  }
+  commit(): void {}
+}
+
+/** The exact checker of the embedded arithmetic task, as an ideal PRM (1 = correct step, 0 = wrong). */
+export class ExactArithmeticJudge implements StepJudge {
+  readonly name = "exact";
+  readonly needsConfidences = false;
+  readonly meter = { calls: 0, ms: 0 };
+  private checker: ArithmeticChecker | null = null;
+  async begin(run: JudgeRun): Promise<void> {
+    this.checker = ArithmeticChecker.fromQuestion(run.question);
+    if (!this.checker) {
+      throw new ArbitrageError("invalid-question", 'The exact checker only judges integer arithmetic questions such as "(12+7)*3-5". Use the embedded or a GGUF scorer for other questions.');
+    }
+    this.meter.calls = 0;
+    this.meter.ms = 0;
+  }
+  async judge(step: CandidateStep): Promise<number> {
+    const started = performance.now();
+    const score = this.checker!.score(step.text);
+    this.meter.calls++;
+    this.meter.ms += performance.now() - started;
+    return score;
+  }
+  commit(text: string): void {
+    this.checker!.apply(text);
+  }
+}

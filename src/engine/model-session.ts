@@ -1,0 +1,256 @@
+import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { ModelRole, StepRecord } from "./types.js";
+
+/**
+ * One generating model (draft or target) and its own context sequence.
+ *
+ * KV-cache discipline: `tokens` is the committed text (prompt + committed steps) in this model's
+ * tokenizer, and the sequence's cache always holds a prefix of it while idle. Text committed by
+ * the other model is appended to `tokens` only (lazily) and enters the cache in one batch at the
+ * start of this model's next evaluation. A candidate step that is not kept is erased from the
+ * cache (the prefix is never re-evaluated). The newest committed token is usually "pending": it
+ * was sampled but not yet evaluated, and it is the first token fed on the next call.
+ */
+
+export type StepEnd = StepRecord["endedBy"];
+
+export interface CandidateStep {
+  model: ModelRole;
+  tokens: Token[];
+  text: string;
+  endedBy: StepEnd;
+  /** Probability of each sampled token (only when asked for, e.g. by the confidence router). */
+  confidences?: number[];
+  /** Leading tokens taken over from the rejected draft step by prefix reuse. */
+  reused: number;
+  /** Draft tokens checked by the target but not kept (prefix reuse). */
+  verifyWasted: number;
+  ms: number;
+}
+
+export interface StepLimits {
+  delimiter: string;
+  maxTokens: number;
+  temperature: number;
+  seed?: number;
+  signal?: AbortSignal;
+  wantConfidences: boolean;
+  onText?: (delta: string) => void;
+}
+
+export interface SessionMeter {
+  generated: number;
+  evaluated: number;
+  /** Evaluated tokens later erased (speculation that was not kept). */
+  discarded: number;
+  ms: number;
+}
+
+const GREEDY_NEXT = { generateNext: { token: true, options: { temperature: 0 } } } as const;
+
+export class ModelSession {
+  private tokens: Token[] = [];
+  /** Length of the committed prefix when the current candidate started (candidate tokens follow it in the cache). */
+  private candidateBase = -1;
+  meter: SessionMeter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
+
+  constructor(
+    readonly role: ModelRole,
+    readonly model: LlamaModel,
+    readonly context: LlamaContext,
+    readonly sequence: LlamaContextSequence,
+  ) {}
+
+  get committedTokens(): readonly Token[] {
+    return this.tokens;
+  }
+
+  get contextSize(): number {
+    return this.sequence.contextSize;
+  }
+
+  /** Starts a new answer: the cache is cleared so every request is independent of the previous one. */
+  async reset(promptTokens: Token[]): Promise<void> {
+    await this.sequence.clearHistory();
+    this.tokens = promptTokens.slice();
+    this.candidateBase = -1;
+    this.meter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
+  }
+
+  /** Appends committed text written by another model; it is evaluated lazily. */
+  appendCommitted(tokens: readonly Token[]): void {
+    if (this.candidateBase >= 0) throw new Error(`${this.role}: append while a candidate is open`);
+    this.tokens.push(...tokens);
+  }
+
+  /** Tokens to feed before generating: everything committed that the cache lacks (at least the pending token). */
+  private async takeFeed(): Promise<Token[]> {
+    let cached = this.sequence.nextTokenIndex;
+    if (cached >= this.tokens.length) {
+      // Everything is cached, so the last token's logits are gone: re-feed just that token.
+      await this.erase(this.tokens.length - 1, cached);
+      cached = this.tokens.length - 1;
+    }
+    return this.tokens.slice(cached);
+  }
+
+  /** Erases cache positions [start, end); they count as evaluated-then-discarded. */
+  private async erase(start: number, end: number): Promise<void> {
+    if (end <= start) return;
+    await this.sequence.eraseContextTokenRanges([{ start, end }]);
+    this.meter.discarded += end - start;
+  }
+
+  /** Room left for new tokens in this sequence. */
+  roomLeft(): number {
+    return this.contextSize - this.tokens.length;
+  }
+
+  /**
+   * Generates one step from the committed text. When `reuseFrom` holds a rejected draft step
+   * (same tokenizer), the target first checks it token by token in one batch, keeps the longest
+   * prefix it would itself have produced greedily, and continues from the first disagreement —
+   * so the result is exactly what it would have written alone.
+   */
+  async generateStep(limits: StepLimits, reuseFrom?: readonly Token[]): Promise<CandidateStep> {
+    const started = performance.now();
+    const feed = await this.takeFeed();
+    this.candidateBase = this.tokens.length;
+    const out: Token[] = [];
+    const confidences: number[] = [];
+    let text = "";
+    let endedBy: StepEnd | null = null;
+    let reused = 0;
+    let verifyWasted = 0;
+
+    const accept = (token: Token, confidence?: number): boolean => {
+      if (this.model.isEogToken(token)) {
+        endedBy = "eos";
+        return false;
+      }
+      out.push(token);
+      if (confidence !== undefined) confidences.push(confidence);
+      const next = this.model.detokenize(out);
+      if (!next.endsWith("\uFFFD")) {
+        if (next.length > text.length) limits.onText?.(next.slice(text.length));
+        text = next;
+      }
+      if (text.endsWith(limits.delimiter) || text.slice(Math.max(0, text.length - 64)).includes(limits.delimiter)) endedBy = "delimiter";
+      else if (out.length >= limits.maxTokens) endedBy = "token-cap";
+      else if (this.candidateBase + out.length >= this.contextSize - 1) endedBy = "context-full";
+      else if (limits.signal?.aborted) endedBy = "cancelled";
+      return endedBy === null;
+    };
+
+    if (this.candidateBase + 1 >= this.contextSize) {
+      endedBy = "context-full";
+    } else if (reuseFrom && reuseFrom.length > 0 && limits.temperature === 0) {
+      const room = Math.max(0, this.contextSize - 1 - this.candidateBase);
+      const draft = reuseFrom.slice(0, Math.min(reuseFrom.length, room, limits.maxTokens));
+      // Feed the committed catch-up and all but the last draft token in one batch; the greedy
+      // prediction after each position says whether this model would have written the next draft token.
+      const predicted = await this.verify(feed, draft.slice(0, -1));
+      let m = 0;
+      while (m < draft.length && predicted[m] === draft[m]) m++;
+      verifyWasted = Math.max(0, draft.length - 1 - m);
+      await this.erase(this.candidateBase + m, this.sequence.nextTokenIndex);
+      let going = true;
+      for (let i = 0; i < m && going; i++) going = accept(draft[i]!);
+      reused = out.length;
+      if (going) {
+        if (m === draft.length) {
+          // Whole draft step agreed; its last token is pending (not yet evaluated): continue after it.
+          await this.continueGeneration([draft[m - 1]!], limits, accept);
+        } else {
+          // predicted[m] is this model's own token at the first disagreement (sampled, not yet evaluated).
+          const first = predicted[m]!;
+          this.meter.generated++;
+          if (accept(first)) await this.continueGeneration([first], limits, accept);
+        }
+      }
+    } else {
+      await this.continueGeneration(feed, limits, accept);
+    }
+
+    // Keep the cache a prefix of committed + candidate (a cap or cancel can stop inside a checked prefix).
+    const limit = this.candidateBase + out.length;
+    if (this.sequence.nextTokenIndex > limit) await this.erase(limit, this.sequence.nextTokenIndex);
+
+    this.meter.ms += performance.now() - started;
+    return {
+      model: this.role,
+      tokens: out,
+      text: this.model.detokenize(out),
+      endedBy: endedBy ?? "token-cap",
+      confidences: limits.wantConfidences ? confidences : undefined,
+      reused,
+      verifyWasted,
+      ms: performance.now() - started,
+    };
+  }
+
+  private async continueGeneration(
+    feed: Token[],
+    limits: StepLimits,
+    accept: (token: Token, confidence?: number) => boolean,
+  ): Promise<void> {
+    const before = this.sequence.nextTokenIndex;
+    const iterator = this.sequence.evaluateWithMetadata(
+      feed,
+      { confidence: limits.wantConfidences },
+      { temperature: limits.temperature, seed: limits.seed, yieldEogToken: true },
+    );
+    try {
+      for await (const item of iterator) {
+        this.meter.generated++;
+        const conf = (item as { confidence?: number }).confidence;
+        if (!accept(item.token, conf)) break;
+      }
+    } finally {
+      await iterator.return(undefined);
+      this.meter.evaluated += this.sequence.nextTokenIndex - before;
+    }
+  }
+
+  /** Evaluates feed + draft in one batch; returns the greedy next token after each position from the last feed token on. */
+  private async verify(feed: Token[], draft: readonly Token[]): Promise<Token[]> {
+    const started = this.sequence.nextTokenIndex;
+    const input: Parameters<LlamaContextSequence["controlledEvaluate"]>[0] = [];
+    feed.forEach((t, i) => input.push(i === feed.length - 1 ? [t, GREEDY_NEXT] : t));
+    for (const t of draft) input.push([t, GREEDY_NEXT]);
+    const results = await this.sequence.controlledEvaluate(input);
+    this.meter.evaluated += this.sequence.nextTokenIndex - started;
+    const predicted: Token[] = [];
+    for (let i = feed.length - 1; i < input.length; i++) {
+      const next = results[i]?.next.token;
+      if (next === undefined || next === null) break;
+      predicted.push(next);
+    }
+    return predicted;
+  }
+
+  /** Keeps the open candidate as committed text. */
+  commitCandidate(step: CandidateStep): void {
+    this.checkOpen();
+    this.tokens.push(...step.tokens);
+    this.candidateBase = -1;
+  }
+
+  /** Throws the open candidate away: its tokens leave the cache, the committed prefix stays. */
+  async discardCandidate(): Promise<void> {
+    this.checkOpen();
+    const end = this.sequence.nextTokenIndex;
+    await this.erase(this.candidateBase, end);
+    this.candidateBase = -1;
+  }
+
+  private checkOpen(): void {
+    if (this.candidateBase < 0) throw new Error(`${this.role}: no open candidate step`);
+  }
+
+  /** node-llama-cpp's own count of tokens this sequence evaluated (input) and sampled (output). */
+  get libraryMeter(): { input: number; output: number } {
+    const s = this.sequence.tokenMeter.getState();
+    return { input: s.usedInputTokens, output: s.usedOutputTokens };
+  }
+}

@@ -1,0 +1,66 @@
+import type { CandidateStep } from "./model-session.js";
+import type { ModelRole, ReasonOptions } from "./types.js";
+
+/**
+ * The per-step decision of each policy. The engine's loop is the same for all of them; this is
+ * the only place where they differ. The target is asked only when the decision needs it, so the
+ * savings are real (the paper's reference code generates both steps every time and simulates).
+ */
+export interface StepOps {
+  generate(role: ModelRole, reuseFrom?: CandidateStep): Promise<CandidateStep>;
+  /** Router: probability that the target would write a meaningfully better step. */
+  route(draftStep: CandidateStep): Promise<number>;
+  /** Scorer (PRM): probability that the step is correct. */
+  score(step: CandidateStep): Promise<number>;
+  cancelled(): boolean;
+}
+
+export interface StepDecision {
+  chosen: CandidateStep;
+  /** Every candidate generated for this step (the chosen one included); the rest are discarded. */
+  candidates: CandidateStep[];
+  routerScore?: number;
+  scorerScore?: number;
+  targetScorerScore?: number;
+  judgeMs: number;
+}
+
+const stopped = (step: CandidateStep, ops: StepOps) => step.endedBy === "cancelled" || ops.cancelled();
+
+export async function decideStep(options: ReasonOptions, ops: StepOps): Promise<StepDecision> {
+  const { policy, threshold } = options;
+  if (policy === "draft" || policy === "target") {
+    const step = await ops.generate(policy);
+    return { chosen: step, candidates: [step], judgeMs: 0 };
+  }
+
+  const draft = await ops.generate("draft");
+  if (stopped(draft, ops)) return { chosen: draft, candidates: [draft], judgeMs: 0 };
+  const judgeStarted = performance.now();
+
+  if (policy === "arbitrage") {
+    const routerScore = await ops.route(draft);
+    const judgeMs = performance.now() - judgeStarted;
+    if (routerScore < threshold || ops.cancelled()) return { chosen: draft, candidates: [draft], routerScore, judgeMs };
+    const target = await ops.generate("target", draft);
+    return { chosen: target, candidates: [draft, target], routerScore, judgeMs };
+  }
+
+  if (policy === "rsd") {
+    const scorerScore = await ops.score(draft);
+    const judgeMs = performance.now() - judgeStarted;
+    if (scorerScore >= threshold || ops.cancelled()) return { chosen: draft, candidates: [draft], scorerScore, judgeMs };
+    const target = await ops.generate("target", draft);
+    return { chosen: target, candidates: [draft, target], scorerScore, judgeMs };
+  }
+
+  // oracle: both write, the scorer rates both, the target wins when it is better by more than the threshold.
+  const target = await ops.generate("target", draft);
+  if (stopped(target, ops)) return { chosen: target, candidates: [draft, target], judgeMs: 0 };
+  const scored = performance.now();
+  const scorerScore = await ops.score(draft);
+  const targetScorerScore = await ops.score(target);
+  const judgeMs = scored - judgeStarted + (performance.now() - scored);
+  const chosen = targetScorerScore - scorerScore > threshold ? target : draft;
+  return { chosen, candidates: [draft, target], scorerScore, targetScorerScore, judgeMs };
+}

@@ -1,0 +1,72 @@
+import { resolveChatWrapper, type LlamaModel, type Token } from "node-llama-cpp";
+import { ArbitrageError } from "./errors.js";
+import type { ModelFileCheck } from "./model-files.js";
+import { extractExpression } from "./task/arithmetic.js";
+import type { PromptStyle } from "./types.js";
+
+/**
+ * Builds each model's prompt in that model's own format. The draft and target may use different
+ * chat templates; only the generated text is shared between them, so every model gets its own
+ * prompt tokens:
+ * - the embedded task models (GGUF metadata `arbitrage.role`): raw `Q: <expr>\n\n`;
+ * - instruct models with a chat template: node-llama-cpp's chat wrapper for that template;
+ * - other base models: a raw completion prompt.
+ */
+
+const STYLE_INSTRUCTIONS: Record<PromptStyle, string> = {
+  math:
+    "Solve the problem step by step. Write each step as a short paragraph and separate steps with a blank line. " +
+    "Use LaTeX for math. End with the final answer in \\boxed{}.",
+  code:
+    "Reason about the programming task step by step. Separate steps with a blank line. " +
+    "Put code in fenced code blocks. End with the final code or answer.",
+  plain: "Answer step by step, separating steps with a blank line.",
+};
+
+export interface BuiltPrompt {
+  text: string;
+  tokens: Token[];
+}
+
+export function isEmbeddedTaskModel(check: ModelFileCheck): boolean {
+  return check.arbitrage.role !== undefined;
+}
+
+/** The question as the embedded task models read it, or an error naming what they accept. */
+export function embeddedTaskQuestion(question: string): string {
+  const expr = extractExpression(question);
+  if (!expr) {
+    throw new ArbitrageError(
+      "invalid-question",
+      `The embedded demo models only solve integer arithmetic with + - * and parentheses, e.g. "(12+7)*3-5" (got ${JSON.stringify(question.slice(0, 80))}). For other questions, set arbitrage.draftModel and arbitrage.targetModel to real GGUF models.`,
+    );
+  }
+  return expr;
+}
+
+export function withBos(model: LlamaModel, tokens: Token[]): Token[] {
+  const bos = model.tokens.bos;
+  return model.tokens.shouldPrependBosToken && bos !== null ? [bos, ...tokens] : tokens;
+}
+
+export function buildPrompt(model: LlamaModel, check: ModelFileCheck, question: string, style: PromptStyle): BuiltPrompt {
+  if (isEmbeddedTaskModel(check)) {
+    const text = `Q: ${embeddedTaskQuestion(question)}\n\n`;
+    return { text, tokens: withBos(model, model.tokenize(text, false, "trimLeadingSpace")) };
+  }
+  const template = (check.info.metadata as { tokenizer?: { chat_template?: string } }).tokenizer?.chat_template;
+  if (template) {
+    const wrapper = resolveChatWrapper(model);
+    const state = wrapper.generateContextState({
+      chatHistory: [
+        { type: "system", text: STYLE_INSTRUCTIONS[style] },
+        { type: "user", text: question },
+        { type: "model", response: [] },
+      ],
+    });
+    const tokens = state.contextText.tokenize(model.tokenizer);
+    return { text: model.detokenize(tokens, true), tokens };
+  }
+  const text = `${STYLE_INSTRUCTIONS[style]}\n\nQuestion: ${question}\n\nAnswer:\n\n`;
+  return { text, tokens: withBos(model, model.tokenize(text, false, "trimLeadingSpace")) };
+}

@@ -1,0 +1,88 @@
+import { getLlama, InsufficientMemoryError, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { ArbitrageError } from "./errors.js";
+import type { ModelFileCheck } from "./model-files.js";
+import type { GpuChoice, ModelConfig } from "./types.js";
+
+/**
+ * node-llama-cpp bindings, models and contexts, created with the settings this project needs
+ * everywhere: prebuilt binaries only (`build: "never"`, nothing is compiled or downloaded) and
+ * an explicit thread count.
+ */
+
+const llamas = new Map<string, Promise<Llama>>();
+
+export function loadLlama(gpu: GpuChoice, threads: number): Promise<Llama> {
+  const key = `${gpu}:${threads}`;
+  let pending = llamas.get(key);
+  if (!pending) {
+    pending = getLlama({
+      gpu: gpu === "cpu" ? false : gpu,
+      build: "never",
+      maxThreads: threads,
+      logLevel: "error" as never,
+      progressLogs: false,
+    }).catch((e: unknown) => {
+      llamas.delete(key);
+      throw new ArbitrageError(
+        "model-load-failed",
+        `Cannot start llama.cpp with gpu "${gpu}": ${(e as Error).message}. No prebuilt binary for that backend is installed here; set arbitrage.gpu to "auto" or "cpu".`,
+      );
+    });
+    llamas.set(key, pending);
+  }
+  return pending;
+}
+
+export async function loadModel(
+  llama: Llama,
+  check: ModelFileCheck,
+  label: string,
+  config: ModelConfig,
+  onProgress?: (p: number) => void,
+  signal?: AbortSignal,
+): Promise<LlamaModel> {
+  try {
+    return await llama.loadModel({
+      modelPath: check.path,
+      gpuLayers: config.gpu === "cpu" ? 0 : config.gpuLayers,
+      onLoadProgress: onProgress,
+      loadSignal: signal,
+    });
+  } catch (e) {
+    if (signal?.aborted) throw new ArbitrageError("cancelled", `Loading the ${label} model was cancelled.`);
+    if (e instanceof InsufficientMemoryError) {
+      throw new ArbitrageError(
+        "model-too-large",
+        `The ${label} model ${JSON.stringify(check.path)} (${(check.sizeBytes / 2 ** 30).toFixed(1)} GiB) does not fit in free memory. Choose a smaller or more quantised model, lower arbitrage.gpuLayers, or close other programs.`,
+      );
+    }
+    throw new ArbitrageError("model-load-failed", `llama.cpp could not load the ${label} model ${JSON.stringify(check.path)}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Context options. The embedded demo models are tiny, so they get F32 KV cache and no flash
+ * attention: that makes their greedy output exactly reproducible (the basis of the
+ * byte-identity tests). Real models keep node-llama-cpp's memory-saving defaults.
+ */
+export function contextOptions(check: ModelFileCheck, config: ModelConfig) {
+  const trainContext = Number((check.info.architectureMetadata as { context_length?: number }).context_length ?? config.contextSize);
+  const exact = check.arbitrage.role !== undefined;
+  return {
+    contextSize: Math.min(config.contextSize, trainContext > 0 ? trainContext : config.contextSize),
+    sequences: 1,
+    threads: config.threads,
+    ...(exact ? { flashAttention: false, experimentalKvCacheKeyType: "F32" as const, experimentalKvCacheValueType: "F32" as const } : {}),
+  };
+}
+
+export async function createContext(model: LlamaModel, check: ModelFileCheck, config: ModelConfig, label: string): Promise<LlamaContext> {
+  try {
+    return await model.createContext(contextOptions(check, config));
+  } catch (e) {
+    if (e instanceof InsufficientMemoryError) {
+      throw new ArbitrageError("model-too-large", `No memory for a ${config.contextSize}-token context of the ${label} model. Lower arbitrage.contextSize.`);
+    }
+    throw new ArbitrageError("model-load-failed", `Cannot create a context for the ${label} model: ${(e as Error).message}`);
+  }
+}

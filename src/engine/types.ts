@@ -1,0 +1,160 @@
+/**
+ * Public types of the Arbitrage engine. Pure data: these cross the engine-server
+ * boundary (LSP notifications) and the webview boundary unchanged, so they must stay
+ * JSON-serialisable (no functions, no Maps, no class instances).
+ */
+
+/** Who wrote a step. */
+export type ModelRole = "draft" | "target";
+
+/**
+ * How each step is decided. All share one loop; only the decision differs.
+ * - arbitrage: draft writes; router predicts the target's advantage; score >= threshold → target rewrites.
+ * - rsd: draft writes; scorer (PRM) scores the draft step; score >= threshold → keep, else target rewrites.
+ * - oracle: both write; scorer scores both; target's step used when its score exceeds the draft's by > threshold.
+ * - target / draft: one model only.
+ */
+export type Policy = "arbitrage" | "rsd" | "oracle" | "target" | "draft";
+export const POLICIES: readonly Policy[] = ["arbitrage", "rsd", "oracle", "target", "draft"];
+
+/** GPU offload choice; "cpu" disables offload. */
+export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
+export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "vulkan", "metal", "cpu"];
+
+/** Prompt style for instruct models (raw completion models use the question as given). */
+export type PromptStyle = "math" | "code" | "plain";
+
+/** Which router decides `arbitrage` steps: the embedded trained router, the model-free confidence router, or a GGUF path. */
+export type RouterChoice = "embedded" | "confidence" | { path: string };
+/** Which scorer rates steps for `rsd`/`oracle`: embedded learned PRM, the exact arithmetic checker, or a GGUF path. */
+export type ScorerChoice = "embedded" | "exact" | { path: string };
+
+/** Everything needed to load the models (changing any of it means a reload). */
+export interface ModelConfig {
+  /** Absolute path of the draft GGUF, or "embedded" for the shipped demo draft. */
+  draft: string;
+  /** Absolute path of the target GGUF, or "embedded" for the shipped demo target. */
+  target: string;
+  router: RouterChoice;
+  scorer: ScorerChoice;
+  gpu: GpuChoice;
+  /** Layers to offload ("auto" lets node-llama-cpp decide); ignored on CPU. */
+  gpuLayers: number | "auto";
+  /** Explicit CPU threads. Never left to node-llama-cpp's default (4 threads on 2 cores is ~100x slower). */
+  threads: number;
+  /** Context size in tokens per model. */
+  contextSize: number;
+}
+
+/** Per-request generation settings. */
+export interface ReasonOptions {
+  policy: Policy;
+  /** Routing threshold in [0, 1]. */
+  threshold: number;
+  maxSteps: number;
+  maxTokensPerStep: number;
+  /** Text that ends a step. */
+  stepDelimiter: string;
+  /** 0 = greedy (the only mode with byte-exact guarantees). */
+  temperature: number;
+  /** Let the target keep the longest prefix of a rejected draft step that it would have written itself. */
+  prefixReuse: boolean;
+  promptStyle: PromptStyle;
+  /** Text that marks the final answer step (ends the answer once that step is complete). */
+  finalAnswerMarker: string;
+}
+
+export type FinishReason =
+  | "eos"          // a model emitted end-of-generation
+  | "final-answer" // the final-answer step was written
+  | "max-steps"    // step cap reached
+  | "context-full" // the context window is full
+  | "cancelled";   // the request was aborted
+
+/** One committed step. */
+export interface StepRecord {
+  index: number;
+  /** Step text including its trailing delimiter when it had one. */
+  text: string;
+  model: ModelRole;
+  /** Router's predicted probability that the target writes a meaningfully better step (arbitrage). */
+  routerScore?: number;
+  /** Scorer's rating of the draft step (rsd, oracle). */
+  scorerScore?: number;
+  /** Scorer's rating of the target step (oracle). */
+  targetScorerScore?: number;
+  /** Tokens of the committed text, in the writer's tokenizer. */
+  tokens: number;
+  /** Draft tokens written for this step and thrown away. */
+  draftTokensDiscarded: number;
+  /** Target tokens taken over from the rejected draft step by prefix reuse. */
+  targetTokensReused: number;
+  /** Why the step ended. */
+  endedBy: "delimiter" | "eos" | "token-cap" | "context-full" | "cancelled";
+  /** Wall time for the step, decision included (ms). */
+  ms: number;
+  draftMs: number;
+  targetMs: number;
+  routerMs: number;
+}
+
+export interface ModelMeter {
+  /** Tokens this model sampled (generated). */
+  generated: number;
+  /** Tokens passed through this model's forward pass (prefill, catch-up, verification, generation). */
+  evaluated: number;
+  /** Evaluated tokens later erased from the cache (speculation not kept, or a re-fed pending token). */
+  discarded: number;
+  /** node-llama-cpp's own token meter for the sequence (input tokens) — an independent check of `evaluated`. */
+  libraryEvaluated: number;
+  /** Tokens of committed text (prompt included) in this model's tokenizer at the end. */
+  committed: number;
+  /** Time inside this model's evaluation calls (ms). */
+  ms: number;
+}
+
+export interface RunStats {
+  steps: number;
+  stepsByModel: Record<ModelRole, number>;
+  /** Tokens of committed text written by each model. */
+  tokensByModel: Record<ModelRole, number>;
+  draftTokensDiscarded: number;
+  targetTokensReused: number;
+  routerCalls: number;
+  routerMs: number;
+  scorerCalls: number;
+  scorerMs: number;
+  meters: Record<ModelRole, ModelMeter>;
+  wallMs: number;
+  /** Wall time not spent inside model/router/scorer evaluation. */
+  overheadMs: number;
+}
+
+export interface ReasonResult {
+  question: string;
+  policy: Policy;
+  threshold: number;
+  steps: StepRecord[];
+  /** Full generated text (all committed steps). */
+  text: string;
+  /** The final answer, extracted after the final-answer marker, or null. */
+  answer: string | null;
+  finishReason: FinishReason;
+  stats: RunStats;
+}
+
+/** Streamed while reasoning. */
+export type EngineEvent =
+  | { type: "run-started"; question: string; policy: Policy; threshold: number; prompt: string }
+  | { type: "step-started"; index: number; model: ModelRole }
+  | { type: "token"; index: number; model: ModelRole; text: string }
+  | { type: "step-discarded"; index: number; model: ModelRole; text: string; reason: string }
+  | { type: "step-decided"; step: StepRecord }
+  | { type: "finished"; result: ReasonResult };
+
+/** Progress of model loading (0..1 per file). */
+export interface LoadProgress {
+  role: "draft" | "target" | "router" | "scorer";
+  path: string;
+  progress: number;
+}
