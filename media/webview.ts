@@ -1,0 +1,271 @@
+/**
+ * Webview script of the Arbitrage panel. Receives `HostToWebview` messages, renders steps live,
+ * persists its state with `setState`, and posts `WebviewToHost` messages back.
+ * Model text only ever reaches the DOM through render.ts (markdown-it + KaTeX + DOMPurify) or
+ * textContent.
+ */
+import type { EngineEvent, StepRecord } from "../src/engine/types.js";
+import type { HostToWebview, PanelState, RunInfo, WebviewToHost } from "../src/protocol/index.js";
+import { formatMs, formatSpeedup, percent, summarize } from "../src/extension/summary.js";
+import { renderInto } from "./render.js";
+
+declare function acquireVsCodeApi(): {
+  postMessage(m: WebviewToHost): void;
+  getState(): unknown;
+  setState(s: PanelState): void;
+};
+
+const vscode = acquireVsCodeApi();
+const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+const stepsEl = $<HTMLElement>("steps");
+const summaryEl = $<HTMLElement>("summary");
+const questionEl = $<HTMLElement>("question");
+const metaEl = $<HTMLElement>("meta");
+const errorEl = $<HTMLElement>("error");
+const statusEl = $<HTMLElement>("status");
+const thresholdEl = $<HTMLInputElement>("threshold");
+const thresholdValueEl = $<HTMLOutputElement>("thresholdValue");
+const rerunEl = $<HTMLButtonElement>("rerun");
+const stopEl = $<HTMLButtonElement>("stop");
+const logEl = $<HTMLButtonElement>("log");
+
+function emptyState(): PanelState {
+  return { version: 1, run: null, steps: [], discarded: [], result: null, error: null, targetMsPerToken: null };
+}
+
+let state: PanelState = emptyState();
+/** The step being written: element + accumulated text. */
+let pending: { index: number; model: string; el: HTMLElement; body: HTMLElement; text: string } | null = null;
+let renderQueued = false;
+
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function save(): void {
+  vscode.setState(state);
+}
+
+function running(): boolean {
+  return state.run !== null && state.result === null && state.error === null;
+}
+
+function updateControls(): void {
+  rerunEl.disabled = state.run === null || running();
+  stopEl.disabled = !running();
+  document.body.dataset.state = state.run === null ? "idle" : running() ? "running" : state.error ? "failed" : "finished";
+}
+
+thresholdEl.addEventListener("input", () => {
+  thresholdValueEl.textContent = Number(thresholdEl.value).toFixed(2);
+});
+rerunEl.addEventListener("click", () => vscode.postMessage({ type: "rerun", threshold: Number(thresholdEl.value) }));
+stopEl.addEventListener("click", () => vscode.postMessage({ type: "stop" }));
+logEl.addEventListener("click", () => vscode.postMessage({ type: "show-log" }));
+
+// ---------------------------------------------------------------------------------------------
+
+function renderHeader(run: RunInfo | null): void {
+  questionEl.textContent = run ? run.question : "Run “Reason with Arbitrage” to start.";
+  metaEl.textContent = run ? `${run.pair} · policy ${run.policy} · threshold ${run.threshold.toFixed(2)}` : "";
+  if (run) {
+    thresholdEl.value = String(run.threshold);
+    thresholdValueEl.textContent = run.threshold.toFixed(2);
+  }
+}
+
+function modelLabel(model: string): string {
+  return model === "target" ? "target" : "draft";
+}
+
+function stepShell(index: number, model: string, pendingStep: boolean): { root: HTMLElement; head: HTMLElement; body: HTMLElement } {
+  const root = el("article", `step ${modelLabel(model)}${pendingStep ? " pending" : ""}`);
+  root.dataset.index = String(index);
+  root.dataset.model = modelLabel(model);
+  const head = el("div", "step-head");
+  head.append(el("span", `badge ${modelLabel(model)}`, modelLabel(model)), el("span", "step-index", `step ${index + 1}`));
+  if (pendingStep) head.append(el("span", "writing", "writing…"));
+  const body = el("div", "step-body");
+  root.append(head, body);
+  return { root, head, body };
+}
+
+function routerInfo(step: StepRecord, threshold: number): HTMLElement | null {
+  const score = step.routerScore ?? step.scorerScore;
+  if (score === undefined || !Number.isFinite(score)) return null;
+  const box = el("span", "router");
+  const label = step.routerScore !== undefined ? "router" : "scorer";
+  const bar = el("span", "bar");
+  bar.title = `${label} score ${score.toFixed(3)} vs threshold ${threshold.toFixed(2)}`;
+  const fill = el("span", "fill");
+  fill.style.width = `${Math.max(0, Math.min(1, score)) * 100}%`;
+  const mark = el("span", "mark");
+  mark.style.left = `${Math.max(0, Math.min(1, threshold)) * 100}%`;
+  bar.append(fill, mark);
+  const cmp = score >= threshold ? "≥" : "<";
+  box.append(el("span", "router-label", `${label} ${score.toFixed(2)} ${cmp} ${threshold.toFixed(2)}`), bar);
+  return box;
+}
+
+function renderStep(step: StepRecord): HTMLElement {
+  const threshold = state.run?.threshold ?? 0.5;
+  const { root, head, body } = stepShell(step.index, step.model, false);
+  const info = routerInfo(step, threshold);
+  if (info) head.append(info);
+  head.append(el("span", "step-stats", `${step.tokens} tok · ${formatMs(step.ms)}`));
+  renderInto(body, step.text, false);
+  for (const d of state.discarded.filter((x) => x.index === step.index)) {
+    const det = el("details", "discarded");
+    det.append(el("summary", undefined, `${modelLabel(d.model)} step discarded: ${d.reason}`));
+    det.append(el("pre", "discarded-text", d.text));
+    root.append(det);
+  }
+  return root;
+}
+
+function renderSummary(): void {
+  const r = state.result;
+  if (!r) {
+    summaryEl.hidden = true;
+    summaryEl.textContent = "";
+    return;
+  }
+  const s = summarize(r, state.targetMsPerToken);
+  summaryEl.hidden = false;
+  summaryEl.textContent = "";
+  summaryEl.append(el("h2", undefined, "Summary"));
+  const share = el("div", "share");
+  const d = el("span", "share-draft");
+  d.style.width = `${s.draftShare * 100}%`;
+  const t = el("span", "share-target");
+  t.style.width = `${s.targetShare * 100}%`;
+  share.append(d, t);
+  summaryEl.append(share);
+  const dl = el("dl");
+  const row = (k: string, v: string) => dl.append(el("dt", undefined, k), el("dd", undefined, v));
+  row("Steps", `${s.steps} — draft ${s.draftSteps} (${percent(s.draftShare)}), target ${s.targetSteps} (${percent(s.targetShare)})`);
+  row("Tokens", `${s.tokens} — draft ${s.draftTokens}, target ${s.targetTokens}`);
+  row("Wall time", `${formatMs(s.wallMs)} (${s.tokensPerSecond.toFixed(0)} tok/s)`);
+  row("Est. speedup vs target-only", formatSpeedup(s.speedup));
+  row("Finished", r.finishReason + (r.answer !== null ? ` — answer: ${r.answer}` : ""));
+  summaryEl.append(dl);
+}
+
+function renderAll(): void {
+  renderHeader(state.run);
+  stepsEl.textContent = "";
+  pending = null;
+  for (const step of state.steps) stepsEl.append(renderStep(step));
+  renderSummary();
+  errorEl.hidden = !state.error;
+  errorEl.textContent = state.error ? state.error.message : "";
+  updateControls();
+}
+
+function flushPending(): void {
+  renderQueued = false;
+  if (pending) renderInto(pending.body, pending.text, true);
+}
+
+function onEngineEvent(e: EngineEvent): void {
+  switch (e.type) {
+    case "step-started":
+    case "token": {
+      if (!pending || pending.index !== e.index || pending.model !== e.model) {
+        pending?.el.remove();
+        const { root, body } = stepShell(e.index, e.model, true);
+        stepsEl.append(root);
+        pending = { index: e.index, model: e.model, el: root, body, text: "" };
+      }
+      if (e.type === "token") {
+        pending.text += e.text;
+        if (!renderQueued) {
+          renderQueued = true;
+          requestAnimationFrame(flushPending);
+        }
+      }
+      break;
+    }
+    case "step-discarded":
+      state.discarded.push({ index: e.index, model: e.model, text: e.text, reason: e.reason });
+      if (pending && pending.index === e.index && pending.model === e.model) {
+        pending.el.remove();
+        pending = null;
+      }
+      break;
+    case "step-decided":
+      if (pending && pending.index === e.step.index) {
+        pending.el.remove();
+        pending = null;
+      }
+      state.steps.push(e.step);
+      stepsEl.append(renderStep(e.step));
+      save();
+      break;
+    case "finished":
+      pending?.el.remove();
+      pending = null;
+      state.result = e.result;
+      renderSummary();
+      updateControls();
+      save();
+      break;
+    default:
+      break;
+  }
+}
+
+window.addEventListener("message", (ev: MessageEvent) => {
+  const m = ev.data as HostToWebview;
+  if (typeof m !== "object" || m === null) return;
+  switch (m.type) {
+    case "restore":
+      state = m.state;
+      renderAll();
+      save();
+      break;
+    case "run-started":
+      state = { ...emptyState(), targetMsPerToken: state.targetMsPerToken, run: m.run };
+      renderAll();
+      save();
+      break;
+    case "engine-event":
+      if (state.run?.runId === m.runId) onEngineEvent(m.event);
+      break;
+    case "run-failed":
+      if (state.run?.runId === m.runId) {
+        state.error = m.error;
+        pending?.el.remove();
+        pending = null;
+        errorEl.hidden = false;
+        errorEl.textContent = m.error.message;
+        updateControls();
+        save();
+      }
+      break;
+    case "status":
+      statusEl.textContent = m.text;
+      break;
+    case "target-speed":
+      state.targetMsPerToken = m.msPerToken;
+      renderSummary();
+      save();
+      break;
+  }
+});
+
+// Show what we had before a reload at once; the host's `restore` follows.
+const saved = vscode.getState() as PanelState | undefined;
+if (saved && saved.version === 1) {
+  state = saved;
+  try {
+    renderAll();
+  } catch {
+    state = emptyState();
+  }
+}
+updateControls();
+vscode.postMessage({ type: "ready" });

@@ -1,0 +1,359 @@
+/**
+ * The extension host's side of the engine process: a vscode-languageclient LanguageClient whose
+ * server is src/server/main.ts forked as a Node module over IPC. We fork it ourselves (the
+ * function form of ServerOptions) so we see the process's exit code/signal and its last stderr
+ * lines, which name the cause when a model makes llama.cpp abort.
+ *
+ * On an unexpected exit: every in-flight request fails at once with `engine-crashed` (a clear
+ * message naming the cause), the client restarts the process, and the next request reloads the
+ * models and works.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import * as vscode from "vscode";
+import {
+  CloseAction,
+  ErrorAction,
+  IPCMessageReader,
+  IPCMessageWriter,
+  LanguageClient,
+  ResponseError,
+  State,
+  type CloseHandlerResult,
+  type ErrorHandlerResult,
+  type MessageTransports,
+} from "vscode-languageclient/node.js";
+import type { EngineEvent, LoadProgress, ModelConfig, ReasonOptions, ReasonResult } from "../engine/types.js";
+import {
+  CancelRequest,
+  DownloadProgressNotification,
+  DownloadRequest,
+  EngineEventNotification,
+  isEngineErrorData,
+  LoadProgressNotification,
+  LoadRequest,
+  LogNotification,
+  ReasonRequest,
+  RpcErrorCodes,
+  StatusRequest,
+  UnloadRequest,
+  type DownloadProgressParams,
+  type EngineErrorData,
+  type LoadResult,
+  type StatusResult,
+} from "../protocol/index.js";
+
+/** Error surfaced to callers: always a code + a message that names cause and fix. */
+export class EngineRequestError extends Error implements EngineErrorData {
+  constructor(readonly code: EngineErrorData["code"], message: string) {
+    super(message);
+    this.name = "EngineRequestError";
+  }
+}
+
+export interface ExitInfo {
+  pid: number | undefined;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderrTail: string;
+  at: number;
+  expected: boolean;
+}
+
+const MAX_RESTARTS = 5;
+const RESTART_WINDOW_MS = 3 * 60_000;
+const STDERR_TAIL = 4000;
+
+export class EngineClient implements vscode.Disposable {
+  private client: LanguageClient | null = null;
+  private child: ChildProcess | null = null;
+  private stderrTail = "";
+  private stopping = false;
+  private restarts: number[] = [];
+  private seq = 0;
+  private loadedKey: string | null = null;
+  private readonly inflight = new Map<string, (e: EngineRequestError) => void>();
+  private readonly eventListeners = new Map<string, (e: EngineEvent) => void>();
+  private readonly downloadListeners = new Map<string, (p: DownloadProgressParams) => void>();
+  private loadProgressListener: ((p: LoadProgress) => void) | null = null;
+  private readonly _onCrash = new vscode.EventEmitter<{ info: ExitInfo; message: string }>();
+  /** Fires after the engine process died unexpectedly (before the restart). */
+  readonly onCrash = this._onCrash.event;
+  lastExit: ExitInfo | null = null;
+  crashCount = 0;
+
+  constructor(
+    private readonly serverModule: string,
+    readonly output: vscode.LogOutputChannel,
+    private readonly forkEnv: NodeJS.ProcessEnv = {},
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.client?.state === State.Running;
+  }
+
+  private serverOptions = async (): Promise<MessageTransports> => {
+    this.stderrTail = "";
+    const child = fork(this.serverModule, ["--node-ipc"], {
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      execArgv: [],
+      // Desktop VS Code's extension host is Electron: run the fork as plain Node (as languageclient does).
+      env: { ...process.env, ...this.forkEnv, ELECTRON_RUN_AS_NODE: "1" },
+    });
+    this.child = child;
+    this.loadedKey = null;
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => this.output.info(`[engine stdout] ${d.trimEnd()}`));
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      this.stderrTail = (this.stderrTail + d).slice(-STDERR_TAIL);
+      this.output.warn(`[engine stderr] ${d.trimEnd()}`);
+    });
+    child.on("exit", (code, signal) => this.onExit(child, code, signal));
+    this.output.info(`engine process started (pid ${child.pid})`);
+    return { reader: new IPCMessageReader(child), writer: new IPCMessageWriter(child) };
+  };
+
+  private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.child === child) this.child = null;
+    this.loadedKey = null;
+    const expected = this.stopping;
+    const info: ExitInfo = { pid: child.pid, code, signal, stderrTail: this.stderrTail, at: Date.now(), expected };
+    this.lastExit = info;
+    if (expected) {
+      this.output.info(`engine process ${child.pid} exited (code ${code}, signal ${signal})`);
+      return;
+    }
+    this.crashCount++;
+    const message = describeCrash(info);
+    this.output.error(message);
+    const err = new EngineRequestError("engine-crashed", message);
+    for (const fail of [...this.inflight.values()]) fail(err);
+    this.inflight.clear();
+    this._onCrash.fire({ info, message });
+  }
+
+  private async ensureStarted(): Promise<LanguageClient> {
+    if (this.client && this.client.state !== State.Stopped) {
+      if (this.client.state === State.Starting || this.client.state === State.Running) return this.client;
+    }
+    if (this.client && this.client.state === State.Stopped) {
+      await this.client.dispose().catch(() => undefined);
+      this.client = null;
+    }
+    if (!this.client) {
+      this.stopping = false;
+      const client = new LanguageClient(
+        "arbitrageEngine",
+        "Arbitrage Engine",
+        this.serverOptions,
+        {
+          documentSelector: [],
+          outputChannel: this.output,
+          revealOutputChannelOn: 4 /* RevealOutputChannelOn.Never */,
+          initializationFailedHandler: (e) => {
+            this.output.error(`engine initialization failed: ${String(e)}`);
+            return false;
+          },
+          errorHandler: {
+            error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue, handled: true }),
+            closed: (): CloseHandlerResult => {
+              if (this.stopping) return { action: CloseAction.DoNotRestart, handled: true };
+              const now = Date.now();
+              this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+              if (this.restarts.length >= MAX_RESTARTS) {
+                const message = `The Arbitrage engine crashed ${MAX_RESTARTS} times in 3 minutes and will not be restarted automatically. Check the model settings, then run any Arbitrage command to start it again.`;
+                void vscode.window.showErrorMessage(message);
+                return { action: CloseAction.DoNotRestart, handled: true };
+              }
+              this.restarts.push(now);
+              this.output.info("restarting the engine process");
+              return { action: CloseAction.Restart, handled: true };
+            },
+          },
+        },
+      );
+      client.onNotification(EngineEventNotification, ({ requestId, event }) => this.eventListeners.get(requestId)?.(event));
+      client.onNotification(LoadProgressNotification, (p) => this.loadProgressListener?.(p));
+      client.onNotification(DownloadProgressNotification, (p) => this.downloadListeners.get(p.downloadId)?.(p));
+      client.onNotification(LogNotification, ({ level, message }) => {
+        if (level === "error") this.output.error(message);
+        else if (level === "warn") this.output.warn(message);
+        else this.output.info(message);
+      });
+      this.client = client;
+    }
+    await this.client.start();
+    return this.client;
+  }
+
+  /** Sends one request, failing fast (engine-crashed) when the process dies meanwhile. */
+  private async request<R>(run: (c: LanguageClient) => Promise<R>): Promise<R> {
+    const id = `q${++this.seq}`;
+    let failNow: (e: EngineRequestError) => void = () => undefined;
+    const crashed = new Promise<never>((_, reject) => {
+      failNow = reject;
+    });
+    this.inflight.set(id, failNow);
+    try {
+      const client = await Promise.race([this.ensureStarted(), crashed]);
+      return await Promise.race([run(client), crashed]);
+    } catch (e) {
+      throw this.translate(e);
+    } finally {
+      this.inflight.delete(id);
+      crashed.catch(() => undefined);
+    }
+  }
+
+  private translate(e: unknown): EngineRequestError {
+    if (e instanceof EngineRequestError) return e;
+    if (e instanceof vscode.CancellationError) return new EngineRequestError("cancelled", "The request was cancelled.");
+    if (e instanceof ResponseError) {
+      if (isEngineErrorData(e.data)) return new EngineRequestError(e.data.code, e.data.message);
+      if (e.code === RpcErrorCodes.RequestCancelled) return new EngineRequestError("cancelled", "The request was cancelled.");
+      if (e.code === -32097 /* PendingResponseRejected */ || e.code === -32096 /* ConnectionInactive */) {
+        return new EngineRequestError("engine-crashed", this.lastExit ? describeCrash(this.lastExit) : `The Arbitrage engine process stopped (${e.message}).`);
+      }
+      return new EngineRequestError("internal", e.message);
+    }
+    return new EngineRequestError("internal", e instanceof Error ? e.message : String(e));
+  }
+
+  /** Loads the models when they differ from the loaded ones; shows progress with cancel. */
+  async ensureLoaded(config: ModelConfig, token?: vscode.CancellationToken, showProgress = true): Promise<LoadResult | null> {
+    const key = JSON.stringify(config);
+    if (this.loadedKey === key && this.running) return null;
+    const run = (t: vscode.CancellationToken, report?: (p: LoadProgress) => void) =>
+      this.request(async (c) => {
+        this.loadProgressListener = report ?? null;
+        try {
+          const r = await c.sendRequest(LoadRequest, { config }, t);
+          this.loadedKey = key;
+          return r;
+        } finally {
+          this.loadProgressListener = null;
+        }
+      });
+    if (!showProgress) return run(token ?? new vscode.CancellationTokenSource().token);
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: "Arbitrage: loading models", cancellable: true },
+      async (progress, progressToken) => {
+        const cts = new vscode.CancellationTokenSource();
+        const subs = [progressToken.onCancellationRequested(() => cts.cancel())];
+        if (token) subs.push(token.onCancellationRequested(() => cts.cancel()));
+        let last = 0;
+        try {
+          return await run(cts.token, (p) => {
+            const pct = Math.round(p.progress * 100);
+            progress.report({ message: `${p.role}: ${basename(p.path)} ${pct}%`, increment: 0 });
+            last = pct;
+          });
+        } finally {
+          void last;
+          subs.forEach((s) => s.dispose());
+          cts.dispose();
+        }
+      },
+    );
+  }
+
+  async reason(
+    requestId: string,
+    question: string,
+    config: ModelConfig,
+    options: Partial<ReasonOptions>,
+    onEvent: (e: EngineEvent) => void,
+    token?: vscode.CancellationToken,
+    showLoadProgress = true,
+  ): Promise<ReasonResult> {
+    await this.ensureLoaded(config, token, showLoadProgress);
+    if (token?.isCancellationRequested) throw new EngineRequestError("cancelled", "The request was cancelled.");
+    this.eventListeners.set(requestId, onEvent);
+    try {
+      return await this.request((c) => c.sendRequest(ReasonRequest, { requestId, question, config, options }, token ?? new vscode.CancellationTokenSource().token));
+    } finally {
+      this.eventListeners.delete(requestId);
+    }
+  }
+
+  async cancelAll(): Promise<number> {
+    if (!this.running) return 0;
+    const r = await this.request((c) => c.sendRequest(CancelRequest, {}));
+    return r.cancelled;
+  }
+
+  async status(): Promise<StatusResult> {
+    return this.request((c) => c.sendRequest(StatusRequest));
+  }
+
+  async unload(): Promise<void> {
+    if (!this.running) return;
+    await this.request((c) => c.sendRequest(UnloadRequest));
+    this.loadedKey = null;
+  }
+
+  async download(uri: string, dirPath: string, onProgress: (p: DownloadProgressParams) => void, token: vscode.CancellationToken): Promise<string> {
+    const downloadId = `d${++this.seq}`;
+    this.downloadListeners.set(downloadId, onProgress);
+    try {
+      const r = await this.request((c) => c.sendRequest(DownloadRequest, { downloadId, uri, dirPath }, token));
+      return r.path;
+    } finally {
+      this.downloadListeners.delete(downloadId);
+    }
+  }
+
+  /** Marks the models stale so the next request reloads them (after a model setting change). */
+  invalidateModels(): void {
+    this.loadedKey = null;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const client = this.client;
+    this.client = null;
+    if (client) {
+      try {
+        if (client.state === State.Running) await client.stop(4000);
+      } catch {
+        /* already gone */
+      }
+      await client.dispose().catch(() => undefined);
+    }
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    this.child = null;
+    this.loadedKey = null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    this._onCrash.dispose();
+  }
+}
+
+export function describeCrash(info: ExitInfo): string {
+  const how = info.signal ? `killed by signal ${info.signal}` : `exited with code ${info.code}`;
+  const abortLine = lastMeaningfulLine(info.stderrTail);
+  const cause = abortLine
+    ? ` Last engine output: "${abortLine}".`
+    : info.signal === "SIGKILL"
+      ? " The process was killed from outside (out of memory or a manual kill)."
+      : info.signal === "SIGABRT" || info.signal === "SIGSEGV"
+        ? " llama.cpp aborted natively; this usually means a model file it cannot handle (check the draft/target/router paths in the Arbitrage settings)."
+        : "";
+  return `The Arbitrage engine process stopped unexpectedly (${how}).${cause} The engine is being restarted; the request was lost and can be run again.`;
+}
+
+function lastMeaningfulLine(text: string): string | null {
+  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const l = lines.at(-1);
+  return l ? l.slice(0, 300) : null;
+}
+
+function basename(p: string): string {
+  const i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
+  return i >= 0 ? p.slice(i + 1) : p;
+}

@@ -1,0 +1,345 @@
+/**
+ * Extension entry point. Activation is cheap: it registers commands, the chat participant, the
+ * (guarded) language model provider, the panel serializer and the status bar item. Neither the
+ * engine process nor node-llama-cpp nor any model is touched until the first request.
+ */
+import * as vscode from "vscode";
+import type { EngineEvent, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
+import { emptyPanelState, type PanelState, type RunInfo } from "../protocol/index.js";
+import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
+import { EngineClient, EngineRequestError } from "./engineClient.js";
+import { downloadRecommended, selectModels } from "./models.js";
+import { ArbitragePanel, PANEL_VIEW_TYPE, type PanelHandlers } from "./panel.js";
+import { Settings } from "./settings.js";
+import { formatSpeedup, summarize, targetMsPerTokenOf } from "./summary.js";
+import { HOSTILE_STEP_TEXTS } from "./testHooks.js";
+
+export const COMMANDS = {
+  reason: "arbitrage.reason",
+  reasonOnSelection: "arbitrage.reasonOnSelection",
+  selectModels: "arbitrage.selectModels",
+  download: "arbitrage.downloadModels",
+  stop: "arbitrage.stop",
+  showLog: "arbitrage.showLog",
+  openPanel: "arbitrage.openPanel",
+} as const;
+export const TEST_COMMANDS = { injectSteps: "arbitrage.test.injectSteps" } as const;
+
+const SPEED_KEY = "arbitrage.targetMsPerToken";
+
+function shortName(p: string): string {
+  if (p === "embedded") return "embedded";
+  const i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
+  return (i >= 0 ? p.slice(i + 1) : p).replace(/\.gguf$/i, "");
+}
+
+export class Controller implements vscode.Disposable, ChatRunner {
+  readonly output: vscode.LogOutputChannel;
+  readonly engine: EngineClient;
+  readonly settings: Settings;
+  readonly statusBar: vscode.StatusBarItem;
+  private readonly disposables: vscode.Disposable[] = [];
+  private seq = 0;
+  private readonly active = new Map<string, vscode.CancellationTokenSource>();
+  private panelRun: string | null = null;
+  private lastQuestion: { question: string; overrides: Partial<ReasonOptions> } | null = null;
+  /** Mirrors of recent chat/LM runs, so "Open in Arbitrage panel" can show them. */
+  private readonly recentRuns = new Map<string, PanelState>();
+  lastResult: ReasonResult | null = null;
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.output = vscode.window.createOutputChannel("Arbitrage Engine", { log: true });
+    this.engine = new EngineClient(context.asAbsolutePath("dist/server.mjs"), this.output);
+    this.settings = new Settings();
+    this.statusBar = vscode.window.createStatusBarItem("arbitrage.status", vscode.StatusBarAlignment.Right, 100);
+    this.statusBar.name = "Arbitrage";
+    this.statusBar.command = COMMANDS.openPanel;
+    this.updateStatusBar();
+    this.statusBar.show();
+    this.disposables.push(
+      this.output,
+      this.statusBar,
+      this.settings,
+      this.engine.onCrash(({ message }) => {
+        void vscode.window.showErrorMessage(message, "Show Engine Log").then((c) => c && this.output.show(true));
+        this.updateStatusBar();
+      }),
+      this.settings.onDidChangeModels(() => {
+        this.engine.invalidateModels();
+        this.updateStatusBar();
+        this.output.info("model settings changed: the models reload on the next request");
+      }),
+    );
+  }
+
+  get contextSize(): number {
+    return this.settings.snapshot.model.contextSize;
+  }
+
+  knownTargetMsPerToken(): number | null {
+    return this.context.globalState.get<number>(SPEED_KEY) ?? null;
+  }
+
+  pairLabel(): string {
+    const m = this.settings.snapshot.model;
+    return m.draft === "embedded" && m.target === "embedded" ? "embedded demo pair" : `${shortName(m.draft)} → ${shortName(m.target)}`;
+  }
+
+  updateStatusBar(running?: string): void {
+    const pair = this.pairLabel();
+    if (running) {
+      this.statusBar.text = `$(sync~spin) Arbitrage: ${running}`;
+    } else if (this.lastResult) {
+      const s = summarize(this.lastResult, this.knownTargetMsPerToken());
+      this.statusBar.text = `$(zap) Arbitrage ${s.tokensPerSecond.toFixed(0)} tok/s · ${formatSpeedup(s.speedup)}`;
+    } else {
+      this.statusBar.text = "$(zap) Arbitrage";
+    }
+    const problems = this.settings.lastProblems.map((p) => `\n⚠ ${p.setting}: ${p.message}`).join("");
+    this.statusBar.tooltip = `Arbitrage — ${pair}${this.lastResult ? ` — last run: ${this.lastResult.steps.length} steps` : ""}${problems}\nClick to open the panel.`;
+  }
+
+  private newRunId(): string {
+    return `run-${Date.now().toString(36)}-${++this.seq}`;
+  }
+
+  /** Runs one question through the engine (shared by the panel, chat and the LM provider). */
+  async run(
+    question: string,
+    overrides: Partial<ReasonOptions>,
+    onEvent: (e: EngineEvent) => void,
+    token: vscode.CancellationToken | undefined,
+    source: "panel" | "chat" | "lm" | "api",
+    runId = this.newRunId(),
+  ): Promise<{ runId: string; result: ReasonResult }> {
+    const { model, options } = this.settings.snapshot;
+    const opts: ReasonOptions = { ...options, ...overrides };
+    const cts = new vscode.CancellationTokenSource();
+    const sub = token?.onCancellationRequested(() => cts.cancel());
+    this.active.set(runId, cts);
+    const mirror: PanelState = { ...emptyPanelState(), run: this.runInfo(runId, question, opts) };
+    if (source === "chat" || source === "lm") this.remember(runId, mirror);
+    let stepNo = 0;
+    this.updateStatusBar("loading…");
+    try {
+      const result = await this.engine.reason(
+        runId,
+        question,
+        model,
+        opts,
+        (e) => {
+          if (e.type === "step-started") this.updateStatusBar(`step ${(stepNo = e.index + 1)}`);
+          if (e.type === "step-decided") mirror.steps.push(e.step);
+          if (e.type === "step-discarded") mirror.discarded.push({ index: e.index, model: e.model, text: e.text, reason: e.reason });
+          onEvent(e);
+        },
+        cts.token,
+      );
+      mirror.result = result;
+      this.lastResult = result;
+      const ms = targetMsPerTokenOf(result);
+      if (ms !== null) {
+        await this.context.globalState.update(SPEED_KEY, ms);
+        ArbitragePanel.current?.setTargetSpeed(ms);
+      }
+      this.output.info(`${source} ${runId}: ${result.steps.length} steps, ${result.finishReason}, ${stepNo} started`);
+      return { runId, result };
+    } finally {
+      sub?.dispose();
+      this.active.delete(runId);
+      cts.dispose();
+      this.updateStatusBar();
+    }
+  }
+
+  private runInfo(runId: string, question: string, opts: ReasonOptions): RunInfo {
+    return { runId, question, policy: opts.policy, threshold: opts.threshold, pair: this.pairLabel(), startedAt: Date.now() };
+  }
+
+  private remember(runId: string, state: PanelState): void {
+    this.recentRuns.set(runId, state);
+    while (this.recentRuns.size > 20) this.recentRuns.delete(this.recentRuns.keys().next().value!);
+  }
+
+  readonly panelHandlers: PanelHandlers = {
+    rerun: (threshold) => {
+      if (this.lastQuestion) void this.runInPanel(this.lastQuestion.question, { ...this.lastQuestion.overrides, threshold });
+    },
+    stop: () => void this.stop(),
+    showLog: () => this.output.show(true),
+  };
+
+  showPanel(preserveFocus = false): ArbitragePanel {
+    return ArbitragePanel.show(this.context.extensionUri, this.panelHandlers, preserveFocus);
+  }
+
+  /** Opens the panel and streams a run into it. Resolves with the result, or undefined on failure/cancel. */
+  async runInPanel(question: string, overrides: Partial<ReasonOptions> = {}): Promise<ReasonResult | undefined> {
+    const panel = this.showPanel(true);
+    if (this.panelRun) this.active.get(this.panelRun)?.cancel();
+    const runId = this.newRunId();
+    this.panelRun = runId;
+    this.lastQuestion = { question, overrides };
+    const { options } = this.settings.snapshot;
+    panel.startRun(this.runInfo(runId, question, { ...options, ...overrides }));
+    try {
+      const { result } = await this.run(question, overrides, (e) => ArbitragePanel.current?.event(runId, e), undefined, "panel", runId);
+      if (ArbitragePanel.current && ArbitragePanel.current.state.run?.runId === runId && !ArbitragePanel.current.state.result) {
+        ArbitragePanel.current.event(runId, { type: "finished", result });
+      }
+      return result;
+    } catch (e) {
+      const err = e instanceof EngineRequestError ? e : new EngineRequestError("internal", e instanceof Error ? e.message : String(e));
+      ArbitragePanel.current?.fail(runId, err);
+      if (err.code !== "cancelled" && err.code !== "engine-crashed") {
+        void vscode.window.showErrorMessage(`Arbitrage: ${err.message}`, "Show Engine Log").then((c) => c && this.output.show(true));
+      }
+      return undefined;
+    } finally {
+      if (this.panelRun === runId) this.panelRun = null;
+    }
+  }
+
+  async reasonCommand(arg?: unknown): Promise<ReasonResult | undefined> {
+    let question = typeof arg === "string" ? arg : undefined;
+    if (question === undefined) {
+      const editor = vscode.window.activeTextEditor;
+      const sel = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : "";
+      question = sel.trim() ? sel : await vscode.window.showInputBox({
+        title: "Reason with Arbitrage",
+        prompt: "Question for the draft → target pair",
+        placeHolder: "e.g. Q: 12*7+5",
+        value: this.lastQuestion?.question,
+        ignoreFocusOut: true,
+      });
+    }
+    if (question === undefined) return undefined;
+    if (!question.trim()) {
+      void vscode.window.showWarningMessage("Arbitrage: the question is empty.");
+      return undefined;
+    }
+    return this.runInPanel(question);
+  }
+
+  async reasonOnSelection(): Promise<ReasonResult | undefined> {
+    const editor = vscode.window.activeTextEditor;
+    const text = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : "";
+    if (!text.trim()) {
+      void vscode.window.showWarningMessage("Arbitrage: select some text first.");
+      return undefined;
+    }
+    return this.runInPanel(text);
+  }
+
+  async stop(): Promise<number> {
+    const n = this.active.size;
+    for (const cts of this.active.values()) cts.cancel();
+    await this.engine.cancelAll().catch(() => 0);
+    return n;
+  }
+
+  openPanel(runId?: unknown): void {
+    const panel = this.showPanel();
+    const saved = typeof runId === "string" ? this.recentRuns.get(runId) : undefined;
+    if (saved) panel.restoreState(saved);
+  }
+
+  /**
+   * Test hook (registered only when the extension runs in development/test mode, never from an
+   * installed VSIX): streams the given step texts — by default HOSTILE_STEP_TEXTS — into the panel
+   * through the same path as engine events (host mirror -> postMessage -> webview renderer).
+   */
+  injectSteps(texts?: unknown): string {
+    const list = Array.isArray(texts) && texts.every((t) => typeof t === "string") ? (texts as string[]) : HOSTILE_STEP_TEXTS;
+    const panel = this.showPanel(true);
+    const runId = this.newRunId();
+    const threshold = 0.5;
+    panel.startRun({ runId, question: "Injected step texts (test hook)", policy: "arbitrage", threshold, pair: "test hook", startedAt: Date.now() });
+    const steps: StepRecord[] = [];
+    list.forEach((text, index) => {
+      const model = index % 2 === 0 ? "draft" : "target";
+      panel.event(runId, { type: "step-started", index, model });
+      for (let i = 0; i < text.length; i += 4096) panel.event(runId, { type: "token", index, model, text: text.slice(i, i + 4096) });
+      const step: StepRecord = {
+        index, text, model, routerScore: model === "target" ? 0.8 : 0.2, tokens: text.length, draftTokensDiscarded: 0,
+        targetTokensReused: 0, endedBy: "delimiter", ms: 1, draftMs: 1, targetMs: model === "target" ? 1 : 0, routerMs: 0,
+      };
+      steps.push(step);
+      panel.event(runId, { type: "step-decided", step });
+    });
+    const count = (m: "draft" | "target") => steps.filter((s) => s.model === m).length;
+    const tokens = (m: "draft" | "target") => steps.filter((s) => s.model === m).reduce((a, s) => a + s.tokens, 0);
+    const meter = { generated: 0, evaluated: 0, committed: 0, ms: 0, discarded: 0, libraryEvaluated: 0 };
+    panel.event(runId, {
+      type: "finished",
+      result: {
+        question: "Injected step texts (test hook)", policy: "arbitrage", threshold, steps, text: list.join(""), answer: null, finishReason: "eos",
+        stats: {
+          steps: steps.length, stepsByModel: { draft: count("draft"), target: count("target") },
+          tokensByModel: { draft: tokens("draft"), target: tokens("target") }, draftTokensDiscarded: 0, targetTokensReused: 0,
+          routerCalls: steps.length, routerMs: 0, scorerCalls: 0, scorerMs: 0, meters: { draft: meter, target: meter }, wallMs: 1, overheadMs: 0,
+        },
+      },
+    });
+    return runId;
+  }
+
+  async dispose(): Promise<void> {
+    for (const cts of this.active.values()) cts.cancel();
+    ArbitragePanel.current?.dispose();
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+    await this.engine.dispose();
+  }
+}
+
+/** What activate() returns: used by the integration tests (and by other extensions, if ever). */
+export interface ArbitrageApi {
+  controller: Controller;
+  chatHandler: vscode.ChatRequestHandler;
+  languageModelProvider: ReturnType<typeof createLanguageModelProvider>;
+  languageModelProviderRegistered: boolean;
+}
+
+let controller: Controller | undefined;
+
+export function activate(context: vscode.ExtensionContext): ArbitrageApi {
+  const c = (controller = new Controller(context));
+  const chatHandler = createChatHandler(c);
+  const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
+
+  reg(COMMANDS.reason, (arg) => c.reasonCommand(arg));
+  reg(COMMANDS.reasonOnSelection, () => c.reasonOnSelection());
+  reg(COMMANDS.selectModels, () => selectModels(c.engine, context.globalStorageUri));
+  reg(COMMANDS.download, () => downloadRecommended(c.engine, context.globalStorageUri));
+  reg(COMMANDS.stop, () => c.stop());
+  reg(COMMANDS.showLog, () => c.output.show(true));
+  reg(COMMANDS.openPanel, (runId) => c.openPanel(runId));
+  if (context.extensionMode !== vscode.ExtensionMode.Production) {
+    reg(TEST_COMMANDS.injectSteps, (texts) => c.injectSteps(texts));
+    void vscode.commands.executeCommand("setContext", "arbitrage.devMode", true);
+  }
+
+  context.subscriptions.push(
+    vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
+      async deserializeWebviewPanel(panel: vscode.WebviewPanel, state: unknown) {
+        ArbitragePanel.revive(panel, context.extensionUri, c.panelHandlers, state);
+      },
+    }),
+  );
+
+  const participant = vscode.chat.createChatParticipant(PARTICIPANT_ID, chatHandler);
+  participant.iconPath = vscode.Uri.joinPath(context.extensionUri, "media", "icon.svg");
+  context.subscriptions.push(participant);
+
+  const lmReg = registerLanguageModelProvider(c);
+  if (lmReg) context.subscriptions.push(lmReg);
+  c.output.info(`activated (VS Code ${vscode.version}; language model provider ${lmReg ? "registered" : "not available in this VS Code"})`);
+
+  return { controller: c, chatHandler, languageModelProvider: createLanguageModelProvider(c), languageModelProviderRegistered: !!lmReg };
+}
+
+export async function deactivate(): Promise<void> {
+  const c = controller;
+  controller = undefined;
+  await c?.dispose();
+}

@@ -1,0 +1,219 @@
+/**
+ * The "Arbitrage" webview panel. The host keeps a mirror of the panel state (committed steps,
+ * discarded drafts, result) so the webview can be rebuilt at any time: on "ready" the host sends
+ * `restore`; after a window reload `registerWebviewPanelSerializer` hands back the state the
+ * webview saved with `setState`.
+ *
+ * Security: the webview renders untrusted model text. CSP is `default-src 'none'` with a nonce
+ * for the one script, styles/fonts only from the extension's dist/webview folder, command URIs
+ * off, local resources limited to dist/webview. The script escapes/sanitises all model text.
+ */
+import { randomBytes } from "node:crypto";
+import * as vscode from "vscode";
+import type { EngineEvent } from "../engine/types.js";
+import {
+  emptyPanelState,
+  parseWebviewMessage,
+  type EngineErrorData,
+  type HostToWebview,
+  type PanelState,
+  type RunInfo,
+  type WebviewToHost,
+} from "../protocol/index.js";
+
+export const PANEL_VIEW_TYPE = "arbitrage.panel";
+
+export interface PanelHandlers {
+  rerun(threshold: number): void;
+  stop(): void;
+  showLog(): void;
+}
+
+export class ArbitragePanel implements vscode.Disposable {
+  static current: ArbitragePanel | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+  private readyResolve!: () => void;
+  /** Resolves once the webview script has started and asked for its state. */
+  ready: Promise<void>;
+  state: PanelState;
+  /** Every message posted to the webview, in order (kept short; for tests and diagnostics). */
+  readonly posted: HostToWebview[] = [];
+
+  static show(extensionUri: vscode.Uri, handlers: PanelHandlers, preserveFocus = false): ArbitragePanel {
+    if (ArbitragePanel.current) {
+      ArbitragePanel.current.panel.reveal(undefined, preserveFocus);
+      return ArbitragePanel.current;
+    }
+    const panel = vscode.window.createWebviewPanel(
+      PANEL_VIEW_TYPE,
+      "Arbitrage",
+      { viewColumn: vscode.ViewColumn.Beside, preserveFocus },
+      webviewOptions(extensionUri),
+    );
+    ArbitragePanel.current = new ArbitragePanel(panel, extensionUri, handlers, emptyPanelState());
+    return ArbitragePanel.current;
+  }
+
+  static revive(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, handlers: PanelHandlers, saved: unknown): ArbitragePanel {
+    ArbitragePanel.current?.dispose();
+    panel.webview.options = webviewOptions(extensionUri);
+    ArbitragePanel.current = new ArbitragePanel(panel, extensionUri, handlers, coerceState(saved));
+    return ArbitragePanel.current;
+  }
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    private readonly extensionUri: vscode.Uri,
+    private readonly handlers: PanelHandlers,
+    state: PanelState,
+  ) {
+    this.state = state;
+    this.ready = new Promise((r) => (this.readyResolve = r));
+    panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "icon.svg");
+    panel.webview.html = renderHtml(panel.webview, extensionUri);
+    this.disposables.push(
+      panel.onDidDispose(() => this.dispose()),
+      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
+    );
+  }
+
+  private onMessage(raw: unknown): void {
+    const m: WebviewToHost | null = parseWebviewMessage(raw);
+    if (!m) return; // ignore anything malformed: the webview is not trusted either
+    switch (m.type) {
+      case "ready":
+        void this.postRaw({ type: "restore", state: this.state });
+        this.readyResolve();
+        break;
+      case "rerun":
+        this.handlers.rerun(m.threshold);
+        break;
+      case "stop":
+        this.handlers.stop();
+        break;
+      case "show-log":
+        this.handlers.showLog();
+        break;
+    }
+  }
+
+  private postRaw(m: HostToWebview): Thenable<boolean> {
+    this.posted.push(m);
+    if (this.posted.length > 5000) this.posted.splice(0, this.posted.length - 5000);
+    return this.panel.webview.postMessage(m);
+  }
+
+  startRun(run: RunInfo): void {
+    this.state = { ...emptyPanelState(), targetMsPerToken: this.state.targetMsPerToken, run };
+    void this.postRaw({ type: "run-started", run });
+  }
+
+  /** Applies one engine event to the mirror and forwards it to the webview. */
+  event(runId: string, event: EngineEvent): void {
+    if (this.state.run?.runId !== runId) return;
+    if (event.type === "step-decided") this.state.steps.push(event.step);
+    else if (event.type === "step-discarded") {
+      this.state.discarded.push({ index: event.index, model: event.model, text: event.text, reason: event.reason });
+    } else if (event.type === "finished") this.state.result = event.result;
+    void this.postRaw({ type: "engine-event", runId, event });
+  }
+
+  fail(runId: string, error: EngineErrorData): void {
+    if (this.state.run?.runId !== runId) return;
+    this.state.error = { code: error.code, message: error.message };
+    void this.postRaw({ type: "run-failed", runId, error: this.state.error });
+  }
+
+  /** Shows a stored run (e.g. a chat run opened from its "Open in Arbitrage panel" button). */
+  restoreState(state: PanelState): void {
+    this.state = JSON.parse(JSON.stringify(state)) as PanelState;
+    void this.postRaw({ type: "restore", state: this.state });
+  }
+
+  setTargetSpeed(msPerToken: number): void {
+    this.state.targetMsPerToken = msPerToken;
+    void this.postRaw({ type: "target-speed", msPerToken });
+  }
+
+  status(text: string): void {
+    void this.postRaw({ type: "status", text });
+  }
+
+  dispose(): void {
+    if (ArbitragePanel.current === this) ArbitragePanel.current = undefined;
+    while (this.disposables.length) this.disposables.pop()?.dispose();
+    this.panel.dispose();
+  }
+}
+
+export function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewOptions & vscode.WebviewPanelOptions {
+  return {
+    enableScripts: true,
+    enableCommandUris: false,
+    enableForms: false,
+    localResourceRoots: [vscode.Uri.joinPath(extensionUri, "dist", "webview")],
+  };
+}
+
+export function contentSecurityPolicy(webview: vscode.Webview, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${webview.cspSource}`,
+    `font-src ${webview.cspSource}`,
+    `img-src ${webview.cspSource}`,
+    "connect-src 'none'",
+    "frame-src 'none'",
+    "form-action 'none'",
+    "base-uri 'none'",
+  ].join("; ");
+}
+
+export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
+  const nonce = randomBytes(18).toString("base64");
+  const res = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", f)).toString();
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(webview, nonce)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="${res("webview.css")}">
+<title>Arbitrage</title>
+</head>
+<body>
+<header id="header">
+  <div id="question" class="question">Run “Reason with Arbitrage” to start.</div>
+  <div id="meta" class="meta"></div>
+  <div class="controls">
+    <label for="threshold">Router threshold</label>
+    <input id="threshold" type="range" min="0" max="1" step="0.01" value="0.5">
+    <output id="thresholdValue" for="threshold">0.50</output>
+    <button id="rerun" type="button" disabled>Re-run with this threshold</button>
+    <button id="stop" type="button" class="secondary" disabled>Stop</button>
+    <button id="log" type="button" class="secondary">Engine log</button>
+  </div>
+</header>
+<div id="error" class="error" hidden></div>
+<main id="steps" aria-live="polite"></main>
+<section id="summary" class="summary" hidden></section>
+<footer id="status" class="status"></footer>
+<script nonce="${nonce}" src="${res("webview.js")}"></script>
+</body>
+</html>`;
+}
+
+/** The saved webview state is untrusted input too: keep only well-formed parts. */
+export function coerceState(saved: unknown): PanelState {
+  const s = emptyPanelState();
+  if (typeof saved !== "object" || saved === null) return s;
+  const v = saved as Partial<PanelState>;
+  if (v.version !== 1) return s;
+  if (v.run && typeof v.run === "object" && typeof v.run.runId === "string" && typeof v.run.question === "string") s.run = v.run;
+  if (Array.isArray(v.steps)) s.steps = v.steps.filter((x) => x && typeof x.text === "string" && typeof x.index === "number");
+  if (Array.isArray(v.discarded)) s.discarded = v.discarded.filter((x) => x && typeof x.text === "string");
+  if (v.result && typeof v.result === "object" && Array.isArray(v.result.steps)) s.result = v.result;
+  if (v.error && typeof v.error.message === "string") s.error = v.error;
+  if (typeof v.targetMsPerToken === "number") s.targetMsPerToken = v.targetMsPerToken;
+  return s;
+}

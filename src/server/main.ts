@@ -1,0 +1,323 @@
+/**
+ * Arbitrage engine server: a separate Node process started by the extension host through
+ * vscode-languageclient (module over Node IPC). It owns node-llama-cpp and the models, so a
+ * model file that makes llama.cpp abort kills this process only; the client restarts it.
+ *
+ * Requests are declared in src/protocol. Reason and load requests run one at a time in a FIFO
+ * queue; cancellation comes through the protocol's own `$/cancelRequest` (request token) or
+ * the out-of-band `arbitrage/cancel`.
+ */
+import {
+  createConnection,
+  ProposedFeatures,
+  ResponseError,
+  type CancellationToken,
+} from "vscode-languageserver/node.js";
+import { ArbitrageEngine, validateModelConfig, validateReasonOptions } from "../engine/index.js";
+import { ArbitrageError, isArbitrageError } from "../engine/errors.js";
+import type { ModelConfig, ReasonOptions, ReasonResult } from "../engine/types.js";
+import {
+  CancelRequest,
+  DownloadProgressNotification,
+  DownloadRequest,
+  EngineEventNotification,
+  LoadProgressNotification,
+  LoadRequest,
+  LogNotification,
+  PROTOCOL_VERSION,
+  ReasonRequest,
+  RpcErrorCodes,
+  StatusRequest,
+  UnloadRequest,
+  type EngineErrorData,
+  type LoadResult,
+  type LogParams,
+  type StatusResult,
+} from "../protocol/index.js";
+import { installRawMessageGuard } from "./guard.js";
+
+installRawMessageGuard();
+
+const connection = createConnection(ProposedFeatures.all);
+const startedAt = Date.now();
+
+function log(level: LogParams["level"], message: string): void {
+  try {
+    connection.sendNotification(LogNotification, { level, message });
+  } catch {
+    /* connection gone */
+  }
+}
+
+process.on("uncaughtException", (e) => log("error", `uncaught exception: ${e instanceof Error ? e.stack : String(e)}`));
+process.on("unhandledRejection", (e) => log("error", `unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`));
+
+// ------------------------------------------------------------------------------------------
+// Errors
+// ------------------------------------------------------------------------------------------
+
+function invalidParams(message: string): ResponseError<EngineErrorData> {
+  return new ResponseError(RpcErrorCodes.InvalidParams, message, { code: "invalid-option", message });
+}
+
+function toResponseError(e: unknown): ResponseError<EngineErrorData> {
+  if (e instanceof ResponseError) return e as ResponseError<EngineErrorData>;
+  if (isArbitrageError(e)) {
+    const code = e.code === "cancelled" ? RpcErrorCodes.RequestCancelled : RpcErrorCodes.EngineError;
+    return new ResponseError(code, e.message, { code: e.code, message: e.message });
+  }
+  const message = e instanceof Error ? e.message : String(e);
+  log("error", `internal error: ${e instanceof Error ? e.stack : message}`);
+  return new ResponseError(RpcErrorCodes.InternalError, `Internal engine error: ${message}`, { code: "internal", message });
+}
+
+function cancelled(): ArbitrageError {
+  return new ArbitrageError("cancelled", "The request was cancelled.");
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function checkConfig(v: unknown): ModelConfig {
+  try {
+    return validateModelConfig(v);
+  } catch (e) {
+    throw isArbitrageError(e) ? invalidParams(e.message) : e;
+  }
+}
+
+function checkOptions(v: unknown): Partial<ReasonOptions> {
+  try {
+    validateReasonOptions(v ?? {});
+  } catch (e) {
+    throw isArbitrageError(e) ? invalidParams(e.message) : e;
+  }
+  return (v ?? {}) as Partial<ReasonOptions>;
+}
+
+// ------------------------------------------------------------------------------------------
+// Work queue: one job (load / reason / unload) at a time, cancellable while queued.
+// ------------------------------------------------------------------------------------------
+
+interface Job {
+  id: string;
+  abort: AbortController;
+  run: () => Promise<void>;
+}
+
+const queue: Job[] = [];
+let current: Job | null = null;
+const controllers = new Map<string, AbortController>();
+let served = 0;
+
+function pump(): void {
+  if (current) return;
+  const job = queue.shift();
+  if (!job) return;
+  current = job;
+  void job.run().finally(() => {
+    current = null;
+    pump();
+  });
+}
+
+function enqueue<T>(id: string, token: CancellationToken | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const abort = new AbortController();
+  controllers.set(id, abort);
+  const sub = token?.onCancellationRequested(() => abort.abort());
+  return new Promise<T>((resolve, reject) => {
+    const job: Job = {
+      id,
+      abort,
+      run: async () => {
+        try {
+          if (abort.signal.aborted) throw cancelled();
+          resolve(await work(abort.signal));
+        } catch (e) {
+          reject(e);
+        } finally {
+          sub?.dispose();
+          if (controllers.get(id) === abort) controllers.delete(id);
+          served++;
+        }
+      },
+    };
+    abort.signal.addEventListener("abort", () => {
+      const i = queue.indexOf(job);
+      if (i >= 0) {
+        queue.splice(i, 1);
+        sub?.dispose();
+        controllers.delete(id);
+        reject(cancelled());
+      }
+    });
+    queue.push(job);
+    pump();
+  });
+}
+
+// ------------------------------------------------------------------------------------------
+// Models
+// ------------------------------------------------------------------------------------------
+
+let engine: ArbitrageEngine | null = null;
+let engineConfig: ModelConfig | null = null;
+let loading = false;
+
+const keyOf = (c: ModelConfig) => JSON.stringify(c);
+
+async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<LoadResult> {
+  const t0 = Date.now();
+  if (engine && engineConfig && keyOf(engineConfig) === keyOf(config)) {
+    return { loaded: false, ms: 0, draft: config.draft, target: config.target };
+  }
+  if (engine) {
+    log("info", "model settings changed: disposing the loaded models");
+    const old = engine;
+    engine = null;
+    engineConfig = null;
+    await old.dispose();
+  }
+  loading = true;
+  try {
+    log("info", `loading models: draft=${config.draft} target=${config.target} router=${JSON.stringify(config.router)} threads=${config.threads} gpu=${config.gpu}`);
+    engine = await ArbitrageEngine.create(config, {
+      signal,
+      onProgress: (p) => connection.sendNotification(LoadProgressNotification, p),
+    });
+    engineConfig = config;
+    const ms = Date.now() - t0;
+    log("info", `models loaded in ${ms} ms`);
+    return { loaded: true, ms, draft: config.draft, target: config.target };
+  } finally {
+    loading = false;
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// Handlers
+// ------------------------------------------------------------------------------------------
+
+connection.onInitialize(() => ({
+  capabilities: {},
+  serverInfo: { name: "arbitrage-engine", version: String(PROTOCOL_VERSION) },
+}));
+
+connection.onRequest(ReasonRequest, async (params, token) => {
+  try {
+    if (!isRecord(params)) throw invalidParams("reason: params must be an object.");
+    const { requestId, question } = params;
+    if (typeof requestId !== "string" || requestId === "") throw invalidParams("reason: requestId must be a non-empty string.");
+    if (typeof question !== "string") throw invalidParams("reason: question must be a string.");
+    const config = checkConfig(params.config);
+    const options = checkOptions(params.options);
+    return await enqueue<ReasonResult>(requestId, token, async (signal) => {
+      await ensureLoaded(config, signal);
+      if (signal.aborted) throw cancelled();
+      const t0 = Date.now();
+      const result = await engine!.reason(question, options, {
+        signal,
+        onEvent: (event) => connection.sendNotification(EngineEventNotification, { requestId, event }),
+      });
+      log("info", `request ${requestId}: ${result.steps.length} steps (${result.stats.stepsByModel.draft} draft / ${result.stats.stepsByModel.target} target), ${result.finishReason}, ${Date.now() - t0} ms`);
+      return result;
+    });
+  } catch (e) {
+    throw toResponseError(e);
+  }
+});
+
+connection.onRequest(CancelRequest, (params) => {
+  const id = isRecord(params) && typeof params.requestId === "string" ? params.requestId : undefined;
+  let n = 0;
+  for (const [rid, ac] of [...controllers]) {
+    if (id === undefined || rid === id) {
+      if (!ac.signal.aborted) n++;
+      ac.abort();
+    }
+  }
+  return { cancelled: n };
+});
+
+connection.onRequest(LoadRequest, async (params, token) => {
+  try {
+    if (!isRecord(params)) throw invalidParams("load: params must be an object.");
+    const config = checkConfig(params.config);
+    return await enqueue(`load-${Date.now()}-${Math.random()}`, token, (signal) => ensureLoaded(config, signal));
+  } catch (e) {
+    throw toResponseError(e);
+  }
+});
+
+connection.onRequest(UnloadRequest, async () => {
+  try {
+    return await enqueue(`unload-${Date.now()}`, undefined, async () => {
+      if (!engine) return { unloaded: false };
+      const old = engine;
+      engine = null;
+      engineConfig = null;
+      await old.dispose();
+      log("info", "models unloaded");
+      return { unloaded: true };
+    });
+  } catch (e) {
+    throw toResponseError(e);
+  }
+});
+
+connection.onRequest(StatusRequest, (): StatusResult => ({
+  protocolVersion: PROTOCOL_VERSION,
+  pid: process.pid,
+  loaded: engineConfig,
+  loading,
+  running: current?.id ?? null,
+  queued: queue.map((j) => j.id),
+  rssBytes: process.memoryUsage().rss,
+  uptimeMs: Date.now() - startedAt,
+  served,
+}));
+
+connection.onRequest(DownloadRequest, async (params, token) => {
+  try {
+    if (!isRecord(params)) throw invalidParams("download: params must be an object.");
+    const { downloadId, uri, dirPath } = params;
+    if (typeof downloadId !== "string" || typeof uri !== "string" || typeof dirPath !== "string" || !uri || !dirPath) {
+      throw invalidParams("download: downloadId, uri and dirPath must be non-empty strings.");
+    }
+    const abort = new AbortController();
+    token.onCancellationRequested(() => abort.abort());
+    const { createModelDownloader } = await import("node-llama-cpp");
+    const downloader = await createModelDownloader({
+      modelUri: uri,
+      dirPath,
+      skipExisting: true,
+      // Keep the partial file on cancel so the next attempt resumes it.
+      deleteTempFileOnCancel: false,
+      onProgress: ({ totalSize, downloadedSize }) =>
+        connection.sendNotification(DownloadProgressNotification, { downloadId, downloadedBytes: downloadedSize, totalBytes: totalSize }),
+    });
+    try {
+      const path = await downloader.download({ signal: abort.signal });
+      return { path };
+    } catch (e) {
+      if (abort.signal.aborted) throw cancelled();
+      throw new ArbitrageError("internal", `Download of ${uri} failed: ${e instanceof Error ? e.message : String(e)}. Run the command again to resume.`);
+    }
+  } catch (e) {
+    throw toResponseError(e);
+  }
+});
+
+connection.onShutdown(async () => {
+  for (const ac of controllers.values()) ac.abort();
+  if (engine) {
+    const old = engine;
+    engine = null;
+    engineConfig = null;
+    await old.dispose().catch(() => undefined);
+  }
+});
+
+connection.listen();
+log("info", `engine server started (pid ${process.pid}, node ${process.version})`);
