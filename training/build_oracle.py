@@ -1,0 +1,111 @@
+"""Step-by-step rollouts of draft and target (greedy) to build router / PRM data.
+
+For every context reached, both models generate one step; each is scored with the exact checker.
+Policies: "oracle" (take the target's step when it scores better, else the draft's) and "draft"
+(always the draft's step, for diversity).
+
+usage: python build_oracle.py --split train|heldout --n N --draft-frac F --seed S --out file.jsonl
+Rows: {problem, policy, context, draft_step, target_step, draft_score, target_score, advantage, router_label}
+"""
+import argparse
+import json
+import random
+import time
+
+import torch
+
+from common import heldout_problems, log, setup_torch, CACHE
+from export import load_ckpt
+from model import BOS, CTX, decode, encode, greedy_generate
+from task import check_step, gen_problem, is_final, parse, prompt_text
+
+MAX_STEP_TOKENS = 32
+MAX_ROUNDS = 9
+
+
+def gen_steps(model, contexts):
+    outs = greedy_generate(model, [[BOS] + encode(c) for c in contexts], max_new=MAX_STEP_TOKENS, stop_on_blank_line=True)
+    res = []
+    for o in outs:
+        t = decode(o)
+        ended = t.endswith("\n\n")
+        res.append((t[:-2] if ended else t, ended))
+    return res
+
+
+def rollout(draft, target, problems, policies, bs):
+    rows = []
+    for i in range(0, len(problems), bs):
+        chunk = [(problems[j], policies[j]) for j in range(i, min(i + bs, len(problems)))]
+        live = [{"problem": e, "policy": pol, "context": prompt_text(e), "state": parse(e)} for e, pol in chunk]
+        for _ in range(MAX_ROUNDS):
+            live = [s for s in live if len(encode(s["context"])) + MAX_STEP_TOKENS + 8 < CTX]
+            if not live:
+                break
+            ctxs = [s["context"] for s in live]
+            dsteps = gen_steps(draft, ctxs)
+            tsteps = gen_steps(target, ctxs)
+            nxt = []
+            for s, (ds, dcont), (ts, tcont) in zip(live, dsteps, tsteps):
+                dscore, dstate = check_step(s["state"], ds)
+                tscore, tstate = check_step(s["state"], ts)
+                adv = tscore - dscore
+                rows.append({"problem": s["problem"], "policy": s["policy"], "context": s["context"],
+                             "draft_step": ds, "target_step": ts, "draft_score": dscore, "target_score": tscore,
+                             "advantage": adv, "router_label": 1 if adv > 0 else 0})
+                if s["policy"] == "oracle" and tscore > dscore:
+                    step, cont, state = ts, tcont, tstate
+                else:
+                    step, cont, state = ds, dcont, dstate
+                if is_final(step) or not cont:
+                    continue
+                s["context"] = s["context"] + step + "\n\n"
+                s["state"] = state
+                nxt.append(s)
+            live = nxt
+        log("rolled out %d/%d problems, %d rows" % (min(i + bs, len(problems)), len(problems), len(rows)))
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--split", required=True, choices=["train", "heldout"])
+    ap.add_argument("--n", type=int, required=True)
+    ap.add_argument("--offset", type=int, default=200, help="heldout: first problem index used")
+    ap.add_argument("--draft-frac", type=float, default=0.25)
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bs", type=int, default=128)
+    ap.add_argument("--draft", default=CACHE + "/draft.final.pt")
+    ap.add_argument("--target", default=CACHE + "/target.final.pt")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    setup_torch(a.threads)
+    rng = random.Random(a.seed)
+    held = heldout_problems()
+    if a.split == "heldout":
+        problems = held[a.offset:a.offset + a.n]
+    else:
+        hs = set(held)
+        problems = []
+        while len(problems) < a.n:
+            e = gen_problem(rng)
+            if e not in hs:
+                problems.append(e)
+    policies = ["draft" if rng.random() < a.draft_frac else "oracle" for _ in problems]
+    draft, _ = load_ckpt(a.draft)
+    target, _ = load_ckpt(a.target)
+    t0 = time.time()
+    rows = rollout(draft, target, problems, policies, a.bs)
+    with open(a.out, "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    pos = sum(r["router_label"] for r in rows)
+    log("wrote %d rows (%d router positives, %.1f%%), draft step acc %.3f, target step acc %.3f, %.0fs" % (
+        len(rows), pos, 100.0 * pos / max(1, len(rows)),
+        sum(r["draft_score"] for r in rows) / max(1, len(rows)),
+        sum(r["target_score"] for r in rows) / max(1, len(rows)), time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Embedded arithmetic task: problem generator, canonical solutions, exact checker.
+
+Format (see training/README.md):
+  prompt   = "Q: <expr>\n\n"            (BOS token before it)
+  step     = "a<op>b=c" or "a <op> b = c", followed by "\n\n"
+  final    = "A: <n>" then EOS (no trailing newline)
+"""
+import random
+import re
+
+MAX_VALUE = 999      # every intermediate value (and the result) lies in [0, MAX_VALUE]
+MAX_ADD_LITERAL = 99  # literals are 0..99
+MAX_MUL_SMALL = 9     # in a product one side is <= 9 ...
+MAX_MUL_LARGE = 99    # ... and the other side <= 99
+
+OPS = "+-*"
+PREC = {"+": 1, "-": 1, "*": 2}
+
+
+# --- AST: int literal, or tuple (op, left, right) ---------------------------------------------
+
+def value(node):
+    if isinstance(node, int):
+        return node
+    op, l, r = node
+    a, b = value(l), value(r)
+    return a + b if op == "+" else a - b if op == "-" else a * b
+
+
+def to_text(node):
+    """Minimal parentheses that parse back to the same (left-associative) AST."""
+    if isinstance(node, int):
+        return str(node)
+    op, l, r = node
+    ls, rs = to_text(l), to_text(r)
+    if not isinstance(l, int) and PREC[l[0]] < PREC[op]:
+        ls = "(" + ls + ")"
+    if not isinstance(r, int) and PREC[r[0]] <= PREC[op]:
+        rs = "(" + rs + ")"
+    return ls + op + rs
+
+
+_TOK = re.compile(r"\d+|[-+*()]")
+
+
+def parse(expr):
+    """Standard precedence, left-associative. Raises ValueError on malformed input."""
+    expr = expr.replace(" ", "")
+    toks = _TOK.findall(expr)
+    if "".join(toks) != expr or not toks:
+        raise ValueError("bad expression: %r" % expr)
+    pos = [0]
+
+    def peek():
+        return toks[pos[0]] if pos[0] < len(toks) else None
+
+    def eat():
+        t = toks[pos[0]]
+        pos[0] += 1
+        return t
+
+    def atom():
+        t = peek()
+        if t is None:
+            raise ValueError("unexpected end")
+        if t == "(":
+            eat()
+            n = add()
+            if peek() != ")":
+                raise ValueError("missing )")
+            eat()
+            return n
+        if t.isdigit():
+            eat()
+            return int(t)
+        raise ValueError("unexpected %r" % t)
+
+    def mul():
+        n = atom()
+        while peek() == "*":
+            eat()
+            n = ("*", n, atom())
+        return n
+
+    def add():
+        n = mul()
+        while peek() in ("+", "-"):
+            op = eat()
+            n = (op, n, mul())
+        return n
+
+    n = add()
+    if pos[0] != len(toks):
+        raise ValueError("trailing tokens")
+    return n
+
+
+def n_ops(node):
+    return 0 if isinstance(node, int) else 1 + n_ops(node[1]) + n_ops(node[2])
+
+
+# --- generator --------------------------------------------------------------------------------
+
+def _ok_node(op, a, b):
+    if op == "*":
+        return min(a, b) <= MAX_MUL_SMALL and max(a, b) <= MAX_MUL_LARGE and a * b <= MAX_VALUE
+    v = a + b if op == "+" else a - b
+    return 0 <= v <= MAX_VALUE
+
+
+def _rand_tree(rng, k):
+    """Random binary tree with k internal nodes, random ops and literals."""
+    if k == 0:
+        return rng.randint(0, MAX_ADD_LITERAL)
+    left_k = rng.randint(0, k - 1)
+    op = rng.choice(OPS)
+    l = _rand_tree(rng, left_k)
+    r = _rand_tree(rng, k - 1 - left_k)
+    if op == "*":
+        # small literal multipliers make products feasible
+        if isinstance(r, int) and rng.random() < 0.7:
+            r = rng.randint(2, 9)
+        elif isinstance(l, int) and rng.random() < 0.7:
+            l = rng.randint(2, 9)
+    return (op, l, r)
+
+
+def _valid(node):
+    if isinstance(node, int):
+        return True
+    op, l, r = node
+    if not (_valid(l) and _valid(r)):
+        return False
+    return _ok_node(op, value(l), value(r))
+
+
+def gen_problem(rng, min_ops=2, max_ops=5):
+    while True:
+        k = rng.randint(min_ops, max_ops)
+        t = _rand_tree(rng, k)
+        if _valid(t):
+            return to_text(t)
+
+
+# --- solving / stepping -----------------------------------------------------------------------
+
+def reducible(node):
+    """All nodes with two literal children, leftmost first: list of (path, op, a, b)."""
+    out = []
+
+    def walk(n, path):
+        if isinstance(n, int):
+            return
+        op, l, r = n
+        if isinstance(l, int) and isinstance(r, int):
+            out.append((path, op, l, r))
+            return
+        walk(l, path + (1,))
+        walk(r, path + (2,))
+
+    walk(node, ())
+    return out
+
+
+def replace(node, path, lit):
+    if not path:
+        return lit
+    op, l, r = node
+    if path[0] == 1:
+        return (op, replace(l, path[1:], lit), r)
+    return (op, l, replace(r, path[1:], lit))
+
+
+def fmt_step(a, op, b, c, spaced):
+    return ("%d %s %d = %d" if spaced else "%d%s%d=%d") % (a, op, b, c)
+
+
+def solution_steps(expr, spaced):
+    """Canonical solution: list of step strings (without separators), last is 'A: n'."""
+    node = parse(expr)
+    steps = []
+    while not isinstance(node, int):
+        path, op, a, b = reducible(node)[0]
+        c = value((op, a, b))
+        steps.append(fmt_step(a, op, b, c, spaced))
+        node = replace(node, path, c)
+    steps.append("A: %d" % node)
+    return steps
+
+
+def prompt_text(expr):
+    return "Q: %s\n\n" % expr
+
+
+def full_text(expr, spaced):
+    """Training text without BOS/EOS: prompt + steps joined by blank lines (no trailing newline)."""
+    return prompt_text(expr) + "\n\n".join(solution_steps(expr, spaced))
+
+
+# --- exact checker ----------------------------------------------------------------------------
+
+STEP_RE = re.compile(r"^\s*(\d+)\s*([-+*])\s*(\d+)\s*=\s*(-?\d+)\s*$")
+ANS_RE = re.compile(r"^\s*A:\s*(-?\d+)\s*$")
+
+
+def check_step(state, step):
+    """Return (score, new_state). state is an AST (may contain wrong literals)."""
+    m = STEP_RE.match(step)
+    if m:
+        a, op, b, c = int(m.group(1)), m.group(2), int(m.group(3)), int(m.group(4))
+        for path, rop, ra, rb in reducible(state):
+            if (rop, ra, rb) == (op, a, b):
+                ok = c == value((op, a, b))
+                return (1 if ok else 0), replace(state, path, c)
+        return 0, state
+    m = ANS_RE.match(step)
+    if m:
+        return (1 if isinstance(state, int) and state == int(m.group(1)) else 0), state
+    return 0, state
+
+
+def is_final(step):
+    return ANS_RE.match(step) is not None
+
+
+def final_answer(text):
+    """Extract the integer of the last 'A: n' step of a generated solution text, or None."""
+    parts = text.split("\n\n")
+    for p in reversed(parts):
+        m = ANS_RE.match(p)
+        if m:
+            return int(m.group(1))
+    return None
+
+
+if __name__ == "__main__":
+    rng = random.Random(0)
+    for _ in range(8):
+        e = gen_problem(rng)
+        print(repr(full_text(e, rng.random() < 0.5)), value(parse(e)))
+    assert solution_steps("(12+7)*3-5", False) == ["12+7=19", "19*3=57", "57-5=52", "A: 52"]
+    st = parse("2*3+4*5")
+    s, st = check_step(st, "4 * 5 = 20")
+    assert s == 1 and st == ("+", ("*", 2, 3), 20)
+    s, st2 = check_step(st, "2*3=7")
+    assert s == 0 and st2 == ("+", 7, 20)
+    s, _ = check_step(st2, "7+20=27")
+    assert s == 1
+    for _ in range(2000):
+        e = gen_problem(rng)
+        assert to_text(parse(e)) == e
+        st = parse(e)
+        for stp in solution_steps(e, rng.random() < 0.5):
+            s, st = check_step(st, stp)
+            assert s == 1, (e, stp)
+    lens = [len(full_text(gen_problem(rng), True)) for _ in range(2000)]
+    print("max len", max(lens), "mean", sum(lens) / len(lens))
+    print("ok")
