@@ -199,17 +199,17 @@ export class ArbitrageEngine {
         );
       }
     }
-    const libraryBase = { draft: draft.session.libraryMeter.input, target: target.session.libraryMeter.input };
     await draft.session.reset(draftPrompt.tokens);
     await target.session.reset(targetPrompt.tokens);
     const judgePrompt = (j: LoadedJudge) => () => (j.model && j.check ? buildPrompt(j.model, j.check, question, options.promptStyle).tokens : []);
     const needsRouter = options.policy === "arbitrage";
     const needsScorer = options.policy === "rsd" || options.policy === "oracle";
-    if (needsRouter) await router.begin({ question, promptTokens: judgePrompt(this.router), delimiter: options.stepDelimiter });
-    if (needsScorer) await scorer.begin({ question, promptTokens: judgePrompt(this.scorer), delimiter: options.stepDelimiter });
+    const activeJudges = [needsRouter ? this.router : null, needsScorer ? this.scorer : null].filter((j): j is LoadedJudge => j !== null);
+    for (const j of activeJudges) await j.judge.begin({ question, promptTokens: judgePrompt(j), delimiter: options.stepDelimiter });
     emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: targetPrompt.text });
 
     const steps: StepRecord[] = [];
+    const speculation = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
     let finishReason: FinishReason = "max-steps";
     const limitsFor = (role: ModelRole, index: number): StepLimits => ({
       delimiter: options.stepDelimiter,
@@ -242,6 +242,8 @@ export class ArbitrageEngine {
       const cancelled = chosen.endedBy === "cancelled" || signal?.aborted === true;
       for (const c of candidates) {
         const g = c.model === "draft" ? draft : target;
+        if (c.model === "target") speculation.targetVerifyWasted += c.verifyWasted;
+        if (c.model === "target" && c !== chosen && !cancelled) speculation.targetTokensDiscarded += c.tokens.length;
         if (c === chosen && !cancelled) g.session.commitCandidate(c);
         else {
           await g.session.discardCandidate();
@@ -252,7 +254,7 @@ export class ArbitrageEngine {
         finishReason = "cancelled";
         break;
       }
-      this.commitElsewhere(chosen);
+      this.commitElsewhere(chosen, activeJudges);
       const draftStep = candidates.find((c) => c.model === "draft");
       const targetStep = candidates.find((c) => c.model === "target");
       const record: StepRecord = {
@@ -298,27 +300,32 @@ export class ArbitrageEngine {
       text,
       answer: extractAnswer(steps, options),
       finishReason,
-      stats: this.stats(steps, started, libraryBase, needsRouter, needsScorer),
+      stats: this.stats(steps, started, speculation, needsRouter, needsScorer),
     };
     emit({ type: "finished", result });
     return result;
   }
 
   /** Hands committed text to every model that did not write it; they evaluate it lazily. */
-  private commitElsewhere(step: CandidateStep): void {
+  private commitElsewhere(step: CandidateStep, judges: LoadedJudge[]): void {
     const other = step.model === "draft" ? this.target : this.draft;
     other.session.appendCommitted(this.sameTokenizer ? step.tokens : other.model.tokenize(step.text, false, "trimLeadingSpace"));
-    for (const j of [this.router, this.scorer]) {
+    for (const j of judges) {
       j.judge.commit(step.text, () => (j.model ? j.model.tokenize(step.text, false, "trimLeadingSpace") : []));
     }
   }
 
-  private stats(steps: StepRecord[], started: number, libraryBase: Record<ModelRole, number>, router: boolean, scorer: boolean): RunStats {
-    const meter = (g: LoadedGenerator, role: ModelRole): ModelMeter => ({
+  private stats(
+    steps: StepRecord[],
+    started: number,
+    speculation: { targetTokensDiscarded: number; targetVerifyWasted: number },
+    router: boolean,
+    scorer: boolean,
+  ): RunStats {
+    const meter = (g: LoadedGenerator): ModelMeter => ({
       generated: g.session.meter.generated,
       evaluated: g.session.meter.evaluated,
       discarded: g.session.meter.discarded,
-      libraryEvaluated: g.session.libraryMeter.input - libraryBase[role],
       committed: g.session.committedTokens.length,
       ms: g.session.meter.ms,
     });
@@ -326,12 +333,13 @@ export class ArbitrageEngine {
     const wallMs = performance.now() - started;
     const routerMs = router ? this.router.judge.meter.ms : 0;
     const scorerMs = scorer ? this.scorer.judge.meter.ms : 0;
-    const meters = { draft: meter(this.draft, "draft"), target: meter(this.target, "target") };
+    const meters = { draft: meter(this.draft), target: meter(this.target) };
     return {
       steps: steps.length,
       stepsByModel: { draft: count("draft", () => 1), target: count("target", () => 1) },
       tokensByModel: { draft: count("draft", (s) => s.tokens), target: count("target", (s) => s.tokens) },
       draftTokensDiscarded: steps.reduce((a, s) => a + s.draftTokensDiscarded, 0),
+      ...speculation,
       targetTokensReused: steps.reduce((a, s) => a + s.targetTokensReused, 0),
       routerCalls: router ? this.router.judge.meter.calls : 0,
       routerMs,
@@ -341,6 +349,21 @@ export class ArbitrageEngine {
       wallMs,
       overheadMs: Math.max(0, wallMs - meters.draft.ms - meters.target.ms - routerMs - scorerMs),
     };
+  }
+
+  /**
+   * What each model's cache holds now versus its committed text: after any request (finished,
+   * failed or cancelled) the cache must be a prefix of the committed tokens, missing at most the
+   * pending newest one. Used by tests and the engine status.
+   */
+  cacheState(): Record<ModelRole, { cached: number; committed: number; consistent: boolean }> {
+    const state = (g: LoadedGenerator) => {
+      const cached = g.session.sequence.contextTokens;
+      const committed = g.session.committedTokens;
+      const consistent = cached.length <= committed.length && cached.every((t, i) => t === committed[i]);
+      return { cached: cached.length, committed: committed.length, consistent };
+    };
+    return { draft: state(this.draft), target: state(this.target) };
   }
 
   async dispose(): Promise<void> {

@@ -247,10 +247,4 @@ export class ModelSession {
   private checkOpen(): void {
     if (this.candidateBase < 0) throw new Error(`${this.role}: no open candidate step`);
   }
-
-  /** node-llama-cpp's own count of tokens this sequence evaluated (input) and sampled (output). */
-  get libraryMeter(): { input: number; output: number } {
-    const s = this.sequence.tokenMeter.getState();
-    return { input: s.usedInputTokens, output: s.usedOutputTokens };
-  }
 }

@@ -19,9 +19,14 @@ import {
  * guard the CLI flags, the engine protocol and the VS Code settings.
  */
 
-/** node-llama-cpp defaults to max(4, cores) threads, which on 2 cores is ~100x slower; we default to the core count. */
+/**
+ * node-llama-cpp defaults to max(4, cores) threads, which on 2 cores is ~100x slower. ggml's
+ * thread pool spin-waits, so even `threads = cores` collapses (measured here: 3 ms/token with 1
+ * thread vs 170 ms/token with 2) as soon as anything else wants a core — the editor, the other
+ * model, a build. One core is therefore left free: cores − 1, at least 1, at most 8.
+ */
 export function defaultThreads(): number {
-  return Math.max(1, Math.min(availableParallelism(), 8));
+  return Math.max(1, Math.min(availableParallelism() - 1, 8));
 }
 
 export function defaultModelConfig(): ModelConfig {

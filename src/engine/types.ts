@@ -101,12 +101,10 @@ export interface StepRecord {
 export interface ModelMeter {
   /** Tokens this model sampled (generated). */
   generated: number;
-  /** Tokens passed through this model's forward pass (prefill, catch-up, verification, generation). */
+  /** Tokens passed through this model's forward pass (prefill, catch-up, verification, generation), read off the sequence's own position counter. */
   evaluated: number;
   /** Evaluated tokens later erased from the cache (speculation not kept, or a re-fed pending token). */
   discarded: number;
-  /** node-llama-cpp's own token meter for the sequence (input tokens) — an independent check of `evaluated`. */
-  libraryEvaluated: number;
   /** Tokens of committed text (prompt included) in this model's tokenizer at the end. */
   committed: number;
   /** Time inside this model's evaluation calls (ms). */
@@ -119,7 +117,11 @@ export interface RunStats {
   /** Tokens of committed text written by each model. */
   tokensByModel: Record<ModelRole, number>;
   draftTokensDiscarded: number;
+  /** Target tokens of steps it wrote that were not chosen (oracle). */
+  targetTokensDiscarded: number;
   targetTokensReused: number;
+  /** Draft tokens the target checked in its verification batch but did not keep (prefix reuse). */
+  targetVerifyWasted: number;
   routerCalls: number;
   routerMs: number;
   scorerCalls: number;

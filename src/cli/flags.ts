@@ -1,0 +1,41 @@
+import { InvalidArgumentError, Option, type Command } from "commander";
+import { resolve } from "node:path";
+import { GPU_CHOICES } from "../engine/index.js";
+
+/** Flags shared by `reason` and `bench`: which models to load and how. */
+
+export function number(flag: string) {
+  return (value: string) => {
+    const n = Number(value);
+    if (value.trim() === "" || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} must be a number (got ${JSON.stringify(value)}).`);
+    return n;
+  };
+}
+
+export function modelFlags(cmd: Command): Command {
+  return cmd
+    .option("--draft <file>", "draft GGUF model (default: the embedded demo draft)")
+    .option("--target <file>", "target GGUF model (default: the embedded demo target)")
+    .option("--router <router>", 'router: "embedded", "confidence" or a router GGUF file', "embedded")
+    .option("--scorer <scorer>", 'step scorer for rsd/oracle: "embedded" (learned PRM), "exact" (arithmetic checker) or a PRM GGUF file', "embedded")
+    .addOption(new Option("--gpu <gpu>", "GPU offload").choices(GPU_CHOICES as string[]).default("auto"))
+    .option("--gpu-layers <n>", "layers to offload to the GPU", number("--gpu-layers"))
+    .option("--threads <n>", "CPU threads (always explicit; default: the number of cores)", number("--threads"))
+    .option("--context-size <n>", "context size in tokens", number("--context-size"));
+}
+
+export function modelConfigFromFlags(o: Record<string, unknown>): Record<string, unknown> {
+  const file = (v: unknown) => (typeof v === "string" && v !== "embedded" ? resolve(v) : v);
+  const judge = (v: unknown, named: string[]) => (typeof v === "string" && !named.includes(v) ? { path: resolve(v) } : v);
+  const config: Record<string, unknown> = {
+    router: judge(o.router, ["embedded", "confidence"]),
+    scorer: judge(o.scorer, ["embedded", "exact"]),
+    gpu: o.gpu,
+  };
+  if (o.draft !== undefined) config.draft = file(o.draft);
+  if (o.target !== undefined) config.target = file(o.target);
+  if (o.gpuLayers !== undefined) config.gpuLayers = o.gpuLayers;
+  if (o.threads !== undefined) config.threads = o.threads;
+  if (o.contextSize !== undefined) config.contextSize = o.contextSize;
+  return config;
+}

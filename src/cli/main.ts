@@ -1,0 +1,59 @@
+import { Command } from "commander";
+import { POLICIES, isArbitrageError } from "../engine/index.js";
+import { modelFlags, number } from "./flags.js";
+import { runReason } from "./reason.js";
+
+/**
+ * `arbitrage` — the engine outside VS Code. Argument parsing is commander's; every value is
+ * then validated by the engine's own option checks, so the CLI, the engine server and the
+ * VS Code settings reject the same inputs with the same messages.
+ */
+
+const program = new Command()
+  .name("arbitrage")
+  .description("Step-level advantage-aware speculation with a draft and a target GGUF model (arXiv 2512.05033).")
+  .showHelpAfterError()
+  .configureOutput({ outputError: (text, write) => write(`arbitrage: ${text.replace(/^error: /, "error: ")}`) });
+
+modelFlags(program.command("reason"))
+  .description("answer a question step by step, routing each step between the draft and the target")
+  .argument("<question>", 'the question, e.g. "(12+7)*3-5" for the embedded demo models')
+  .option("--policy <policy>", `one of: ${POLICIES.join(", ")}`, "arbitrage")
+  .option("--threshold <t>", "routing threshold in [0, 1]", "0.5")
+  .option("--max-steps <n>", "step cap", number("--max-steps"))
+  .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
+  .option("--temperature <t>", "0 = greedy", number("--temperature"))
+  .option("--style <style>", "prompt style for instruct models: math, code or plain")
+  .option("--no-prefix-reuse", "do not let the target keep the agreeing prefix of a rejected draft step")
+  .option("--json", "print exactly one JSON object with the steps, answer and stats")
+  .action(async (question: string, o: Record<string, unknown>) => {
+    await runReason(question, o);
+  });
+
+modelFlags(program.command("demo"))
+  .description("the offline demo: embedded-task questions with Arbitrage, side by side with the target alone")
+  .option("--threshold <t>", "routing threshold in [0, 1]", "0.5")
+  .action(async (o: Record<string, unknown>) => {
+    const { runDemo } = await import("./demo.js");
+    await runDemo(o);
+  });
+
+program
+  .command("bench")
+  .description("accuracy–latency frontier of every policy on a problem set (see README)")
+  .allowUnknownOption(true)
+  .helpOption(false)
+  .argument("[args...]")
+  .action(async () => {
+    const { runBenchCli } = await import("../bench/cli.js");
+    await runBenchCli(process.argv.slice(process.argv.indexOf("bench") + 1));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+  process.exit(process.exitCode ?? 0);
+} catch (e) {
+  const message = isArbitrageError(e) ? e.message : e instanceof Error ? e.message : String(e);
+  process.stderr.write(`arbitrage: error: ${message.replace(/\s*\n\s*/g, " ")}\n`);
+  process.exit(1);
+}

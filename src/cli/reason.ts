@@ -1,0 +1,60 @@
+import { styleText } from "node:util";
+import { ArbitrageEngine, type EngineEvent, type ReasonResult } from "../engine/index.js";
+import { modelConfigFromFlags } from "./flags.js";
+
+type Colour = Parameters<typeof styleText>[0];
+const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
+export const paint = (colour: Colour, text: string) => (useColour ? styleText(colour, text) : text);
+const MODEL_COLOUR = { draft: "cyan", target: "magenta" } as const;
+
+/** The request options the flags ask for; anything left unset takes the engine's default. */
+export function reasonOptionsFromFlags(o: Record<string, unknown>): Record<string, unknown> {
+  const numeric = (v: unknown) => (typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v)) ? Number(v) : v);
+  const options: Record<string, unknown> = { policy: o.policy, threshold: numeric(o.threshold), prefixReuse: o.prefixReuse !== false };
+  if (o.maxSteps !== undefined) options.maxSteps = o.maxSteps;
+  if (o.maxTokensPerStep !== undefined) options.maxTokensPerStep = o.maxTokensPerStep;
+  if (o.temperature !== undefined) options.temperature = o.temperature;
+  if (o.style !== undefined) options.promptStyle = o.style;
+  return options;
+}
+
+export function printStep(e: Extract<EngineEvent, { type: "step-decided" }>): void {
+  const s = e.step;
+  const score = s.routerScore !== undefined ? ` router ${s.routerScore.toFixed(2)}` : s.scorerScore !== undefined ? ` prm ${s.scorerScore.toFixed(2)}` : "";
+  const reuse = s.targetTokensReused > 0 ? `, ${s.targetTokensReused} reused` : "";
+  const label = paint(MODEL_COLOUR[s.model], `[${s.index + 1} ${s.model.padEnd(6)}]`);
+  const meta = paint("dim", `(${s.tokens} tok, ${s.ms.toFixed(1)} ms${score}${reuse})`);
+  process.stdout.write(`${label} ${paint(MODEL_COLOUR[s.model], s.text.trimEnd())} ${meta}\n`);
+}
+
+function printSummary(r: ReasonResult): void {
+  const st = r.stats;
+  const share = st.steps > 0 ? Math.round((100 * st.stepsByModel.draft) / st.steps) : 0;
+  process.stdout.write(
+    [
+      "",
+      `${paint("bold", "Answer:")} ${r.answer ?? "(none)"}   ${paint("dim", `finished: ${r.finishReason}`)}`,
+      `steps ${st.steps} (draft ${st.stepsByModel.draft}, target ${st.stepsByModel.target}; ${share}% by the draft)`,
+      `tokens committed: draft ${st.tokensByModel.draft}, target ${st.tokensByModel.target}; draft tokens discarded ${st.draftTokensDiscarded}; target tokens reused ${st.targetTokensReused}`,
+      `time: wall ${st.wallMs.toFixed(1)} ms, draft ${st.meters.draft.ms.toFixed(1)} ms, target ${st.meters.target.ms.toFixed(1)} ms, router ${st.routerMs.toFixed(1)} ms (${st.routerCalls} calls), scorer ${st.scorerMs.toFixed(1)} ms (${st.scorerCalls} calls), overhead ${st.overheadMs.toFixed(1)} ms`,
+      "",
+    ].join("\n"),
+  );
+}
+
+export async function runReason(question: string, o: Record<string, unknown>): Promise<void> {
+  const engine = await ArbitrageEngine.create(modelConfigFromFlags(o));
+  try {
+    for (const w of o.json ? [] : engine.warnings) process.stderr.write(`arbitrage: warning: ${w}\n`);
+    const abort = new AbortController();
+    process.once("SIGINT", () => abort.abort());
+    const result = await engine.reason(question, reasonOptionsFromFlags(o), {
+      signal: abort.signal,
+      onEvent: o.json ? undefined : (e) => e.type === "step-decided" && printStep(e),
+    });
+    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else printSummary(result);
+  } finally {
+    await engine.dispose();
+  }
+}

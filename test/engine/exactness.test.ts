@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { ArbitrageEngine } from "../../src/engine/index.js";
+import { QUESTIONS, engine, plainGreedy } from "./helpers.js";
+
+/**
+ * The method's guarantees, checked byte for byte on the real embedded models:
+ * single-model policies equal plain greedy generation, and routing at the extremes equals them.
+ */
+describe("exactness against plain greedy generation", () => {
+  let e: ArbitrageEngine;
+  before(async () => {
+    e = await engine();
+  });
+  after(async () => {
+    await e.dispose();
+  });
+
+  for (const role of ["target", "draft"] as const) {
+    it(`${role} policy is byte-identical to node-llama-cpp's completion API`, async () => {
+      for (const q of QUESTIONS.slice(0, 4)) {
+        const expected = await plainGreedy(role, q);
+        const r = await e.reason(q, { policy: role });
+        assert.equal(r.text, expected, `question ${q}`);
+        assert.ok(r.steps.every((s) => s.model === role));
+        assert.ok(r.steps.length >= 2, "answers have several steps");
+      }
+    });
+  }
+
+  it("arbitrage at threshold 0 equals target, and at threshold 1 equals draft", async () => {
+    for (const q of QUESTIONS) {
+      const target = await e.reason(q, { policy: "target" });
+      const draft = await e.reason(q, { policy: "draft" });
+      const all = await e.reason(q, { policy: "arbitrage", threshold: 0 });
+      assert.equal(all.text, target.text, `threshold 0, question ${q}`);
+      assert.ok(all.steps.every((s) => s.model === "target"));
+      const none = await e.reason(q, { policy: "arbitrage", threshold: 1 });
+      assert.ok(none.steps.every((s) => (s.routerScore ?? 0) < 1), "no router score reaches 1 in this run");
+      assert.equal(none.text, draft.text, `threshold 1, question ${q}`);
+      assert.equal(none.stats.meters.target.evaluated, 0, "the target never runs when nothing is routed to it");
+    }
+  });
+
+  it("prefix reuse keeps target steps identical and cuts the target's generated tokens", async () => {
+    let generatedWith = 0;
+    let generatedWithout = 0;
+    let reused = 0;
+    for (const q of QUESTIONS) {
+      const withReuse = await e.reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: true });
+      const without = await e.reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: false });
+      assert.deepEqual(withReuse.steps.map((s) => s.text), without.steps.map((s) => s.text), `question ${q}`);
+      generatedWith += withReuse.stats.meters.target.generated;
+      generatedWithout += without.stats.meters.target.generated;
+      reused += withReuse.stats.targetTokensReused;
+      assert.equal(without.stats.targetTokensReused, 0);
+    }
+    assert.ok(reused > 0, "some draft tokens were reused");
+    assert.equal(generatedWithout - generatedWith, reused, "every reused token is one the target did not generate");
+  });
+});

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { ArbitrageEngine, ReasonResult } from "../../src/engine/index.js";
+import { QUESTIONS, engine } from "./helpers.js";
+
+/**
+ * KV-cache discipline: each committed token is evaluated once per model (plus at most one re-fed
+ * token per step); the only other evaluations are speculative tokens that were thrown away
+ * (rejected draft steps, the unkept tail of the target's verification batch, oracle's unchosen
+ * target steps). Evaluations are read off the sequence's own position counter, and the cache is
+ * compared token by token with the committed text after every request.
+ */
+describe("KV-cache discipline", () => {
+  let e: ArbitrageEngine;
+  before(async () => {
+    e = await engine();
+  });
+  after(async () => {
+    await e.dispose();
+  });
+
+  function checkMeters(r: ReasonResult, label: string) {
+    const { meters, steps } = r.stats;
+    const speculative = {
+      draft: r.stats.draftTokensDiscarded,
+      target: r.stats.targetVerifyWasted + r.stats.targetTokensDiscarded,
+    };
+    for (const role of ["draft", "target"] as const) {
+      const m = meters[role];
+      assert.ok(
+        m.evaluated <= m.committed + steps + speculative[role],
+        `${label} ${role}: evaluated ${m.evaluated} <= committed ${m.committed} + steps ${steps} + speculative ${speculative[role]}`,
+      );
+    }
+    for (const [role, s] of Object.entries(e.cacheState())) {
+      assert.ok(s.consistent, `${label} ${role}: the cache is a prefix of the committed text`);
+      if (meters[role as "draft" | "target"].evaluated > 0) assert.ok(s.committed - s.cached <= 1, `${label} ${role}: at most the pending token is not cached (${s.cached}/${s.committed})`);
+    }
+  }
+
+  it("single-model policies evaluate nothing twice", async () => {
+    for (const policy of ["target", "draft"] as const) {
+      for (const q of QUESTIONS) {
+        const r = await e.reason(q, { policy });
+        const m = r.stats.meters[policy];
+        assert.equal(m.discarded, 0, `${policy}: nothing is thrown away`);
+        assert.ok(m.evaluated <= m.committed, `${policy} ${q}: evaluated ${m.evaluated} <= committed ${m.committed}`);
+        assert.ok(m.evaluated >= m.committed - 1, `${policy} ${q}: everything but the pending token went through the model`);
+        const other = r.stats.meters[policy === "draft" ? "target" : "draft"];
+        assert.equal(other.evaluated, 0, `${policy}: the other model never runs`);
+        checkMeters(r, `${policy} ${q}`);
+      }
+    }
+  });
+
+  it("routed policies evaluate committed text once and only discard speculation", async () => {
+    for (const policy of ["arbitrage", "rsd", "oracle"] as const) {
+      for (const threshold of [0.2, 0.5, 0.8]) {
+        for (const q of QUESTIONS) {
+          const r = await e.reason(q, { policy, threshold });
+          checkMeters(r, `${policy}@${threshold} ${q}`);
+        }
+      }
+    }
+  });
+});
