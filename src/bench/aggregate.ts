@@ -1,0 +1,284 @@
+import type { ModelRole } from "../engine/index.js";
+import type { MethodId } from "./methods.js";
+import type { BenchConfig, PrefixReuseRecord, RunRecord } from "./run.js";
+
+const ROLES: readonly ModelRole[] = ["draft", "target"];
+
+/** One row of `results`: one method at one threshold, over all measured problems. */
+export interface ResultRow {
+  method: MethodId;
+  label: string;
+  policy: string;
+  threshold: number | null;
+  problems: number;
+  correct: number;
+  /** Final-answer accuracy in [0, 1]. */
+  accuracy: number;
+  /** Latency used on the frontier (ms per problem): the mean wall time; for the oracle its routing cost. */
+  latencyMs: number;
+  /** Wall time per problem as measured around engine.reason (ms). */
+  meanMs: number;
+  medianMs: number;
+  /** Oracle only: mean and median routing cost (ms per problem). */
+  routingCostMeanMs?: number;
+  routingCostMedianMs?: number;
+  /** Share of committed steps / committed tokens written by each model. */
+  stepShare: Record<ModelRole, number>;
+  tokenShare: Record<ModelRole, number>;
+  /** Per problem (means). */
+  stepsPerProblem: number;
+  draftTokensDiscarded: number;
+  /** Target tokens taken over from rejected draft steps by prefix reuse instead of being generated one by one. */
+  targetTokensReused: number;
+  routerMs: number;
+  scorerMs: number;
+  modelMs: Record<ModelRole, number>;
+  /** (wall − time inside draft, target, router and scorer evaluation) / wall, summed over problems. */
+  overheadShare: number;
+  /**
+   * Per model: Σ tokens evaluated / Σ committed tokens evaluated, where a run's committed tokens
+   * evaluated = evaluated − discarded (at the end of a run the cache holds exactly the committed
+   * text the model has read). 1.00 = every token through the model's forward pass stayed; the
+   * excess is rejected speculation, prefix-reuse verification beyond the agreeing prefix and
+   * re-fed tokens. null when the model evaluated nothing (e.g. the draft under `target`).
+   */
+  evalPerCommitted: Record<ModelRole, number | null>;
+  /** The same with the rejected candidate steps (the method's intended speculation) taken out of the numerator. */
+  evalPerCommittedExclRejected: Record<ModelRole, number | null>;
+  finishReasons: Record<string, number>;
+}
+
+export interface MatchedSetting {
+  method: MethodId;
+  label: string;
+  threshold: number | null;
+  accuracy: number;
+  latencyMs: number;
+  speedupVsTarget: number | null;
+  speedupVsRsd: number | null;
+  /** latency / the oracle's latency at matched accuracy (1.00 = on the oracle frontier). */
+  oracleLatencyRatio: number | null;
+}
+
+export interface PrefixReuseSummary {
+  method: MethodId;
+  threshold: number | null;
+  problems: number;
+  targetGeneratedOn: number;
+  targetGeneratedOff: number;
+  targetTokensReused: number;
+  savedShare: number | null;
+  identicalOutputs: boolean;
+  mismatches: number[];
+  meanMsOn: number;
+  meanMsOff: number;
+}
+
+export interface Goal {
+  name: string;
+  value: number | null;
+  goal: string;
+  met: boolean | null;
+}
+
+export interface Summary {
+  problems: number;
+  targetAccuracy: number | null;
+  draftAccuracy: number | null;
+  /** Arbitrage (trained router) at matched accuracy. */
+  arbitrageThreshold: number | null;
+  arbitrageAccuracy: number | null;
+  speedupVsTarget: number | null;
+  speedupVsRsd: number | null;
+  oracleLatencyRatio: number | null;
+  /** Engine overhead share of wall time for arbitrage at its matched setting. */
+  engineOverheadShare: number | null;
+  /** The same over every measured run of every method. */
+  engineOverheadShareAllRuns: number | null;
+  /** Per model, for arbitrage at its matched setting (see ResultRow.evalPerCommitted). */
+  evalPerCommitted: Record<ModelRole, number | null> | null;
+  evalPerCommittedExclRejected: Record<ModelRole, number | null> | null;
+  /** Share of the target's generated tokens that prefix reuse saves (arbitrage at its matched setting). */
+  prefixReuseSavedShare: number | null;
+  prefixReuse: PrefixReuseSummary | null;
+  matched: MatchedSetting[];
+  goals: Goal[];
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const mean = (xs: readonly number[]) => (xs.length ? sum(xs) / xs.length : 0);
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) return 0;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+
+function rejectedEvaluated(r: RunRecord): Record<ModelRole, number> {
+  return { draft: r.rejectedDraftEvaluated, target: r.rejectedTargetEvaluated };
+}
+
+export function aggregateRow(config: BenchConfig, records: readonly RunRecord[]): ResultRow {
+  const n = records.length;
+  const walls = records.map((r) => r.wallMs);
+  const steps = { draft: sum(records.map((r) => r.steps.draft)), target: sum(records.map((r) => r.steps.target)) };
+  const tokens = { draft: sum(records.map((r) => r.tokens.draft)), target: sum(records.map((r) => r.tokens.target)) };
+  const allSteps = steps.draft + steps.target;
+  const allTokens = tokens.draft + tokens.target;
+  const inside = sum(records.map((r) => r.modelMs.draft + r.modelMs.target + r.routerMs + r.scorerMs));
+  const evalRatio = (excl: boolean): Record<ModelRole, number | null> => {
+    const out = {} as Record<ModelRole, number | null>;
+    for (const role of ROLES) {
+      const evaluated = sum(records.map((r) => r.meters[role].evaluated - (excl ? rejectedEvaluated(r)[role] : 0)));
+      const kept = sum(records.map((r) => r.meters[role].evaluated - r.meters[role].discarded));
+      out[role] = ratio(evaluated, kept);
+    }
+    return out;
+  };
+  const finishReasons: Record<string, number> = {};
+  for (const r of records) finishReasons[r.finishReason] = (finishReasons[r.finishReason] ?? 0) + 1;
+  const correct = records.filter((r) => r.correct).length;
+  const costs = records.map((r) => r.routingCostMs).filter((x): x is number => x !== undefined);
+  const row: ResultRow = {
+    method: config.method.id,
+    label: config.method.label,
+    policy: config.method.policy,
+    threshold: config.threshold,
+    problems: n,
+    correct,
+    accuracy: n ? correct / n : 0,
+    latencyMs: costs.length === n && n > 0 ? mean(costs) : mean(walls),
+    meanMs: mean(walls),
+    medianMs: median(walls),
+    stepShare: { draft: allSteps ? steps.draft / allSteps : 0, target: allSteps ? steps.target / allSteps : 0 },
+    tokenShare: { draft: allTokens ? tokens.draft / allTokens : 0, target: allTokens ? tokens.target / allTokens : 0 },
+    stepsPerProblem: n ? allSteps / n : 0,
+    draftTokensDiscarded: mean(records.map((r) => r.draftTokensDiscarded)),
+    targetTokensReused: mean(records.map((r) => r.targetTokensReused)),
+    routerMs: mean(records.map((r) => r.routerMs)),
+    scorerMs: mean(records.map((r) => r.scorerMs)),
+    modelMs: { draft: mean(records.map((r) => r.modelMs.draft)), target: mean(records.map((r) => r.modelMs.target)) },
+    overheadShare: sum(walls) > 0 ? Math.max(0, sum(walls) - inside) / sum(walls) : 0,
+    evalPerCommitted: evalRatio(false),
+    evalPerCommittedExclRejected: evalRatio(true),
+    finishReasons,
+  };
+  if (costs.length === n && n > 0) {
+    row.routingCostMeanMs = mean(costs);
+    row.routingCostMedianMs = median(costs);
+  }
+  return row;
+}
+
+export function aggregateRows(configs: readonly BenchConfig[], records: readonly RunRecord[]): ResultRow[] {
+  return configs.map((c, i) =>
+    aggregateRow(
+      c,
+      records.filter((r) => r.config === i),
+    ),
+  );
+}
+
+/** Accuracy tolerance of "matched accuracy": within 1 point (0.01) of the target's. */
+export const MATCH_TOLERANCE = 0.01;
+
+/** The fastest row of a method whose accuracy is within 1 point of the target's (ties: the more accurate). */
+export function matchedRow(rows: readonly ResultRow[], method: MethodId, targetAccuracy: number): ResultRow | null {
+  const ok = rows.filter((r) => r.method === method && r.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9);
+  ok.sort((a, b) => a.latencyMs - b.latencyMs || b.accuracy - a.accuracy);
+  return ok[0] ?? null;
+}
+
+export function summarise(
+  rows: readonly ResultRow[],
+  records: readonly RunRecord[],
+  prefix: { config: BenchConfig; records: PrefixReuseRecord[] } | null,
+): Summary {
+  const one = (id: MethodId) => rows.find((r) => r.method === id) ?? null;
+  const target = one("target");
+  const draft = one("draft");
+  const methods = [...new Set(rows.map((r) => r.method))];
+  const matchedOf = new Map<MethodId, ResultRow | null>();
+  for (const m of methods) matchedOf.set(m, target ? matchedRow(rows, m, target.accuracy) : null);
+  const rsd = matchedOf.get("rsd-prm") ?? null;
+  const oracle = matchedOf.get("oracle") ?? null;
+  const matched: MatchedSetting[] = methods.map((m) => {
+    const row = matchedOf.get(m) ?? null;
+    const label = rows.find((r) => r.method === m)!.label;
+    if (!row) return { method: m, label, threshold: null, accuracy: NaN, latencyMs: NaN, speedupVsTarget: null, speedupVsRsd: null, oracleLatencyRatio: null };
+    return {
+      method: m,
+      label,
+      threshold: row.threshold,
+      accuracy: row.accuracy,
+      latencyMs: row.latencyMs,
+      speedupVsTarget: target ? ratio(target.latencyMs, row.latencyMs) : null,
+      speedupVsRsd: rsd ? ratio(rsd.latencyMs, row.latencyMs) : null,
+      oracleLatencyRatio: oracle ? ratio(row.latencyMs, oracle.latencyMs) : null,
+    };
+  });
+  const arb = matchedOf.get("arbitrage") ?? null;
+  const arbMatched = matched.find((m) => m.method === "arbitrage") ?? null;
+  const walls = sum(records.map((r) => r.wallMs));
+  const inside = sum(records.map((r) => r.modelMs.draft + r.modelMs.target + r.routerMs + r.scorerMs));
+
+  let prefixReuse: PrefixReuseSummary | null = null;
+  if (prefix && prefix.records.length > 0) {
+    const on = sum(prefix.records.map((p) => p.on.targetGenerated));
+    const off = sum(prefix.records.map((p) => p.off.targetGenerated));
+    prefixReuse = {
+      method: prefix.config.method.id,
+      threshold: prefix.config.threshold,
+      problems: prefix.records.length,
+      targetGeneratedOn: on,
+      targetGeneratedOff: off,
+      targetTokensReused: sum(prefix.records.map((p) => p.on.targetReused)),
+      savedShare: off > 0 ? (off - on) / off : null,
+      identicalOutputs: prefix.records.every((p) => p.identical),
+      mismatches: prefix.records.filter((p) => !p.identical).map((p) => p.problem),
+      meanMsOn: mean(prefix.records.map((p) => p.on.wallMs)),
+      meanMsOff: mean(prefix.records.map((p) => p.off.wallMs)),
+    };
+  }
+
+  const s: Summary = {
+    problems: target?.problems ?? rows[0]?.problems ?? 0,
+    targetAccuracy: target?.accuracy ?? null,
+    draftAccuracy: draft?.accuracy ?? null,
+    arbitrageThreshold: arb?.threshold ?? null,
+    arbitrageAccuracy: arb?.accuracy ?? null,
+    speedupVsTarget: arbMatched?.speedupVsTarget ?? null,
+    speedupVsRsd: arbMatched?.speedupVsRsd ?? null,
+    oracleLatencyRatio: arbMatched?.oracleLatencyRatio ?? null,
+    engineOverheadShare: arb?.overheadShare ?? null,
+    engineOverheadShareAllRuns: walls > 0 ? Math.max(0, walls - inside) / walls : null,
+    evalPerCommitted: arb?.evalPerCommitted ?? null,
+    evalPerCommittedExclRejected: arb?.evalPerCommittedExclRejected ?? null,
+    prefixReuseSavedShare: prefixReuse?.savedShare ?? null,
+    prefixReuse,
+    matched,
+    goals: [],
+  };
+  s.goals = goals(s);
+  return s;
+}
+
+function goals(s: Summary): Goal[] {
+  const g = (name: string, value: number | null, goal: string, ok: (v: number) => boolean): Goal => ({
+    name,
+    value,
+    goal,
+    met: value === null ? null : ok(value),
+  });
+  const epc = s.evalPerCommitted;
+  const worst = epc ? Math.max(...ROLES.map((r) => epc[r] ?? 0)) : null;
+  return [
+    g("arbitrage speedup vs target at matched accuracy", s.speedupVsTarget, ">= 2.5x", (v) => v >= 2.5),
+    g("arbitrage speedup vs rsd (learned PRM) at matched accuracy", s.speedupVsRsd, ">= 1.5x", (v) => v >= 1.5),
+    g("arbitrage latency / oracle latency at matched accuracy", s.oracleLatencyRatio, "<= 1.15", (v) => v <= 1.15),
+    g("engine overhead share of wall time (arbitrage, matched)", s.engineOverheadShare, "< 3%", (v) => v < 0.03),
+    g("evaluated / committed tokens, worst model (arbitrage, matched)", worst, "<= 1.02", (v) => v <= 1.02),
+    g("prefix reuse: share of target tokens saved (identical outputs)", s.prefixReuseSavedShare, "report", () => s.prefixReuse?.identicalOutputs === true),
+  ];
+}

@@ -1,0 +1,166 @@
+import { Command, InvalidArgumentError } from "commander";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { dirname, resolve } from "node:path";
+import { checkPolicy, checkThreshold, type Policy, type RouterChoice, type ScorerChoice } from "../engine/index.js";
+import { modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
+import { aggregateRows, summarise, matchedRow, type ResultRow, type Summary } from "./aggregate.js";
+import { BENCH_POLICIES, methodsFor } from "./methods.js";
+import { writeFrontierPlot } from "./plot.js";
+import { defaultProblemsPath, exactCheckerApplies, loadProblems } from "./problems.js";
+import { progressBar } from "./progress.js";
+import { BenchEngines, runPrefixReuse, runSweep, type BenchConfig, type RequestOptions } from "./run.js";
+import { formatReport } from "./table.js";
+
+export const DEFAULT_THRESHOLDS = "0,0.1,...,1";
+
+/** "0,0.1,...,1" → [0, 0.1, ..., 1]: "..." continues the step of the two values before it up to the value after it. */
+export function parseThresholds(text: string): number[] {
+  const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const out: number[] = [];
+  const value = (s: string) => {
+    const n = Number(s);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`--thresholds: ${JSON.stringify(s)} is not a number.`);
+    checkThreshold(n);
+    return n;
+  };
+  for (let i = 0; i < parts.length; i++) {
+    if (parts[i] !== "...") {
+      out.push(value(parts[i]!));
+      continue;
+    }
+    const a = out[out.length - 2];
+    const b = out[out.length - 1];
+    const end = parts[i + 1] === undefined ? undefined : value(parts[i + 1]!);
+    if (a === undefined || b === undefined || end === undefined || b <= a) {
+      throw new InvalidArgumentError('--thresholds: "..." needs two increasing values before it and one after it, e.g. 0,0.1,...,1.');
+    }
+    const step = b - a;
+    for (let k = 1; ; k++) {
+      const v = Math.round((b + k * step) * 1e9) / 1e9;
+      if (v >= end - 1e-9) break;
+      out.push(v);
+    }
+  }
+  const unique = [...new Set(out.map((v) => Math.round(v * 1e9) / 1e9))].sort((x, y) => x - y);
+  if (unique.length === 0) throw new InvalidArgumentError("--thresholds: give at least one threshold.");
+  return unique;
+}
+
+export function parsePolicies(text: string): Policy[] {
+  const list = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  if (list.length === 0) throw new InvalidArgumentError(`--policies: give at least one of ${BENCH_POLICIES.join(", ")}.`);
+  return [...new Set(list.map((p) => checkPolicy(p)))];
+}
+
+function positiveInt(flag: string, min: number) {
+  const parse = number(flag);
+  return (v: string) => {
+    const n = parse(v);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} must be a whole number >= ${min} (got ${v}).`);
+    return n;
+  };
+}
+
+export interface BenchOutput {
+  meta: Record<string, unknown>;
+  results: ResultRow[];
+  summary: Summary;
+}
+
+export async function runBenchCli(argv: string[]): Promise<void> {
+  const cmd = modelFlags(new Command("arbitrage bench"))
+    .description("accuracy–latency frontier of every policy on a problem set; see bench/README.md")
+    .option("--problems <file>", "JSONL problem set, one {\"question\", \"answer\"} per line (default: the embedded task's held-out sample)")
+    .option("--policies <list>", `comma-separated policies: ${BENCH_POLICIES.join(",")}`, BENCH_POLICIES.join(","))
+    .option("--thresholds <list>", 'threshold grid, e.g. "0,0.25,0.5,1" or "0,0.1,...,1"', DEFAULT_THRESHOLDS)
+    .option("--limit <n>", "use the first N problems", positiveInt("--limit", 1))
+    .option("--warmup <n>", "problems run through every setting before measuring (not recorded)", positiveInt("--warmup", 0), 1)
+    .option("--json", "print one JSON object {meta, results, summary} instead of the table")
+    .option("--plot <file>", "write the accuracy-vs-latency plot (SVG) here", "bench/frontier.svg")
+    .option("--no-plot", "do not write the plot")
+    .option("--save <file>", "also write the JSON object to this file")
+    .option("--max-steps <n>", "step cap per problem", number("--max-steps"))
+    .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
+    .option("--style <style>", "prompt style for instruct models: math, code or plain")
+    .option("--title <text>", "plot title")
+    .showHelpAfterError();
+  cmd.parse(argv, { from: "user" });
+  const o = cmd.opts() as Record<string, unknown>;
+
+  const policies = parsePolicies(String(o.policies));
+  const thresholds = parseThresholds(String(o.thresholds));
+  const problemsPath = o.problems ? resolve(String(o.problems)) : defaultProblemsPath();
+  let problems = loadProblems(problemsPath);
+  if (o.limit !== undefined) problems = problems.slice(0, o.limit as number);
+  const modelConfig = modelConfigFromFlags(o);
+  const methods = methodsFor(policies, modelConfig.router as RouterChoice, modelConfig.scorer as ScorerChoice, exactCheckerApplies(problems));
+  const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] => (m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }]));
+  const request: RequestOptions = {};
+  if (o.maxSteps !== undefined) request.maxSteps = o.maxSteps as number;
+  if (o.maxTokensPerStep !== undefined) request.maxTokensPerStep = o.maxTokensPerStep as number;
+  if (o.style !== undefined) request.promptStyle = String(o.style);
+  const hasArbitrage = methods.some((m) => m.id === "arbitrage");
+  const prefixWork = hasArbitrage ? 2 * problems.length : 0;
+
+  const bar = progressBar();
+  const engines = await BenchEngines.load(modelConfig, methods, bar.update);
+  try {
+    const info = engines.first().info();
+    const started = new Date();
+    const records = await runSweep(engines, configs, problems, { warmup: o.warmup as number, request, onProgress: bar.update, extraWork: prefixWork });
+    const rows = aggregateRows(configs, records);
+
+    let prefix: Parameters<typeof summarise>[2] = null;
+    if (hasArbitrage) {
+      // Prefix reuse on vs off, on arbitrage at its matched setting (else its most accurate one).
+      const target = rows.find((r) => r.method === "target");
+      const arbRows = rows.filter((r) => r.method === "arbitrage");
+      const pick = (target ? matchedRow(rows, "arbitrage", target.accuracy) : null) ?? [...arbRows].sort((a, b) => b.accuracy - a.accuracy || a.latencyMs - b.latencyMs)[0]!;
+      const config = configs.find((c) => c.method.id === "arbitrage" && c.threshold === pick.threshold)!;
+      const done = configs.length * (problems.length + Math.min(o.warmup as number, problems.length));
+      prefix = { config, records: await runPrefixReuse(engines, config, problems, { request, onProgress: bar.update, doneBefore: done, total: done + prefixWork }) };
+    }
+    bar.done();
+    const summary = summarise(rows, records, prefix);
+    const output: BenchOutput = {
+      meta: {
+        date: started.toISOString(),
+        problemsFile: problemsPath,
+        problems: problems.length,
+        thresholds,
+        warmup: o.warmup,
+        methods: methods.map((m) => ({ id: m.id, label: m.label, policy: m.policy, router: m.router, scorer: m.scorer })),
+        engines: new Set(methods.map((m) => JSON.stringify([m.router, m.scorer]))).size,
+        draft: info.draft,
+        target: info.target,
+        gpu: info.gpu,
+        threads: info.threads,
+        cpu: `${cpus()[0]?.model ?? "unknown"} x${cpus().length}`,
+        node: process.version,
+        request,
+      },
+      results: rows,
+      summary,
+    };
+    const json = `${JSON.stringify(output, null, o.save ? 1 : 0)}\n`;
+    if (o.save) {
+      const path = resolve(String(o.save));
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, json);
+    }
+    if (o.plot !== false) {
+      const title = typeof o.title === "string" ? o.title : `Accuracy vs latency: ${problems.length} problems, draft ${info.draft.path.split(/[\\/]/).pop()} / target ${info.target.path.split(/[\\/]/).pop()}`;
+      await writeFrontierPlot(resolve(String(o.plot)), rows, summary, title);
+    }
+    if (o.json) process.stdout.write(`${JSON.stringify(output)}\n`);
+    else process.stdout.write(formatReport(rows, summary, process.stdout.isTTY === true && !process.env.NO_COLOR));
+    if (summary.prefixReuse && !summary.prefixReuse.identicalOutputs) {
+      process.stderr.write(`arbitrage: error: prefix reuse changed the output on problems ${summary.prefixReuse.mismatches.join(", ")} (it must not).\n`);
+      process.exitCode = 1;
+    }
+  } finally {
+    bar.done();
+    await engines.dispose();
+  }
+}

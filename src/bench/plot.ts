@@ -1,0 +1,137 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ResultRow, Summary } from "./aggregate.js";
+import type { MethodId } from "./methods.js";
+
+/**
+ * The accuracy-vs-latency frontier as an SVG (vega-lite, rendered headless). One line per
+ * method through its thresholds, target and draft as single points, the matched-accuracy band
+ * (within 1 point of the target), and each method's matched setting ringed.
+ */
+
+const STYLE: Record<MethodId, { color: string; dash: number[]; width: number }> = {
+  target: { color: "#222222", dash: [], width: 2 },
+  draft: { color: "#9a9a9a", dash: [], width: 2 },
+  "rsd-prm": { color: "#e8871e", dash: [], width: 2 },
+  "rsd-exact": { color: "#f2c18d", dash: [5, 3], width: 2 },
+  arbitrage: { color: "#1f5fbf", dash: [], width: 3.5 },
+  "arbitrage-confidence": { color: "#79a7e3", dash: [], width: 2 },
+  oracle: { color: "#2a9d4b", dash: [6, 4], width: 2 },
+};
+
+const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
+
+export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title: string): Record<string, unknown> {
+  const labels = [...new Set(rows.map((r) => r.label))];
+  const methodOf = new Map(rows.map((r) => [r.label, r.method]));
+  const points = rows.map((r) => ({
+    method: r.label,
+    threshold: r.threshold,
+    t: r.threshold === null ? "" : String(r.threshold),
+    accuracy: round(100 * r.accuracy, 2),
+    latency: round(r.latencyMs, 2),
+    swept: r.threshold !== null,
+    main: r.method === "arbitrage",
+  }));
+  const matched = summary.matched
+    .filter((m) => m.threshold !== null || m.method === "target" || m.method === "draft")
+    .filter((m) => Number.isFinite(m.latencyMs))
+    .map((m) => ({ method: m.label, accuracy: round(100 * m.accuracy, 2), latency: round(m.latencyMs, 2) }));
+  const targetAcc = summary.targetAccuracy === null ? null : 100 * summary.targetAccuracy;
+  const accs = points.map((p) => p.accuracy);
+  const yMin = Math.max(0, Math.floor((Math.min(...accs) - 3) / 5) * 5);
+  const yMax = Math.min(100, Math.ceil((Math.max(...accs) + 2) / 5) * 5);
+  const color = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].color) };
+  const dash = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].dash) };
+  const x = { field: "latency", type: "quantitative", title: "mean latency per problem (ms)  ← faster", scale: { zero: true, nice: true } };
+  const y = { field: "accuracy", type: "quantitative", title: "final-answer accuracy (%)", scale: { domain: [yMin, yMax] } };
+
+  const fmt = (v: number | null, suffix: string, digits = 2) => (v === null ? "n/a" : `${v.toFixed(digits)}${suffix}`);
+  // Lines are kept short: without a canvas, vega estimates text width generously and would widen the picture.
+  const subtitle = [
+    `Arbitrage at matched accuracy: ${fmt(summary.speedupVsTarget, "× faster than target")}, ${fmt(summary.speedupVsRsd, "× faster than rsd (PRM)")},`,
+    `${fmt(summary.oracleLatencyRatio, "× the oracle's latency")}. Up and left is better; lines join thresholds,`,
+    "rings mark each method's fastest setting within 1 point of target accuracy (band).",
+  ];
+
+  const layers: Record<string, unknown>[] = [];
+  if (targetAcc !== null) {
+    layers.push({
+      data: { values: [{ lo: Math.max(yMin, targetAcc - 1), hi: Math.min(yMax, Math.max(targetAcc, yMin)) }] },
+      mark: { type: "rect", color: "#e9eef7", opacity: 0.9 },
+      encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+    });
+    layers.push({
+      data: { values: [{ a: targetAcc, label: "matched accuracy (target − 1 pt)" }] },
+      mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -2, fontSize: 10, color: "#6b7a99", x: 0 },
+      encoding: { y: { field: "a", type: "quantitative" }, text: { field: "label" } },
+    });
+  }
+  layers.push(
+    {
+      transform: [{ filter: "datum.swept" }],
+      mark: { type: "line", strokeWidth: 2, interpolate: "linear" },
+      encoding: {
+        x,
+        y,
+        order: { field: "threshold", type: "quantitative" },
+        color: { field: "method", type: "nominal", scale: color, legend: { title: null, orient: "bottom-right", labelFontSize: 11, labelLimit: 400, symbolStrokeWidth: 3, fillColor: "white", padding: 6 } },
+        strokeDash: { field: "method", type: "nominal", scale: dash, legend: null },
+        strokeWidth: { condition: { test: "datum.main", value: 3.5 }, value: 2 },
+      },
+    },
+    {
+      mark: { type: "point", filled: true, opacity: 1 },
+      encoding: {
+        x,
+        y,
+        color: { field: "method", type: "nominal", scale: color, legend: null },
+        shape: { condition: { test: "!datum.swept", value: "diamond" }, value: "circle" },
+        size: { condition: { test: "!datum.swept", value: 160 }, value: 36 },
+      },
+    },
+    {
+      transform: [{ filter: "!datum.swept" }],
+      mark: { type: "text", align: "left", dx: 9, dy: 0, fontSize: 12, fontWeight: "bold" },
+      encoding: { x, y, text: { field: "method" }, color: { field: "method", type: "nominal", scale: color, legend: null } },
+    },
+    {
+      transform: [{ filter: "datum.main" }],
+      mark: { type: "text", align: "center", dy: -9, fontSize: 9, color: "#1f5fbf" },
+      encoding: { x, y, text: { field: "t" } },
+    },
+    {
+      data: { values: matched },
+      mark: { type: "point", filled: false, size: 340, strokeWidth: 2 },
+      encoding: { x, y, color: { field: "method", type: "nominal", scale: color, legend: null } },
+    },
+  );
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    title: { text: title, subtitle, anchor: "start", fontSize: 15, subtitleFontSize: 11, subtitleColor: "#444" },
+    width: 760,
+    height: 440,
+    background: "white",
+    padding: 16,
+    config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eeeeee" }, view: { stroke: "#cccccc" } },
+    data: { values: points },
+    layer: layers,
+  };
+}
+
+export async function renderFrontierSvg(rows: readonly ResultRow[], summary: Summary, title: string): Promise<string> {
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const compiled = vl.compile(frontierSpec(rows, summary, title) as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+export async function writeFrontierPlot(path: string, rows: readonly ResultRow[], summary: Summary, title: string): Promise<void> {
+  const svg = await renderFrontierSvg(rows, summary, title);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, svg);
+}

@@ -1,0 +1,212 @@
+import { ArbitrageEngine, type ModelMeter, type ModelRole, type ReasonResult } from "../engine/index.js";
+import { engineKey, type Method } from "./methods.js";
+import { answerMatches, type Problem } from "./problems.js";
+
+/** One (method, threshold) setting of the sweep. */
+export interface BenchConfig {
+  method: Method;
+  /** null for methods without a threshold (target, draft). */
+  threshold: number | null;
+}
+
+/** The figures kept from one run of one config on one problem. */
+export interface RunRecord {
+  config: number;
+  problem: number;
+  correct: boolean;
+  answer: string | null;
+  finishReason: string;
+  /** Wall time around `engine.reason` as the caller sees it (ms). */
+  wallMs: number;
+  /** Time inside each model's evaluation calls (ms). */
+  modelMs: Record<ModelRole, number>;
+  routerMs: number;
+  scorerMs: number;
+  steps: Record<ModelRole, number>;
+  tokens: Record<ModelRole, number>;
+  draftTokensDiscarded: number;
+  targetTokensReused: number;
+  meters: Record<ModelRole, ModelMeter>;
+  /**
+   * Tokens of rejected draft steps that went through the draft's forward pass: a step of n
+   * sampled tokens feeds n − 1 of them (the last is sampled, never fed). The method's intended
+   * speculation, as opposed to the engine's own re-evaluation.
+   */
+  rejectedDraftEvaluated: number;
+  /** The same for the target's unchosen steps (oracle only). */
+  rejectedTargetEvaluated: number;
+  /** Draft tokens the target verified but did not keep (prefix reuse). */
+  targetVerifyWasted: number;
+  /**
+   * Oracle only: what the oracle's routing costs when its knowledge is free: the wall time minus
+   * the target's time on steps it did not choose (the target writes every step to be compared)
+   * and minus the scorer's time. See README "oracle frontier".
+   */
+  routingCostMs?: number;
+}
+
+export interface PrefixReuseRecord {
+  problem: number;
+  identical: boolean;
+  on: { wallMs: number; targetGenerated: number; targetEvaluated: number; targetReused: number; targetSteps: number };
+  off: { wallMs: number; targetGenerated: number; targetEvaluated: number; targetSteps: number };
+}
+
+export interface RequestOptions {
+  maxSteps?: number;
+  maxTokensPerStep?: number;
+  temperature?: number;
+  promptStyle?: string;
+}
+
+export interface ProgressEvent {
+  done: number;
+  total: number;
+  phase: "loading" | "warm-up" | "measuring" | "prefix-reuse";
+  detail: string;
+}
+
+/** The engines of a bench: one per distinct (router, scorer) pair, all sharing the same draft/target files. */
+export class BenchEngines {
+  private constructor(private readonly engines: Map<string, ArbitrageEngine>) {}
+
+  static async load(baseConfig: Record<string, unknown>, methods: readonly Method[], onProgress?: (e: ProgressEvent) => void): Promise<BenchEngines> {
+    const engines = new Map<string, ArbitrageEngine>();
+    const keys = [...new Set(methods.map(engineKey))];
+    try {
+      for (const [i, key] of keys.entries()) {
+        const m = methods.find((x) => engineKey(x) === key)!;
+        onProgress?.({ done: i, total: keys.length, phase: "loading", detail: `engine ${i + 1}/${keys.length}` });
+        engines.set(key, await ArbitrageEngine.create({ ...baseConfig, router: m.router, scorer: m.scorer }));
+      }
+    } catch (e) {
+      await Promise.all([...engines.values()].map((x) => x.dispose()));
+      throw e;
+    }
+    return new BenchEngines(engines);
+  }
+
+  for(m: Method): ArbitrageEngine {
+    return this.engines.get(engineKey(m))!;
+  }
+
+  first(): ArbitrageEngine {
+    return this.engines.values().next().value!;
+  }
+
+  async dispose(): Promise<void> {
+    await Promise.all([...this.engines.values()].map((e) => e.dispose()));
+  }
+}
+
+function requestFor(c: BenchConfig, extra: RequestOptions, prefixReuse = true): Record<string, unknown> {
+  return { ...extra, policy: c.method.policy, threshold: c.threshold ?? 0, prefixReuse };
+}
+
+export function recordOf(config: number, problem: number, p: Problem, r: ReasonResult, wallMs: number): RunRecord {
+  const st = r.stats;
+  const rec: RunRecord = {
+    config,
+    problem,
+    correct: answerMatches(r.answer, p.answer),
+    answer: r.answer,
+    finishReason: r.finishReason,
+    wallMs,
+    modelMs: { draft: st.meters.draft.ms, target: st.meters.target.ms },
+    routerMs: st.routerMs,
+    scorerMs: st.scorerMs,
+    steps: { ...st.stepsByModel },
+    tokens: { ...st.tokensByModel },
+    draftTokensDiscarded: st.draftTokensDiscarded,
+    targetTokensReused: st.targetTokensReused,
+    meters: { draft: { ...st.meters.draft }, target: { ...st.meters.target } },
+    rejectedDraftEvaluated: r.steps.reduce((a, s) => a + Math.max(0, s.draftTokensDiscarded - 1), 0),
+    rejectedTargetEvaluated: Math.max(0, st.targetTokensDiscarded - r.steps.filter((s) => s.model === "draft" && s.targetMs > 0).length),
+    targetVerifyWasted: st.targetVerifyWasted,
+  };
+  if (r.policy === "oracle") {
+    const unchosenTargetMs = r.steps.filter((s) => s.model === "draft").reduce((a, s) => a + s.targetMs, 0);
+    rec.routingCostMs = Math.max(0, wallMs - unchosenTargetMs - st.scorerMs);
+  }
+  return rec;
+}
+
+/**
+ * Runs every config on every problem, interleaved problem by problem: all configs run problem i
+ * (in an order rotated by i, so no config always runs first) before any runs problem i+1, so
+ * machine drift hits all alike. The first `warmup` problems are run through every config first
+ * and not recorded.
+ */
+export async function runSweep(
+  engines: BenchEngines,
+  configs: readonly BenchConfig[],
+  problems: readonly Problem[],
+  opts: { warmup: number; request: RequestOptions; onProgress?: (e: ProgressEvent) => void; extraWork?: number },
+): Promise<RunRecord[]> {
+  const records: RunRecord[] = [];
+  const warm = problems.slice(0, Math.min(opts.warmup, problems.length));
+  const total = (warm.length + problems.length) * configs.length + (opts.extraWork ?? 0);
+  let done = 0;
+  const pass = async (set: readonly Problem[], phase: "warm-up" | "measuring") => {
+    for (const [i, p] of set.entries()) {
+      for (let k = 0; k < configs.length; k++) {
+        const ci = (k + i) % configs.length;
+        const c = configs[ci]!;
+        const engine = engines.for(c.method);
+        const t0 = performance.now();
+        const r = await engine.reason(p.question, requestFor(c, opts.request));
+        const wall = performance.now() - t0;
+        if (phase === "measuring") records.push(recordOf(ci, i, p, r, wall));
+        opts.onProgress?.({ done: ++done, total, phase, detail: `${c.method.label}${c.threshold === null ? "" : ` @${c.threshold}`}` });
+      }
+    }
+  };
+  await pass(warm, "warm-up");
+  await pass(problems, "measuring");
+  return records;
+}
+
+/**
+ * Prefix reuse on vs off for one config (normally arbitrage at its matched threshold): both runs
+ * per problem, alternating which goes first. Greedy decoding must give identical text either way;
+ * the saving is the target's generated (sampled one by one) tokens.
+ */
+export async function runPrefixReuse(
+  engines: BenchEngines,
+  config: BenchConfig,
+  problems: readonly Problem[],
+  opts: { request: RequestOptions; onProgress?: (e: ProgressEvent) => void; doneBefore: number; total: number },
+): Promise<PrefixReuseRecord[]> {
+  const out: PrefixReuseRecord[] = [];
+  const engine = engines.for(config.method);
+  let done = opts.doneBefore;
+  for (const [i, p] of problems.entries()) {
+    const runs: Partial<Record<"on" | "off", { r: ReasonResult; wall: number }>> = {};
+    for (const which of i % 2 === 0 ? (["on", "off"] as const) : (["off", "on"] as const)) {
+      const t0 = performance.now();
+      const r = await engine.reason(p.question, requestFor(config, opts.request, which === "on"));
+      runs[which] = { r, wall: performance.now() - t0 };
+      opts.onProgress?.({ done: ++done, total: opts.total, phase: "prefix-reuse", detail: `prefix reuse ${which}` });
+    }
+    const on = runs.on!;
+    const off = runs.off!;
+    out.push({
+      problem: i,
+      identical: on.r.text === off.r.text && on.r.steps.every((s, j) => s.model === off.r.steps[j]?.model),
+      on: {
+        wallMs: on.wall,
+        targetGenerated: on.r.stats.meters.target.generated,
+        targetEvaluated: on.r.stats.meters.target.evaluated,
+        targetReused: on.r.stats.targetTokensReused,
+        targetSteps: on.r.stats.stepsByModel.target,
+      },
+      off: {
+        wallMs: off.wall,
+        targetGenerated: off.r.stats.meters.target.generated,
+        targetEvaluated: off.r.stats.meters.target.evaluated,
+        targetSteps: off.r.stats.stepsByModel.target,
+      },
+    });
+  }
+  return out;
+}

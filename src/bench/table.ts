@@ -1,0 +1,82 @@
+import Table from "cli-table3";
+import type { ResultRow, Summary } from "./aggregate.js";
+
+/** The human-readable report: one row per (method, threshold), the matched-accuracy comparison, and the goals. */
+
+const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(digits)}`);
+const num = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits));
+const times = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : `${x.toFixed(2)}×`);
+
+function table(head: string[], colour: boolean, align?: ("left" | "right")[]): Table.Table {
+  return new Table({
+    head,
+    colAligns: align ?? head.map((_, i) => (i === 0 ? "left" : "right")),
+    style: { head: colour ? ["cyan"] : [], border: colour ? ["grey"] : [], compact: true, "padding-left": 1, "padding-right": 1 },
+  });
+}
+
+export function formatReport(rows: readonly ResultRow[], summary: Summary, colour: boolean): string {
+  const main = table(
+    ["method", "thr", "acc %", "mean ms", "median ms", "steps d/t %", "tok draft %", "disc/prob", "reused/prob", "judge ms", "overhead %", "eval/commit d", "eval/commit t"],
+    colour,
+  );
+  let last = "";
+  for (const r of rows) {
+    main.push([
+      r.label === last ? "" : r.label,
+      r.threshold === null ? "–" : String(r.threshold),
+      pct(r.accuracy),
+      r.routingCostMeanMs !== undefined ? `${num(r.meanMs)} (${num(r.routingCostMeanMs)})` : num(r.meanMs),
+      num(r.medianMs),
+      `${pct(r.stepShare.draft, 0)}/${pct(r.stepShare.target, 0)}`,
+      pct(r.tokenShare.draft, 0),
+      num(r.draftTokensDiscarded),
+      num(r.targetTokensReused),
+      num(r.routerMs + r.scorerMs, 2),
+      pct(r.overheadShare),
+      num(r.evalPerCommitted.draft, 3),
+      num(r.evalPerCommitted.target, 3),
+    ]);
+    last = r.label;
+  }
+  const matched = table(["method at matched accuracy", "thr", "acc %", "latency ms", "vs target", "vs rsd (PRM)", "/ oracle"], colour);
+  for (const m of summary.matched) {
+    matched.push([
+      m.label,
+      m.threshold === null ? (Number.isFinite(m.latencyMs) ? "–" : "none") : String(m.threshold),
+      pct(m.accuracy),
+      num(m.latencyMs),
+      times(m.speedupVsTarget),
+      times(m.speedupVsRsd),
+      times(m.oracleLatencyRatio),
+    ]);
+  }
+  const goals = table(["goal", "measured", "target", "met"], colour, ["left", "right", "right", "left"]);
+  for (const g of summary.goals) {
+    const shown =
+      g.value === null ? "–" : g.name.includes("share") || g.name.includes("overhead") ? `${(100 * g.value).toFixed(2)}%` : g.name.includes("evaluated") ? g.value.toFixed(3) : `${g.value.toFixed(2)}×`;
+    goals.push([g.name, shown, g.goal, g.met === null ? "n/a" : g.met ? "yes" : "NO"]);
+  }
+  const pr = summary.prefixReuse;
+  const lines = [
+    main.toString(),
+    "mean ms: wall per problem (oracle: measured, then in brackets its routing cost — see bench/README.md). judge ms: router + scorer.",
+    "",
+    matched.toString(),
+    "",
+    goals.toString(),
+    `accuracy: target ${pct(summary.targetAccuracy)}%, draft ${pct(summary.draftAccuracy)}%, arbitrage ${pct(summary.arbitrageAccuracy)}% @${summary.arbitrageThreshold ?? "–"}; ${summary.problems} problems`,
+  ];
+  if (pr) {
+    lines.push(
+      `prefix reuse (${pr.method} @${pr.threshold}): target generated ${pr.targetGeneratedOn} tokens with it vs ${pr.targetGeneratedOff} without ` +
+        `(${pct(pr.savedShare)}% saved, ${pr.targetTokensReused} reused); ${num(pr.meanMsOn)} vs ${num(pr.meanMsOff)} ms per problem; ` +
+        (pr.identicalOutputs ? "outputs identical" : `OUTPUTS DIFFER on problems ${pr.mismatches.join(", ")}`),
+    );
+  }
+  lines.push(
+    `evaluated/committed excluding rejected draft steps (arbitrage, matched): draft ${num(summary.evalPerCommittedExclRejected?.draft, 3)}, target ${num(summary.evalPerCommittedExclRejected?.target, 3)}; ` +
+      `engine overhead over all runs ${pct(summary.engineOverheadShareAllRuns, 2)}%`,
+  );
+  return `${lines.join("\n")}\n`;
+}
