@@ -72,6 +72,11 @@ export class Controller implements vscode.Disposable, ChatRunner {
     );
   }
 
+  /** The open panel, if any. */
+  get panel(): ArbitragePanel | undefined {
+    return ArbitragePanel.current;
+  }
+
   get contextSize(): number {
     return this.settings.snapshot.model.contextSize;
   }
@@ -276,7 +281,7 @@ export class Controller implements vscode.Disposable, ChatRunner {
         question: "Injected step texts (test hook)", policy: "arbitrage", threshold, steps, text: list.join(""), answer: null, finishReason: "eos",
         stats: {
           steps: steps.length, stepsByModel: { draft: count("draft"), target: count("target") },
-          tokensByModel: { draft: tokens("draft"), target: tokens("target") }, draftTokensDiscarded: 0, targetTokensReused: 0,
+          tokensByModel: { draft: tokens("draft"), target: tokens("target") }, draftTokensDiscarded: 0, targetTokensDiscarded: 0, targetTokensReused: 0, targetVerifyWasted: 0,
           routerCalls: steps.length, routerMs: 0, scorerCalls: 0, scorerMs: 0, meters: { draft: meter, target: meter }, wallMs: 1, overheadMs: 0,
         },
       },

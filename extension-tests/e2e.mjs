@@ -1,0 +1,167 @@
+// End-to-end UI test in Chromium against code-server (a real VS Code 1.100 workbench):
+//  1. run "Reason with Arbitrage" from the command palette, type a question in the input box;
+//  2. see steps from both models appear in the webview (re-running with the panel's threshold
+//     control when one question/threshold gives only one model), take a screenshot;
+//  3. run the development-only command "Arbitrage: Inject Test Steps" which streams hostile step
+//     texts (src/extension/testHooks.ts) through the real host -> webview message path, and check
+//     that they render inert: no script ran, no element/navigation/resource came from them, no
+//     request left the webview (canary HTTP server + Chromium request log), layout intact.
+// Screenshots and e2e-results.json go to .test-artifacts/.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { join } from "node:path";
+import { checkPrerequisites, launchBrowser, root, runFromPalette, startCodeServer, workbenchUrl } from "./lib/code-server.mjs";
+
+const artifacts = join(root, ".test-artifacts");
+mkdirSync(artifacts, { recursive: true });
+const QUESTION = process.env.ARBITRAGE_E2E_QUESTION ?? "Q: 48+27*3-15";
+const CANARY_PORT = 47913;
+const results = [];
+const t0 = Date.now();
+
+function check(name, ok, detail = "") {
+  results.push({ name, ok: !!ok, detail });
+  console.log(`  ${ok ? "✓" : "✗"} ${name}${detail ? ` — ${detail}` : ""}`);
+}
+
+const problems = checkPrerequisites();
+if (problems.length) {
+  for (const p of problems) console.error(`e2e: ${p}`);
+  process.exit(2);
+}
+
+// Canary: any request reaching it means model text made the webview fetch something.
+const canaryHits = [];
+const canary = createServer((req, res) => {
+  canaryHits.push(req.url);
+  res.end("canary");
+});
+await new Promise((resolve, reject) => canary.once("error", reject).listen(CANARY_PORT, "127.0.0.1", resolve));
+
+const workspace = mkdtempSync("/tmp/arbe2e-");
+writeFileSync(join(workspace, "question.md"), `${QUESTION}\n`);
+let server;
+let browser;
+let fatal = null;
+try {
+  server = await startCodeServer({ settings: { "arbitrage.threads": Number(process.env.ARBITRAGE_TEST_THREADS ?? 1) } });
+  browser = await launchBrowser();
+  const page = await browser.context.newPage();
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  const foreignRequests = [];
+  browser.context.on("request", (r) => {
+    const u = r.url();
+    if (!u.startsWith(server.base) && !u.startsWith("data:") && !u.startsWith("blob:") && !u.startsWith("vscode-")) foreignRequests.push(u);
+  });
+
+  await page.goto(workbenchUrl(server, { folder: workspace, extensionDevelopmentPath: root }));
+  await page.locator(".monaco-workbench").waitFor({ timeout: 120_000 });
+  check("workbench loads with the extension under development", true, `${((Date.now() - t0) / 1000).toFixed(1)} s`);
+
+  // 1. Palette -> input box -> question.
+  await runFromPalette(page, "Reason with Arbitrage");
+  const input = page.locator(".quick-input-widget input[type='text']");
+  await input.waitFor({ state: "visible", timeout: 15_000 });
+  await input.fill(QUESTION);
+  await page.keyboard.press("Enter");
+
+  const inner = page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
+  const finished = () => inner.locator('body[data-state="finished"]').waitFor({ timeout: 240_000 });
+  await inner.locator("#steps").waitFor({ timeout: 60_000 });
+  // Steps appear live: the first step shows up before the run finishes.
+  await inner.locator("#steps .step").first().waitFor({ timeout: 240_000 });
+  const liveState = await inner.locator("body").getAttribute("data-state");
+  check("the first step appears while the run streams", liveState === "running" || liveState === "finished", `state ${liveState}`);
+  await finished();
+  const tRun = Date.now();
+  let draft = await inner.locator("#steps .step.draft:not(.pending)").count();
+  let target = await inner.locator("#steps .step.target:not(.pending)").count();
+  const question = await inner.locator("#question").textContent();
+  check("the webview shows the question and the routed steps", question === QUESTION && draft + target > 0, `draft ${draft}, target ${target}`);
+
+  // 2. Threshold control: re-run the same question until both models have written steps.
+  let rerunOk = false;
+  for (const th of ["0.2", "0.05", "0.35", "0.5"]) {
+    if (draft > 0 && target > 0 && rerunOk) break;
+    await inner.locator("#threshold").fill(th);
+    await inner.locator("#rerun").click();
+    await inner.locator("#meta", { hasText: `threshold ${Number(th).toFixed(2)}` }).waitFor({ timeout: 30_000 });
+    await finished();
+    rerunOk = true;
+    draft = await inner.locator("#steps .step.draft:not(.pending)").count();
+    target = await inner.locator("#steps .step.target:not(.pending)").count();
+  }
+  check("the threshold control re-runs the same question", rerunOk);
+  check("steps from both models are visible (labelled and coloured)", draft > 0 && target > 0, `draft ${draft}, target ${target}`);
+  const badge = await inner.locator("#steps .step.target .badge").first().textContent().catch(() => null);
+  check("each step names its model", badge?.trim() === "target");
+  const routerText = await inner.locator("#steps .step .router-label").first().textContent().catch(() => "");
+  check("router score vs threshold is shown per step", /router \d\.\d\d [<≥] \d\.\d\d/.test(routerText ?? ""), routerText ?? "");
+  const summary = await inner.locator("#summary").textContent();
+  check("the summary shows shares, tokens, wall time and estimated speedup", /Steps.*draft.*target/s.test(summary) && /Est\. speedup/.test(summary), summary.replace(/\s+/g, " ").slice(0, 160));
+  await page.screenshot({ path: join(artifacts, "e2e-reason.png") });
+  check("screenshot saved", true, ".test-artifacts/e2e-reason.png");
+  void tRun;
+
+  // 3. Hostile step texts through the real message path.
+  await runFromPalette(page, "Arbitrage: Inject Test Steps (development only)");
+  await inner.locator("#meta", { hasText: "test hook" }).waitFor({ timeout: 30_000 });
+  await finished();
+  await page.waitForTimeout(1500); // give any injected handler/resource a chance to fire
+  const bodyHandle = await inner.locator("body").elementHandle();
+  const frame = await bodyHandle.ownerFrame();
+  const dom = await frame.evaluate(() => {
+    const steps = document.getElementById("steps");
+    const all = Array.from(steps.querySelectorAll("*"));
+    return {
+      pwned: window.__arbPwned ?? null,
+      title: document.title,
+      csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute("content") ?? "",
+      stepCount: steps.querySelectorAll(":scope > .step").length,
+      dangerous: all.filter((e) => ["SCRIPT", "IMG", "IFRAME", "A", "STYLE", "OBJECT", "EMBED", "FORM", "LINK", "USE"].includes(e.tagName.toUpperCase())).map((e) => e.tagName),
+      handlers: all.filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name) || /^(href|src|xlink:href)$/i.test(a.name))).length,
+      breakout: !!document.getElementById("breakout"),
+      summaryAfterSteps: !!document.querySelector("main#steps + section#summary"),
+      text: steps.textContent,
+      katex: steps.querySelectorAll(".katex").length,
+      scrollWidth: document.documentElement.scrollWidth,
+      clientWidth: document.documentElement.clientWidth,
+      longStepWidth: Math.max(...Array.from(steps.querySelectorAll(".step")).map((s) => s.getBoundingClientRect().width)),
+      bodyWidth: document.body.getBoundingClientRect().width,
+    };
+  });
+  check("CSP is default-src 'none' with a nonce script", dom.csp.startsWith("default-src 'none'") && /script-src 'nonce-/.test(dom.csp), dom.csp);
+  check("no injected script ran (no flag, no title change, no dialog)", dom.pwned === null && dom.title === "Arbitrage" && dialogs.length === 0, `pwned=${dom.pwned} title=${dom.title} dialogs=${dialogs.length}`);
+  check("no live element came from model text (script/img/iframe/a/style/use)", dom.dangerous.length === 0 && dom.handlers === 0, dom.dangerous.join(","));
+  check("hostile markup shows as literal text", dom.text.includes("<script>") && dom.text.includes("onerror") && dom.text.includes("</div></article></main>"));
+  check("</div> breakouts stay inside their step (layout intact)", !dom.breakout && dom.summaryAfterSteps && dom.stepCount === 9, `steps ${dom.stepCount}`);
+  check("a 100 kB line wraps inside the panel (no horizontal overflow)", dom.scrollWidth <= dom.clientWidth + 1 && dom.longStepWidth <= dom.bodyWidth + 1, `scrollWidth ${dom.scrollWidth} / ${dom.clientWidth}`);
+  check("math renders with KaTeX while $40 and $50 stay text", dom.katex >= 2 && dom.text.includes("$40 and $50"), `katex ${dom.katex}`);
+  check("no request left the webview (canary server and Chromium request log)", canaryHits.length === 0 && foreignRequests.length === 0, [...canaryHits, ...foreignRequests].join(" "));
+  await page.screenshot({ path: join(artifacts, "e2e-hostile.png") });
+} catch (e) {
+  fatal = e;
+  console.error(`e2e: ${e instanceof Error ? e.stack : String(e)}`);
+  check("end-to-end run completed", false, e instanceof Error ? e.message.split("\n")[0] : String(e));
+  try {
+    const pages = browser?.context.pages() ?? [];
+    if (pages[0]) await pages[0].screenshot({ path: join(artifacts, "e2e-failure.png") });
+  } catch {
+    /* ignore */
+  }
+} finally {
+  await browser?.close();
+  await server?.stop();
+  canary.close();
+  rmSync(workspace, { recursive: true, force: true });
+}
+
+const passed = results.filter((r) => r.ok).length;
+const failed = results.length - passed;
+writeFileSync(join(artifacts, "e2e-results.json"), JSON.stringify({ passed, failed, ms: Date.now() - t0, results }, null, 2));
+console.log(`e2e: ${passed} passing, ${failed} failing (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+process.exit(failed > 0 || fatal ? 1 : 0);

@@ -1,0 +1,204 @@
+// Engine-server protocol tests (plain Node, no VS Code): forks dist/server.mjs exactly as the
+// extension does (Node IPC, `--node-ipc`) and writes raw JSON-RPC messages to it, including
+// malformed and unknown ones. Every bad message must get an error reply and the server must keep
+// serving. With the embedded models present, a real reason request and a cancel also run.
+// Run: node --test extension-tests/server-protocol.test.mjs   (after `node esbuild.mjs`)
+import assert from "node:assert/strict";
+import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const serverPath = join(root, "dist", "server.mjs");
+const haveModels = ["draft", "target", "router"].every((m) => existsSync(join(root, "models", `${m}.gguf`)));
+const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
+
+function startServer() {
+  const child = fork(serverPath, ["--node-ipc"], { stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: [] });
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d) => (stderr += d));
+  const waiting = new Map();
+  const nullReplies = [];
+  const notifications = [];
+  let nextId = 1;
+  child.on("message", (m) => {
+    if (m && typeof m === "object" && "id" in m && ("result" in m || "error" in m)) {
+      if (m.id === null) nullReplies.push(m);
+      const w = waiting.get(m.id);
+      if (w) {
+        waiting.delete(m.id);
+        w(m);
+      }
+    } else if (m && typeof m === "object" && typeof m.method === "string") {
+      notifications.push(m);
+    }
+  });
+  const reply = (id, ms = 20_000) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no reply to id ${id} within ${ms} ms; stderr: ${stderr}`)), ms);
+      waiting.set(id, (m) => {
+        clearTimeout(t);
+        resolve(m);
+      });
+    });
+  return {
+    child,
+    notifications,
+    nullReplies,
+    get stderr() {
+      return stderr;
+    },
+    send: (raw) => child.send(raw),
+    request(method, params, ms) {
+      const id = nextId++;
+      const p = reply(id, ms);
+      child.send({ jsonrpc: "2.0", id, method, params });
+      return p.then((m) => ({ ...m, sentId: id }));
+    },
+    /** Sends a raw message carrying `id` and waits for the reply with that id. */
+    raw(msg, id, ms) {
+      const p = reply(id, ms);
+      child.send(msg);
+      return p;
+    },
+    waitForNullReply(count, ms = 5000) {
+      return new Promise((resolve, reject) => {
+        const t0 = Date.now();
+        const tick = () => {
+          if (nullReplies.length >= count) return resolve(nullReplies.slice());
+          if (Date.now() - t0 > ms) return reject(new Error(`only ${nullReplies.length}/${count} null-id error replies`));
+          setTimeout(tick, 20);
+        };
+        tick();
+      });
+    },
+  };
+}
+
+function embeddedConfig() {
+  return { draft: "embedded", target: "embedded", router: "embedded", scorer: "embedded", gpu: "cpu", gpuLayers: "auto", threads: THREADS, contextSize: 2048 };
+}
+
+let s;
+before(async () => {
+  assert.ok(existsSync(serverPath), `${serverPath} missing: run node esbuild.mjs first`);
+  s = startServer();
+  const init = await s.request("initialize", { processId: process.pid, rootUri: null, capabilities: {} });
+  assert.equal(init.error, undefined);
+  s.send({ jsonrpc: "2.0", method: "initialized", params: {} });
+});
+
+after(() => {
+  s?.child.kill("SIGKILL");
+});
+
+async function assertServing() {
+  const st = await s.request("arbitrage/status");
+  assert.equal(st.error, undefined, JSON.stringify(st.error));
+  assert.equal(st.result.pid, s.child.pid);
+  return st.result;
+}
+
+test("status answers", async () => {
+  const st = await assertServing();
+  assert.equal(st.protocolVersion, 1);
+  assert.equal(st.loaded, null);
+});
+
+test("unknown request method gets MethodNotFound and the server keeps serving", async () => {
+  const r = await s.request("arbitrage/doesNotExist", { x: 1 });
+  assert.equal(r.error.code, -32601);
+  await assertServing();
+});
+
+test("malformed messages get an Invalid Request reply and the server keeps serving", async () => {
+  const before = s.nullReplies.length;
+  for (const junk of ["hello", 42, [1, 2, 3], { foo: 1 }, null, { jsonrpc: "2.0", method: "" }]) s.send(junk);
+  await s.waitForNullReply(before + 6);
+  for (const m of s.nullReplies.slice(before)) assert.equal(m.error.code, -32600);
+  const bad = await s.raw({ jsonrpc: "2.0", id: 9001, result: undefined, method: 17 }, 9001);
+  assert.equal(bad.error.code, -32600);
+  const noMethod = await s.raw({ jsonrpc: "2.0", id: 9002, params: {} }, 9002);
+  assert.equal(noMethod.error.code, -32600);
+  await assertServing();
+});
+
+test("reason with invalid params replies InvalidParams naming the problem", async () => {
+  const cases = [
+    [undefined, /params/],
+    [{ requestId: "a", config: embeddedConfig(), options: {} }, /question must be a string/],
+    [{ requestId: "", question: "q", config: embeddedConfig(), options: {} }, /requestId/],
+    [{ requestId: "a", question: "q", config: "nope", options: {} }, /model configuration/],
+    [{ requestId: "a", question: "q", config: embeddedConfig(), options: { threshold: 5 } }, /threshold/],
+    [{ requestId: "a", question: "q", config: embeddedConfig(), options: { threshold: "high" } }, /threshold/],
+    [{ requestId: "a", question: "q", config: embeddedConfig(), options: { threshold: null } }, /threshold/],
+    [{ requestId: "a", question: "q", config: embeddedConfig(), options: { policy: "bogus" } }, /policy/],
+    [{ requestId: "a", question: "q", config: embeddedConfig(), options: { maxSteps: 0 } }, /maxSteps/],
+    [{ requestId: "a", question: "q", config: { ...embeddedConfig(), threads: -1 }, options: {} }, /threads/],
+    [{ requestId: "a", question: "q", config: { ...embeddedConfig(), draft: "relative/model.gguf" }, options: {} }, /absolute/],
+  ];
+  for (const [params, re] of cases) {
+    const r = await s.request("arbitrage/reason", params);
+    assert.ok(r.error, `expected an error for ${JSON.stringify(params)}`);
+    assert.equal(r.error.code, -32602, JSON.stringify(r.error));
+    assert.match(r.error.message, re);
+    if (params !== undefined) assert.equal(r.error.data.code, "invalid-option");
+  }
+  await assertServing();
+});
+
+test("a missing model file is reported with a clear engine error", async () => {
+  const config = { ...embeddedConfig(), draft: "/nonexistent/dir/draft.gguf" };
+  const r = await s.request("arbitrage/reason", { requestId: "missing", question: "Q: 1+1", config, options: {} });
+  assert.ok(r.error);
+  assert.equal(r.error.code, -32001);
+  assert.equal(r.error.data.code, "model-missing");
+  assert.match(r.error.message, /nonexistent/);
+  await assertServing();
+});
+
+test("cancel with no running request cancels nothing", async () => {
+  const r = await s.request("arbitrage/cancel", {});
+  assert.deepEqual(r.result, { cancelled: 0 });
+});
+
+test("reason on the embedded pair streams step events and returns routed steps", { skip: !haveModels && "models/*.gguf not present" }, async () => {
+  s.notifications.length = 0;
+  const r = await s.request("arbitrage/reason", { requestId: "real-1", question: "Q: 12*7+5", config: embeddedConfig(), options: { maxSteps: 12 } }, 120_000);
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  const result = r.result;
+  assert.ok(result.steps.length > 0);
+  for (const step of result.steps) {
+    assert.ok(step.model === "draft" || step.model === "target");
+    assert.equal(typeof step.routerScore, "number");
+  }
+  const events = s.notifications.filter((n) => n.method === "arbitrage/event" && n.params.requestId === "real-1").map((n) => n.params.event);
+  const decided = events.filter((e) => e.type === "step-decided");
+  assert.equal(decided.length, result.steps.length);
+  assert.ok(events.some((e) => e.type === "finished"));
+  const st = await assertServing();
+  assert.deepEqual(st.loaded, embeddedConfig());
+});
+
+test("$/cancelRequest stops a running reason request", { skip: !haveModels && "models/*.gguf not present" }, async () => {
+  s.notifications.length = 0;
+  const id = 7001;
+  const p = s.raw({ jsonrpc: "2.0", id, method: "arbitrage/reason", params: { requestId: "cancel-1", question: "Q: 98*76+54*32-10", config: embeddedConfig(), options: { policy: "target", maxSteps: 200 } } }, id, 60_000);
+  // Cancel as soon as the first token streams.
+  const t0 = Date.now();
+  while (!s.notifications.some((n) => n.method === "arbitrage/event" && n.params.event.type === "token") && Date.now() - t0 < 30_000) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  s.send({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id } });
+  const tc = Date.now();
+  const r = await p;
+  assert.ok(Date.now() - tc < 2000, "cancel took longer than 2 s");
+  if (r.error) {
+    assert.equal(r.error.code, -32800);
+  } else {
+    assert.equal(r.result.finishReason, "cancelled");
+  }
+  await assertServing();
+});

@@ -1,0 +1,294 @@
+/**
+ * Integration tests inside the real extension host (code-server's Node extension host here,
+ * desktop VS Code elsewhere). Everything runs for real: the extension's commands, the engine
+ * server process forked over IPC, node-llama-cpp and the embedded demo models. Nothing mocked.
+ */
+import * as assert from "node:assert/strict";
+import * as vscode from "vscode";
+import type { EngineEvent, ReasonResult } from "../../src/engine/types.js";
+import type { ArbitrageApi } from "../../src/extension/main.js";
+import { escapeChatMarkdown } from "../../src/extension/chat.js";
+import { HOSTILE_STEP_TEXTS } from "../../src/extension/testHooks.js";
+
+const EXTENSION_ID = "arbitrage.arbitrage";
+const QUESTION = "Q: 12*7+5";
+const LONG_QUESTION = "Q: 98*76+54*32-10*9+87";
+const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
+
+let api: ArbitrageApi;
+let reference: ReasonResult;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 10_000): Promise<T> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function setSetting(key: string, value: unknown): Promise<void> {
+  await vscode.workspace.getConfiguration("arbitrage").update(key, value, vscode.ConfigurationTarget.Global);
+}
+
+function run(question: string, overrides: Record<string, unknown> = {}, onEvent: (e: EngineEvent) => void = () => undefined, token?: vscode.CancellationToken) {
+  return api.controller.run(question, overrides, onEvent, token, "api");
+}
+
+/** Resolves once the engine emits its first token event, then calls `act`. */
+function onFirstToken(act: () => void): (e: EngineEvent) => void {
+  let fired = false;
+  return (e) => {
+    if (!fired && e.type === "token") {
+      fired = true;
+      act();
+    }
+  };
+}
+
+suite("Arbitrage extension (real extension host)", function () {
+  suiteSetup(async function () {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID);
+    assert.ok(ext, `extension ${EXTENSION_ID} not found`);
+    api = (await ext.activate()) as ArbitrageApi;
+    await setSetting("threads", THREADS);
+  });
+
+  suiteTeardown(async function () {
+    for (const k of ["threads", "threshold", "draftModel", "contextSize", "policy"]) await setSetting(k, undefined);
+  });
+
+  test("activation is lazy: no engine process, no models", function () {
+    assert.equal(api.controller.engine.running, false);
+    assert.equal(api.controller.engine.pid, undefined);
+  });
+
+  test("all commands are registered", async function () {
+    const all = await vscode.commands.getCommands(true);
+    for (const c of [
+      "arbitrage.reason",
+      "arbitrage.reasonOnSelection",
+      "arbitrage.selectModels",
+      "arbitrage.downloadModels",
+      "arbitrage.stop",
+      "arbitrage.showLog",
+      "arbitrage.openPanel",
+    ]) {
+      assert.ok(all.includes(c), `${c} not registered`);
+    }
+  });
+
+  test("language model provider registration is guarded by API availability", function () {
+    const available = typeof (vscode.lm as unknown as Record<string, unknown>).registerLanguageModelChatProvider === "function";
+    assert.equal(api.languageModelProviderRegistered, available);
+  });
+
+  test("invalid settings are rejected with a clear message and the previous valid value stays", async function () {
+    const s = api.controller.settings;
+    await setSetting("threshold", 0.7);
+    await waitFor("threshold 0.7", () => s.snapshot.options.threshold === 0.7);
+    await setSetting("threshold", 5);
+    const p = await waitFor("a threshold problem", () => s.lastProblems.find((x) => x.setting === "arbitrage.threshold"));
+    assert.match(p.message, /threshold/);
+    assert.match(p.message, /0 to 1/);
+    assert.equal(s.snapshot.options.threshold, 0.7, "previous valid threshold kept");
+    await setSetting("draftModel", "relative/model.gguf");
+    const p2 = await waitFor("a draftModel problem", () => s.lastProblems.find((x) => x.setting === "arbitrage.draftModel"));
+    assert.match(p2.message, /absolute/);
+    assert.equal(s.snapshot.model.draft, "embedded", "previous valid draft model kept");
+    await setSetting("draftModel", undefined);
+    await setSetting("threshold", undefined);
+    await waitFor("problems cleared", () => s.lastProblems.length === 0 && s.snapshot.options.threshold === 0.5);
+  });
+
+  test("a reason request through the real engine process returns routed steps", async function () {
+    const events: EngineEvent[] = [];
+    const { result } = await run(QUESTION, { maxSteps: 24 }, (e) => events.push(e));
+    reference = result;
+    assert.ok(result.steps.length > 0, "no steps");
+    for (const step of result.steps) {
+      assert.ok(step.model === "draft" || step.model === "target");
+      assert.equal(typeof step.routerScore, "number", "arbitrage policy scores every step with the router");
+      assert.ok(step.tokens > 0 || step.text.length === 0);
+    }
+    assert.equal(events.filter((e) => e.type === "step-decided").length, result.steps.length);
+    assert.ok(events.some((e) => e.type === "token"), "tokens streamed");
+    const pid = api.controller.engine.pid;
+    assert.ok(pid && pid !== process.pid, "the engine runs in its own process");
+    const st = await api.controller.engine.status();
+    assert.deepEqual(st.loaded, api.controller.settings.snapshot.model);
+  });
+
+  test("routing follows the threshold: 0 sends every step to the target", async function () {
+    const { result } = await run(QUESTION, { maxSteps: 24, threshold: 0 });
+    assert.ok(result.steps.length > 0);
+    assert.ok(result.steps.every((s) => s.model === "target"), JSON.stringify(result.steps.map((s) => s.model)));
+  });
+
+  test("the Reason command streams into the webview panel", async function () {
+    const result = (await vscode.commands.executeCommand("arbitrage.reason", QUESTION)) as ReasonResult | undefined;
+    assert.ok(result, "command returned no result");
+    const panel = api.controller.panel;
+    assert.ok(panel, "panel open");
+    await Promise.race([panel.ready, sleep(30_000).then(() => assert.fail("webview never sent ready"))]);
+    assert.equal(panel.state.steps.length, result.steps.length);
+    assert.equal(panel.state.result?.text, result.text);
+    const kinds = new Set<string>(panel.posted.map((m) => (m.type === "engine-event" ? m.event.type : m.type)));
+    for (const k of ["run-started", "step-decided", "token", "finished"]) assert.ok(kinds.has(k), `panel never got ${k}`);
+    assert.equal(result.text, reference.text, "same question, same greedy output");
+  });
+
+  test("cancellation stops a running request within 2 s, and the next request matches a fresh run", async function () {
+    const cts = new vscode.CancellationTokenSource();
+    let cancelledAt = 0;
+    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => {
+      cancelledAt = Date.now();
+      cts.cancel();
+    }), cts.token);
+    let outcome: string;
+    try {
+      const { result } = await p;
+      outcome = result.finishReason;
+    } catch (e) {
+      outcome = (e as { code?: string }).code ?? String(e);
+    }
+    assert.ok(cancelledAt > 0, "never streamed a token");
+    assert.ok(Date.now() - cancelledAt < 2000, `cancel took ${Date.now() - cancelledAt} ms`);
+    assert.equal(outcome, "cancelled");
+    const { result } = await run(QUESTION, { maxSteps: 24 });
+    assert.equal(result.text, reference.text);
+  });
+
+  test("the Stop command cancels the running request", async function () {
+    let stoppedAt = 0;
+    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => {
+      stoppedAt = Date.now();
+      void vscode.commands.executeCommand("arbitrage.stop");
+    }));
+    let outcome: string;
+    try {
+      outcome = (await p).result.finishReason;
+    } catch (e) {
+      outcome = (e as { code?: string }).code ?? String(e);
+    }
+    assert.equal(outcome, "cancelled");
+    assert.ok(Date.now() - stoppedAt < 2000);
+  });
+
+  test("the chat participant streams steps into the response stream", async function () {
+    const parts: string[] = [];
+    const progress: string[] = [];
+    const buttons: vscode.Command[] = [];
+    const stream = {
+      markdown: (v: string | vscode.MarkdownString) => parts.push(typeof v === "string" ? v : v.value),
+      progress: (v: string) => progress.push(v),
+      button: (c: vscode.Command) => buttons.push(c),
+      anchor: () => undefined,
+      reference: () => undefined,
+      filetree: () => undefined,
+      push: () => undefined,
+    } as unknown as vscode.ChatResponseStream;
+    const request = { prompt: QUESTION, command: "math", references: [], toolReferences: [], toolInvocationToken: undefined } as unknown as vscode.ChatRequest;
+    const cts = new vscode.CancellationTokenSource();
+    const r = (await api.chatHandler(request, { history: [] } as unknown as vscode.ChatContext, stream, cts.token)) as vscode.ChatResult;
+    assert.equal(r.errorDetails, undefined, JSON.stringify(r.errorDetails));
+    const meta = r.metadata as { steps: number; runId: string };
+    const stepParts = parts.filter((p) => /\*\*(draft|target)\*\* · step \d+/.test(p));
+    assert.equal(stepParts.length, meta.steps, "one markdown part per step, each naming its model");
+    assert.ok(parts.some((p) => p.includes("**Summary:**")));
+    assert.ok(progress.length > 0, "progress reported");
+    assert.equal(buttons[0]?.command, "arbitrage.openPanel");
+    assert.deepEqual(buttons[0]?.arguments, [meta.runId]);
+    // The button opens the panel with that run.
+    await vscode.commands.executeCommand("arbitrage.openPanel", meta.runId);
+    assert.equal(api.controller.panel?.state.run?.runId, meta.runId);
+  });
+
+  test("the chat participant honours cancellation", async function () {
+    const parts: string[] = [];
+    const cts = new vscode.CancellationTokenSource();
+    const stream = {
+      markdown: (v: string | vscode.MarkdownString) => parts.push(typeof v === "string" ? v : v.value),
+      progress: (v: string) => {
+        if (/Step 1:/.test(v)) cts.cancel();
+      },
+      button: () => undefined,
+    } as unknown as vscode.ChatResponseStream;
+    const request = { prompt: LONG_QUESTION, command: undefined, references: [], toolReferences: [] } as unknown as vscode.ChatRequest;
+    const t0 = Date.now();
+    const r = (await api.chatHandler(request, { history: [] } as unknown as vscode.ChatContext, stream, cts.token)) as vscode.ChatResult;
+    assert.ok(Date.now() - t0 < 60_000);
+    assert.equal(r.errorDetails, undefined);
+    assert.ok(parts.some((p) => p.includes("Stopped after")), parts.join("|"));
+  });
+
+  test("chat markdown escapes hostile model text", function () {
+    for (const text of HOSTILE_STEP_TEXTS) {
+      const out = escapeChatMarkdown(text);
+      assert.ok(!/[<>]/.test(out), "no raw angle brackets");
+      assert.ok(!/(^|[^\\])[[\]()`*_!$]/.test(out), `unescaped markdown punctuation in ${out.slice(0, 80)}`);
+      assert.ok(!/javascript:/i.test(out), "no live javascript: scheme");
+    }
+  });
+
+  test("the language model provider streams the answer text", async function () {
+    const reported: string[] = [];
+    const lm = api.languageModelProvider;
+    const info = lm.provideLanguageModelChatInformation({ silent: true }, new vscode.CancellationTokenSource().token);
+    assert.equal(info[0]?.name, "Arbitrage (draft→target)");
+    await lm.provideLanguageModelChatResponse(
+      info[0]!,
+      [{ role: 1, content: [new vscode.LanguageModelTextPart(QUESTION)] }],
+      {},
+      { report: (p: vscode.LanguageModelTextPart) => reported.push(p.value) },
+      new vscode.CancellationTokenSource().token,
+    );
+    assert.equal(reported.join(""), reference.text);
+  });
+
+  test("engine crash (SIGKILL mid-answer): request fails fast with the cause, engine restarts, next request matches a fresh run", async function () {
+    const engine = api.controller.engine;
+    const crashes = engine.crashCount;
+    let killedAt = 0;
+    let pid: number | undefined;
+    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => {
+      pid = engine.pid;
+      killedAt = Date.now();
+      process.kill(pid!, "SIGKILL");
+    }));
+    let err: { code?: string; message?: string } | undefined;
+    try {
+      await p;
+    } catch (e) {
+      err = e as { code?: string; message?: string };
+    }
+    const failedAfter = Date.now() - killedAt;
+    assert.ok(killedAt > 0, "never streamed a token");
+    assert.equal(err?.code, "engine-crashed", JSON.stringify(err));
+    assert.match(err?.message ?? "", /SIGKILL/);
+    assert.ok(failedAfter < 2000, `failed after ${failedAfter} ms`);
+    assert.equal(engine.crashCount, crashes + 1);
+    const { result } = await run(QUESTION, { maxSteps: 24 });
+    assert.equal(result.text, reference.text);
+    assert.notEqual(engine.pid, pid, "a new engine process");
+  });
+
+  test("changing a model setting reloads the models on the next request", async function () {
+    await setSetting("contextSize", 1024);
+    await waitFor("contextSize 1024", () => api.controller.settings.snapshot.model.contextSize === 1024);
+    const { result } = await run(QUESTION, { maxSteps: 24 });
+    assert.ok(result.steps.length > 0);
+    const st = await api.controller.engine.status();
+    assert.equal(st.loaded?.contextSize, 1024);
+    await setSetting("contextSize", undefined);
+  });
+
+  test("unload disposes the models and the process keeps serving", async function () {
+    await api.controller.engine.unload();
+    const st = await api.controller.engine.status();
+    assert.equal(st.loaded, null);
+  });
+});

@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Everything the VS Code extension's tests need, from a clean clone after `npm ci`:
+#   1. code-server 4.100.3 into .tools/ (reused when present; scripts/install-code-server.sh)
+#   2. the bundles (esbuild.mjs: extension, engine server, webview, integration tests)
+#   3. engine-server protocol tests (raw JSON-RPC over IPC, plain Node)
+#   4. integration tests inside the real extension host (@vscode/test-electron runTests ->
+#      extension-tests/bin/code-launcher.mjs -> code-server + headless Chromium)
+#   5. the end-to-end Chromium UI test (screenshots in .test-artifacts/)
+# Prints `N passed, N failed` as its last line; exits non-zero when anything failed.
+# System packages (Debian): chromium, libkrb5-dev, ripgrep — see scripts/setup-system.sh.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+ART="$ROOT/.test-artifacts"
+mkdir -p "$ART"
+PASSED=0
+FAILED=0
+t_start=$(date +%s)
+
+finish() {
+  echo "extension tests took $(( $(date +%s) - t_start )) s"
+  echo "$PASSED passed, $FAILED failed"
+  [ "$FAILED" -eq 0 ]
+  exit $?
+}
+fail_setup() {
+  echo "test:extension: $*" >&2
+  FAILED=$((FAILED + 1))
+  finish
+}
+
+[ -d node_modules/vscode-languageclient ] || fail_setup "node_modules missing: run \`npm ci\` first"
+CHROMIUM="${ARBITRAGE_CHROMIUM:-/usr/bin/chromium}"
+[ -x "$CHROMIUM" ] || fail_setup "Chromium not found at $CHROMIUM: install it with \`sudo apt-get install -y chromium\` (scripts/setup-system.sh)"
+for m in draft target router; do
+  [ -f "models/$m.gguf" ] || fail_setup "models/$m.gguf missing: the embedded demo models are needed for the extension tests"
+done
+
+echo "== code-server"
+bash scripts/install-code-server.sh || fail_setup "installing code-server failed (see above)"
+
+echo "== build"
+node esbuild.mjs --only=extension,server,webview,tests || fail_setup "build failed"
+
+count_json() { # file -> "passed failed"
+  node -e 'try{const r=require(process.argv[1]);console.log(r.passed+" "+r.failed)}catch{console.log("0 1")}' "$1"
+}
+
+echo "== engine-server protocol tests"
+node --test --test-reporter=tap extension-tests/server-protocol.test.mjs > "$ART/protocol.tap" 2>&1
+p_rc=$?
+p_pass=$(grep -E '^# pass ' "$ART/protocol.tap" | awk '{print $3}')
+p_fail=$(grep -E '^# fail ' "$ART/protocol.tap" | awk '{print $3}')
+grep -E '^(not )?ok ' "$ART/protocol.tap" | sed 's/^/  /'
+p_pass=${p_pass:-0}; p_fail=${p_fail:-0}
+if [ $p_rc -ne 0 ] && [ "$p_fail" -eq 0 ]; then p_fail=1; tail -30 "$ART/protocol.tap"; fi
+echo "protocol: $p_pass passing, $p_fail failing"
+PASSED=$((PASSED + p_pass)); FAILED=$((FAILED + p_fail))
+
+echo "== integration tests in the extension host"
+rm -f "$ART/integration-results.json"
+t0=$(date +%s)
+node extension-tests/run-integration.mjs
+i_rc=$?
+read -r i_pass i_fail < <(count_json "$ART/integration-results.json")
+if [ $i_rc -ne 0 ] && [ "$i_fail" -eq 0 ]; then i_fail=1; fi
+echo "integration: $i_pass passing, $i_fail failing ($(( $(date +%s) - t0 )) s)"
+PASSED=$((PASSED + i_pass)); FAILED=$((FAILED + i_fail))
+
+echo "== end-to-end UI test (Chromium + code-server)"
+rm -f "$ART/e2e-results.json"
+t0=$(date +%s)
+node extension-tests/e2e.mjs
+e_rc=$?
+read -r e_pass e_fail < <(count_json "$ART/e2e-results.json")
+if [ $e_rc -ne 0 ] && [ "$e_fail" -eq 0 ]; then e_fail=1; fi
+echo "e2e: $e_pass passing, $e_fail failing ($(( $(date +%s) - t0 )) s)"
+PASSED=$((PASSED + e_pass)); FAILED=$((FAILED + e_fail))
+
+finish
