@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, resolve } from "node:path";
@@ -84,8 +84,15 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
     .option("--style <style>", "prompt style for instruct models: math, code or plain")
     .option("--title <text>", "plot title")
-    .showHelpAfterError();
-  cmd.parse(argv, { from: "user" });
+    .exitOverride()
+    .configureOutput({ outputError: () => {} });
+  try {
+    cmd.parse(argv, { from: "user" });
+  } catch (e) {
+    if (e instanceof CommanderError && (e.code === "commander.helpDisplayed" || e.code === "commander.help")) return;
+    // One line, printed by the CLI's own error handler: "arbitrage: error: ...".
+    throw new Error(`${(e as Error).message.replace(/^error: /, "")} (see arbitrage bench --help)`);
+  }
   const o = cmd.opts() as Record<string, unknown>;
 
   const policies = parsePolicies(String(o.policies));

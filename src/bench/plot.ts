@@ -121,7 +121,9 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
 
 export async function renderFrontierSvg(rows: readonly ResultRow[], summary: Summary, title: string): Promise<string> {
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
-  const compiled = vl.compile(frontierSpec(rows, summary, title) as never).spec;
+  // vega-lite warns on stderr about layered legends it merges as intended; keep stderr for the progress bar.
+  const quiet = { level: () => quiet, warn: () => quiet, info: () => quiet, debug: () => quiet, error: (...m: unknown[]) => { throw new Error(m.join(" ")); } };
+  const compiled = vl.compile(frontierSpec(rows, summary, title) as never, { logger: quiet as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { after, before, describe, it } from "node:test";
+
+/**
+ * `arbitrage bench` on the real embedded models, small: the output's shape and the internal
+ * consistency of its figures. The speed goals themselves are measured by the full bench and
+ * reported (bench/README.md), not asserted here: timings on a shared 2-core machine are not a test.
+ */
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = join(ROOT, "bin/arbitrage.mjs");
+const BUILT = existsSync(join(ROOT, "dist/cli.mjs"));
+
+function bench(args: string[]) {
+  // The built CLI when there is one (as a user runs it), else the sources.
+  const argv = BUILT ? [BIN, "bench", ...args] : ["--import", "tsx", join(ROOT, "src/cli/main.ts"), "bench", ...args];
+  const r = spawnSync(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 240_000, env: { ...process.env, NO_COLOR: "1" } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const close = (a: number, b: number, what: string, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
+
+interface Row {
+  method: string;
+  label: string;
+  threshold: number | null;
+  problems: number;
+  correct: number;
+  accuracy: number;
+  latencyMs: number;
+  meanMs: number;
+  medianMs: number;
+  stepShare: { draft: number; target: number };
+  tokenShare: { draft: number; target: number };
+  stepsPerProblem: number;
+  draftTokensDiscarded: number;
+  targetTokensReused: number;
+  routerMs: number;
+  scorerMs: number;
+  overheadShare: number;
+  evalPerCommitted: { draft: number | null; target: number | null };
+}
+
+describe("arbitrage bench", () => {
+  let dir: string;
+  let out: { results: Row[]; summary: Record<string, any>; meta: Record<string, unknown> };
+  let run: ReturnType<typeof bench>;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "arbitrage-bench-"));
+    run = bench(["--limit", "3", "--policies", "target,arbitrage", "--thresholds", "0,1", "--json", "--plot", join(dir, "frontier.svg")]);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("prints exactly one JSON object {results, summary} and keeps progress on stderr", () => {
+    assert.equal(run.code, 0, run.stderr);
+    const lines = run.stdout.trim().split("\n");
+    assert.equal(lines.length, 1, "one line of JSON on stdout");
+    out = JSON.parse(lines[0]!);
+    assert.ok(Array.isArray(out.results));
+    assert.equal(typeof out.summary, "object");
+    assert.match(run.stderr, /bench: 100%/);
+  });
+
+  it("has one row per method and threshold, each with the figures", () => {
+    const keys = out.results.map((r) => `${r.method}@${r.threshold}`);
+    assert.deepEqual(keys, ["target@null", "arbitrage@0", "arbitrage@1", "arbitrage-confidence@0", "arbitrage-confidence@1"]);
+    for (const r of out.results) {
+      const at = `${r.method}@${r.threshold}`;
+      assert.equal(r.problems, 3, at);
+      assert.ok(Number.isInteger(r.correct) && r.correct >= 0 && r.correct <= 3, at);
+      close(r.accuracy, r.correct / 3, `${at} accuracy`);
+      assert.ok(r.meanMs > 0 && r.medianMs > 0 && r.latencyMs === r.meanMs, at);
+      close(r.stepShare.draft + r.stepShare.target, 1, `${at} step shares`);
+      close(r.tokenShare.draft + r.tokenShare.target, 1, `${at} token shares`);
+      assert.ok(r.overheadShare >= 0 && r.overheadShare < 1, at);
+      assert.ok(r.draftTokensDiscarded >= 0 && r.targetTokensReused >= 0 && r.routerMs >= 0 && r.scorerMs === 0, at);
+      for (const role of ["draft", "target"] as const) {
+        const e = r.evalPerCommitted[role];
+        assert.ok(e === null || e >= 1 - 1e-9, `${at} ${role} evaluated/committed ${e}`);
+      }
+    }
+  });
+
+  it("is consistent: arbitrage at threshold 0 is the target (same accuracy, every step by the target)", () => {
+    const target = out.results.find((r) => r.method === "target")!;
+    assert.equal(target.stepShare.target, 1);
+    assert.equal(target.evalPerCommitted.draft, null, "the draft does nothing under target");
+    for (const m of ["arbitrage", "arbitrage-confidence"]) {
+      const zero = out.results.find((r) => r.method === m && r.threshold === 0)!;
+      assert.equal(zero.accuracy, target.accuracy, `${m}@0 accuracy == target accuracy`);
+      assert.equal(zero.stepShare.target, 1, `${m}@0 sends every step to the target`);
+      close(zero.stepsPerProblem, target.stepsPerProblem, `${m}@0 steps`);
+      // Every draft step is rejected, and prefix reuse hands its agreeing prefix to the target.
+      assert.ok(zero.draftTokensDiscarded > 0 && zero.targetTokensReused <= zero.draftTokensDiscarded, m);
+    }
+  });
+
+  it("derives the summary from the rows", () => {
+    const s = out.summary;
+    const target = out.results.find((r) => r.method === "target")!;
+    for (const k of ["speedupVsTarget", "speedupVsRsd", "oracleLatencyRatio", "engineOverheadShare", "evalPerCommitted", "prefixReuseSavedShare", "targetAccuracy", "draftAccuracy"]) {
+      assert.ok(k in s, `summary.${k}`);
+    }
+    assert.equal(s.targetAccuracy, target.accuracy);
+    assert.equal(s.draftAccuracy, null, "draft not run");
+    assert.equal(s.speedupVsRsd, null, "rsd not run");
+    assert.equal(s.oracleLatencyRatio, null, "oracle not run");
+    // Matched accuracy: arbitrage's fastest setting within 1 point of the target's accuracy.
+    const ok = out.results.filter((r) => r.method === "arbitrage" && r.accuracy >= target.accuracy - 0.01 - 1e-9);
+    const fastest = ok.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a));
+    assert.equal(s.arbitrageThreshold, fastest.threshold);
+    close(s.speedupVsTarget, target.latencyMs / fastest.latencyMs, "speedupVsTarget", 1e-9);
+    close(s.engineOverheadShare, fastest.overheadShare, "engineOverheadShare");
+    assert.deepEqual(s.evalPerCommitted, fastest.evalPerCommitted);
+    const matchedTarget = s.matched.find((m: { method: string }) => m.method === "target");
+    assert.equal(matchedTarget.speedupVsTarget, 1);
+    // Prefix reuse: measured on vs off on the matched setting, with identical outputs.
+    assert.equal(s.prefixReuse.identicalOutputs, true);
+    assert.equal(s.prefixReuse.threshold, fastest.threshold);
+    assert.ok(s.prefixReuse.targetGeneratedOn <= s.prefixReuse.targetGeneratedOff);
+    if (s.prefixReuse.targetGeneratedOff > 0) close(s.prefixReuseSavedShare, 1 - s.prefixReuse.targetGeneratedOn / s.prefixReuse.targetGeneratedOff, "saved share");
+    assert.ok(Array.isArray(s.goals) && s.goals.length >= 5);
+  });
+
+  it("writes the accuracy-vs-latency plot as SVG", () => {
+    const svg = readFileSync(join(dir, "frontier.svg"), "utf8");
+    assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /arbitrage \(trained router\)/);
+    assert.match(svg, /mean latency per problem/);
+  });
+
+  it("prints a table without --json, and rejects bad flags in one line", () => {
+    const t = bench(["--limit", "1", "--warmup", "0", "--policies", "target,draft", "--no-plot"]);
+    assert.equal(t.code, 0, t.stderr);
+    assert.match(t.stdout, /│ target\s+│/);
+    assert.match(t.stdout, /│ draft\s+│/);
+    assert.match(t.stdout, /accuracy: target [\d.]+%, draft [\d.]+%/);
+    for (const [args, pattern] of [
+      [["--thresholds", "0,2"], /threshold/],
+      [["--policies", "fast"], /policy/],
+      [["--limit", "0"], /--limit/],
+      [["--bogus"], /unknown option/],
+    ] as const) {
+      const r = bench([...args]);
+      assert.notEqual(r.code, 0, args.join(" "));
+      const lines = r.stderr.trim().split("\n");
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, /^arbitrage: error: /);
+      assert.match(lines[0]!, pattern);
+    }
+  });
+});
