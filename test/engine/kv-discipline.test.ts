@@ -32,9 +32,11 @@ describe("KV-cache discipline", () => {
         `${label} ${role}: evaluated ${m.evaluated} <= committed ${m.committed} + steps ${steps} + speculative ${speculative[role]}`,
       );
     }
+    const lastWriter = r.steps.at(-1)?.model;
     for (const [role, s] of Object.entries(e.cacheState())) {
       assert.ok(s.consistent, `${label} ${role}: the cache is a prefix of the committed text`);
-      if (meters[role as "draft" | "target"].evaluated > 0) assert.ok(s.committed - s.cached <= 1, `${label} ${role}: at most the pending token is not cached (${s.cached}/${s.committed})`);
+      // The model that wrote the last step is up to date but for its pending token; the other one catches up lazily.
+      if (role === lastWriter) assert.ok(s.committed - s.cached <= 1, `${label} ${role}: at most the pending token is not cached (${s.cached}/${s.committed})`);
     }
   }
 
