@@ -38,6 +38,18 @@ modelFlags(program.command("demo"))
     await runDemo(o);
   });
 
+modelFlags(program.command("soak"))
+  .description("many sequential requests in one engine: memory, file descriptors and output stability")
+  .option("--requests <n>", "requests in all", number("--requests"), 500)
+  .option("--warmup <n>", "requests before the baseline sample", number("--warmup"), 20)
+  .option("--policy <policy>", "policy of every request", "arbitrage")
+  .option("--threshold <t>", "routing threshold in [0, 1]", "0.5")
+  .option("--json", "print the report as one JSON object")
+  .action(async (o: Record<string, unknown>) => {
+    const { runSoak } = await import("./soak.js");
+    await runSoak(o);
+  });
+
 program
   .command("bench")
   .description("accuracy–latency frontier of every policy on a problem set (see README)")
