@@ -1,0 +1,51 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { embeddedModelPath, type ArbitrageEngine } from "../../src/engine/index.js";
+import { QUESTIONS, engine } from "./helpers.js";
+
+/** Bad requests reach the engine directly (the protocol and the chat participant pass user text through). */
+describe("bad requests to a loaded engine", () => {
+  let e: ArbitrageEngine;
+  before(async () => {
+    e = await engine();
+  });
+  after(async () => {
+    await e.dispose();
+  });
+  const fails = (question: unknown, options: unknown, code: string, pattern: RegExp) =>
+    assert.rejects(e.reason(question, options), (err: Error & { code?: string }) => err.code === code && pattern.test(err.message));
+
+  it("rejects empty, non-text, NUL and broken-Unicode questions", async () => {
+    await fails("", {}, "empty-question", /question is empty/);
+    await fails(" \t\n", {}, "empty-question", /question is empty/);
+    await fails(42, {}, "empty-question", /must be text/);
+    await fails("1+2\u0000", {}, "invalid-question", /NUL/);
+    await fails("1+2\ud800", {}, "invalid-question", /not valid Unicode/);
+  });
+
+  it("rejects bad options and questions longer than the context", async () => {
+    await fails(QUESTIONS[0], { threshold: Number.NaN }, "invalid-option", /threshold/);
+    await fails(QUESTIONS[0], { threshold: "high" }, "invalid-option", /threshold/);
+    await fails(QUESTIONS[0], { policy: "speedy" }, "invalid-option", /policy/);
+    await fails(QUESTIONS[0], { maxSteps: 0 }, "invalid-option", /maxSteps/);
+    await fails(Array.from({ length: 150 }, (_, i) => i).join("+"), {}, "question-too-long", /context holds 256/);
+  });
+
+  it("still answers after all of that", async () => {
+    const r = await e.reason(QUESTIONS[0]!, { policy: "draft" });
+    assert.ok(r.steps.length > 0);
+    for (const s of Object.values(e.cacheState())) assert.ok(s.consistent);
+  });
+
+  it("allows the same file as draft and target, with a warning", async () => {
+    const same = await engine({ target: embeddedModelPath("draft") });
+    try {
+      assert.match(same.warnings.join(" "), /same model file/);
+      const a = await same.reason(QUESTIONS[1]!, { policy: "arbitrage", threshold: 0 });
+      const d = await same.reason(QUESTIONS[1]!, { policy: "draft" });
+      assert.equal(a.text, d.text, "the same model writes the same steps either way");
+    } finally {
+      await same.dispose();
+    }
+  });
+});
