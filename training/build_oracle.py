@@ -9,12 +9,13 @@ Rows: {problem, policy, context, draft_step, target_step, draft_score, target_sc
 """
 import argparse
 import json
+import os
 import random
 import time
 
 import torch
 
-from common import heldout_problems, log, setup_torch, CACHE
+from common import CACHE, ROOT, heldout_problems, log, setup_torch
 from export import load_ckpt
 from model import BOS, CTX, decode, encode, greedy_generate
 from task import check_step, gen_problem, is_final, parse, prompt_text
@@ -87,6 +88,10 @@ def main():
         problems = held[a.offset:a.offset + a.n]
     else:
         hs = set(held)
+        bench = os.path.join(ROOT, "bench", "problems", "embedded-heldout.jsonl")
+        if os.path.exists(bench):  # never train the classifiers on the benchmark's problems
+            with open(bench) as f:
+                hs |= {json.loads(l)["question"] for l in f if l.strip()}
         problems = []
         while len(problems) < a.n:
             e = gen_problem(rng)

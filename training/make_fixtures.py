@@ -1,0 +1,118 @@
+"""Write the test fixtures and models/manifest.json from the final checkpoints (PyTorch side).
+
+- test/fixtures/models/greedy.jsonl: first 200 held-out problems with draft and target greedy texts
+- test/fixtures/models/oracle-heldout.jsonl: held-out oracle rows (rollouts on held-out problems) with
+  the PyTorch router / prm probabilities
+- models/manifest.json: per file role, params, dims, sha256, measured figures
+usage: python make_fixtures.py --oracle-heldout .cache/oracle-heldout.jsonl [--max-oracle 600]
+"""
+import argparse
+import hashlib
+import json
+import os
+import random
+
+from common import CACHE, FIXTURES, MODELS, heldout_problems, log, setup_torch
+from eval_lm import accuracy, gen_all
+from export import load_ckpt
+from train_cls import QUERY, auc, encode_ex, metrics, predict
+from task import parse, value
+
+
+def sha256(p):
+    h = hashlib.sha256()
+    with open(p, "rb") as f:
+        h.update(f.read())
+    return h.hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--oracle-heldout", default=os.path.join(CACHE, "oracle-heldout.jsonl"))
+    ap.add_argument("--max-oracle", type=int, default=600)
+    ap.add_argument("--n-greedy", type=int, default=200)
+    ap.add_argument("--n-acc", type=int, default=1000, help="held-out problems for the reported accuracy")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    setup_torch(a.threads)
+    os.makedirs(FIXTURES, exist_ok=True)
+    ck = {r: load_ckpt(os.path.join(CACHE, r + ".final.pt")) for r in ("draft", "target", "router", "prm")}
+    figures = {}
+
+    held = heldout_problems()
+    texts = {r: gen_all(ck[r][0], held[:a.n_acc]) for r in ("draft", "target")}
+    for r in ("draft", "target"):
+        figures[r] = {"accuracy_heldout_%d" % a.n_acc: round(accuracy(held[:a.n_acc], texts[r]), 4),
+                      "accuracy_fixture_%d" % a.n_greedy: round(accuracy(held[:a.n_greedy], texts[r][:a.n_greedy]), 4)}
+        log(r, figures[r])
+    with open(os.path.join(FIXTURES, "greedy.jsonl"), "w") as f:
+        for i, e in enumerate(held[:a.n_greedy]):
+            f.write(json.dumps({"problem": e, "answer": value(parse(e)), "draft": texts["draft"][i],
+                                "target": texts["target"][i]}) + "\n")
+
+    with open(a.oracle_heldout) as f:
+        rows = [json.loads(l) for l in f if l.strip()]
+    all_rows = rows
+    # fixture: all router positives plus a random sample of the rest, capped
+    rng = random.Random(7)
+    if len(rows) > a.max_oracle:
+        rows = rng.sample(rows, a.max_oracle)
+        rows.sort(key=lambda r: (r["problem"], len(r["context"])))
+    # classifier figures on the full held-out oracle set
+    for role in ("router", "prm"):
+        model = ck[role][0]
+        full = []
+        for r in all_rows:
+            full.append((r["context"], r["draft_step"], r["router_label"] if role == "router" else r["draft_score"]))
+            if role == "prm" and r["target_step"] != r["draft_step"]:
+                full.append((r["context"], r["target_step"], r["target_score"]))
+        enc = [encode_ex(e) for e in full]
+        m = metrics(predict(model, enc), [y for _, y in enc])
+        figures[role] = {"heldout_oracle": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in m.items()}}
+        log(role, "full held-out oracle", m)
+    rp = predict(ck["router"][0], [encode_ex((r["context"], r["draft_step"], 0)) for r in rows])
+    pd = predict(ck["prm"][0], [encode_ex((r["context"], r["draft_step"], 0)) for r in rows])
+    pt = predict(ck["prm"][0], [encode_ex((r["context"], r["target_step"], 0)) for r in rows])
+    with open(os.path.join(FIXTURES, "oracle-heldout.jsonl"), "w") as f:
+        for r, a1, b1, c1 in zip(rows, rp, pd, pt):
+            out = {k: r[k] for k in ("problem", "policy", "context", "draft_step", "target_step", "draft_score",
+                                     "target_score", "advantage", "router_label")}
+            out.update({"router_p": a1, "prm_p_draft": b1, "prm_p_target": c1})
+            f.write(json.dumps(out) + "\n")
+    ys = [r["router_label"] for r in rows]
+    figures["router"]["fixture"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics(rp, ys).items()}
+    pys, pps = [], []
+    for r, b1, c1 in zip(rows, pd, pt):
+        pys.append(r["draft_score"]); pps.append(b1)
+        if r["target_step"] != r["draft_step"]:
+            pys.append(r["target_score"]); pps.append(c1)
+    figures["prm"]["fixture"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics(pps, pys).items()}
+    log("fixture figures", json.dumps({k: figures[k].get("fixture") for k in ("router", "prm")}))
+
+    manifest = {"task": "embedded arithmetic task (training/README.md)", "tokenizer": "byte-level, 258 tokens, BOS 256, EOS 257",
+                "weights": "F32", "context_length": 256, "models": []}
+    for role in ("draft", "target", "router", "prm"):
+        model, c = ck[role]
+        p = os.path.join(MODELS, role + ".gguf")
+        entry = {"file": "models/%s.gguf" % role, "role": role, "params": model.n_params(),
+                 "layers": model.c.n_layer, "d_model": model.c.d_model, "heads": model.c.n_head, "d_ff": model.c.d_ff,
+                 "bytes": os.path.getsize(p), "sha256": sha256(p), "train_steps": c.get("step"),
+                 "train_seconds": round(c.get("elapsed", 0)), "figures": figures[role]}
+        if role in ("router", "prm"):
+            entry["classifier"] = {"query": QUERY, "positive": "Y", "negative": "N",
+                                   "input": "BOS + context + step (no trailing blank line) + query",
+                                   "output": "sigmoid(logit[Y] - logit[N]) at the last position"}
+            entry["init"] = c["args"].get("init") and os.path.basename(c["args"]["init"])
+        manifest["models"].append(entry)
+    extra = os.path.join(CACHE, "speed.json")
+    if os.path.exists(extra):
+        with open(extra) as f:
+            manifest["speed"] = json.load(f)
+    with open(os.path.join(MODELS, "manifest.json"), "w") as f:
+        json.dump(manifest, f, indent=1)
+        f.write("\n")
+    log("wrote fixtures and manifest")
+
+
+if __name__ == "__main__":
+    main()

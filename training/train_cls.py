@@ -1,0 +1,190 @@
+"""Train the router or the PRM: a llama byte model read as a 2-class classifier.
+
+Input  = BOS + context + step + "\n\n?"   (context = "Q: <expr>\n\n" + committed steps each + "\n\n";
+                                           step = the step text without its trailing "\n\n")
+Output = p = sigmoid(logit['Y'] - logit['N']) at the last position; loss only there.
+
+router: step = the draft's step, label = 1 iff score(target step) - score(draft step) > 0;
+        classes balanced by loss weights.
+prm:    step = the draft's and the target's steps (unique per context), label = exact checker score;
+        plain (unweighted) loss.
+
+usage: python train_cls.py --role router|prm --train a.jsonl[,b.jsonl] --heldout h.jsonl [--init ckpt.pt] ...
+"""
+import argparse
+import json
+import math
+import os
+import random
+import time
+
+import torch
+import torch.nn.functional as F
+
+from common import CACHE, log, setup_torch
+from export import load_ckpt
+from model import BOS, LM, Config, encode
+
+QUERY = "\n\n?"
+Y, N = ord("Y"), ord("N")
+
+
+def examples(rows, role):
+    out = []
+    for r in rows:
+        if role == "router":
+            out.append((r["context"], r["draft_step"], r["router_label"]))
+        else:
+            out.append((r["context"], r["draft_step"], r["draft_score"]))
+            if r["target_step"] != r["draft_step"]:
+                out.append((r["context"], r["target_step"], r["target_score"]))
+    return out
+
+
+def read_rows(paths):
+    rows = []
+    for p in paths.split(","):
+        with open(p) as f:
+            rows += [json.loads(l) for l in f if l.strip()]
+    return rows
+
+
+def encode_ex(ex):
+    c, s, y = ex
+    return [BOS] + encode(c + s + QUERY), y
+
+
+@torch.no_grad()
+def predict(model, encoded, bs=256):
+    model.eval()
+    ps = []
+    for i in range(0, len(encoded), bs):
+        chunk = encoded[i:i + bs]
+        x, last = pad(chunk)
+        lg = model(x)[torch.arange(len(chunk)), last]
+        ps += torch.sigmoid(lg[:, Y] - lg[:, N]).tolist()
+    model.train()
+    return ps
+
+
+def pad(chunk):
+    T = max(len(t) for t, _ in chunk)
+    x = torch.zeros(len(chunk), T, dtype=torch.long)
+    for i, (t, _) in enumerate(chunk):
+        x[i, :len(t)] = torch.tensor(t)
+    return x, torch.tensor([len(t) - 1 for t, _ in chunk])
+
+
+def auc(ps, ys):
+    pos = [p for p, y in zip(ps, ys) if y == 1]
+    neg = [p for p, y in zip(ps, ys) if y != 1]
+    if not pos or not neg:
+        return float("nan")
+    # rank statistic
+    allv = sorted([(p, 1) for p in pos] + [(p, 0) for p in neg])
+    rank_sum, i = 0.0, 0
+    while i < len(allv):
+        j = i
+        while j < len(allv) and allv[j][0] == allv[i][0]:
+            j += 1
+        r = (i + j + 1) / 2.0  # average 1-based rank
+        rank_sum += r * sum(1 for k in range(i, j) if allv[k][1] == 1)
+        i = j
+    return (rank_sum - len(pos) * (len(pos) + 1) / 2.0) / (len(pos) * len(neg))
+
+
+def metrics(ps, ys):
+    acc = sum((p >= 0.5) == (y == 1) for p, y in zip(ps, ys)) / len(ys)
+    tpr = sum(p >= 0.5 for p, y in zip(ps, ys) if y == 1) / max(1, sum(ys))
+    tnr = sum(p < 0.5 for p, y in zip(ps, ys) if y != 1) / max(1, len(ys) - sum(ys))
+    return {"auc": auc(ps, ys), "acc": acc, "balanced_acc": (tpr + tnr) / 2, "n": len(ys), "pos": sum(ys)}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--role", required=True, choices=["router", "prm"])
+    ap.add_argument("--train", required=True)
+    ap.add_argument("--heldout", required=True)
+    ap.add_argument("--init", default=None, help="initialise from an LM checkpoint (e.g. the draft)")
+    ap.add_argument("--layers", type=int, default=2)
+    ap.add_argument("--d", type=int, default=64)
+    ap.add_argument("--heads", type=int, default=2)
+    ap.add_argument("--ff", type=int, default=192)
+    ap.add_argument("--epochs", type=float, default=6)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--val-frac", type=float, default=0.1)
+    a = ap.parse_args()
+    setup_torch(a.threads)
+    torch.manual_seed(a.seed)
+    rng = random.Random(a.seed)
+
+    rows = read_rows(a.train)
+    # split validation by problem (model selection), never the held-out fixture
+    probs = sorted(set(r["problem"] for r in rows))
+    rng.shuffle(probs)
+    valp = set(probs[: int(len(probs) * a.val_frac)])
+    tr = [encode_ex(e) for e in examples([r for r in rows if r["problem"] not in valp], a.role)]
+    va = [encode_ex(e) for e in examples([r for r in rows if r["problem"] in valp], a.role)]
+    he = [encode_ex(e) for e in examples(read_rows(a.heldout), a.role)]
+    npos = sum(y for _, y in tr)
+    log("%s: train %d (pos %d), val %d, heldout %d" % (a.role, len(tr), npos, len(va), len(he)))
+    if a.role == "router":
+        w_pos, w_neg = len(tr) / (2.0 * npos), len(tr) / (2.0 * (len(tr) - npos))
+    else:
+        w_pos = w_neg = 1.0
+
+    if a.init:
+        model, _ = load_ckpt(a.init)
+        model.c.role = a.role
+    else:
+        model = LM(Config(a.layers, a.d, a.heads, a.ff, a.role))
+    model.train()
+    log("params", model.n_params(), "init", a.init)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, weight_decay=0.01)
+    steps = int(math.ceil(len(tr) / a.batch * a.epochs))
+    warm = max(1, steps // 20)
+    t0 = time.time()
+    best = (-1.0, None)
+    order = []
+    step = 0
+    eval_every = max(50, steps // 12)
+    while step < steps:
+        if not order:
+            order = list(range(len(tr)))
+            rng.shuffle(order)
+        idx, order = order[: a.batch], order[a.batch:]
+        chunk = [tr[i] for i in idx]
+        x, last = pad(chunk)
+        y = torch.tensor([float(yy) for _, yy in chunk])
+        w = torch.where(y > 0.5, torch.tensor(w_pos), torch.tensor(w_neg))
+        step += 1
+        lr = a.lr * min(1.0, step / warm) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        lg = model(x)[torch.arange(len(chunk)), last]
+        loss = F.binary_cross_entropy_with_logits(lg[:, Y] - lg[:, N], y, weight=w)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        if step % eval_every == 0 or step == steps:
+            m = metrics(predict(model, va), [yy for _, yy in va])
+            key = m["auc"] if a.role == "router" else m["acc"]
+            log("step %d/%d loss %.4f val %s elapsed %.0fs" % (step, steps, loss.item(), json.dumps(m), time.time() - t0))
+            if key > best[0]:
+                best = (key, {k: v.clone() for k, v in model.state_dict().items()}, step)
+    model.load_state_dict(best[1])
+    hm = metrics(predict(model, he), [yy for _, yy in he])
+    vm = metrics(predict(model, va), [yy for _, yy in va])
+    log("BEST step %d val %s" % (best[2], json.dumps(vm)))
+    log("HELDOUT %s" % json.dumps(hm))
+    torch.save({"config": model.c.to_dict(), "state": model.state_dict(), "step": best[2], "args": vars(a),
+                "elapsed": time.time() - t0, "val": vm, "heldout": hm}, os.path.join(CACHE, "%s.final.pt" % a.role))
+    log("DONE elapsed %.0fs" % (time.time() - t0))
+
+
+if __name__ == "__main__":
+    main()
