@@ -18,7 +18,9 @@ import type {
   ModelRole,
   ReasonOptions,
   ReasonResult,
+  RouterChoice,
   RunStats,
+  ScorerChoice,
   StepRecord,
 } from "./types.js";
 
@@ -90,11 +92,13 @@ export class ArbitrageEngine {
     private readonly llama: Llama,
     private readonly draft: LoadedGenerator,
     private readonly target: LoadedGenerator,
-    private readonly router: LoadedJudge,
-    private readonly scorer: LoadedJudge,
     readonly sameTokenizer: boolean,
     readonly warnings: string[],
   ) {}
+
+  /** Routers and scorers, loaded once per choice and kept: a request may pick any of them. */
+  private readonly judges = new Map<string, Promise<LoadedJudge>>();
+  private readonly models = new Set<LlamaModel>();
 
   static async create(partialConfig: unknown, opts: CreateOptions = {}): Promise<ArbitrageEngine> {
     const config = validateModelConfig(partialConfig);
@@ -113,17 +117,20 @@ export class ArbitrageEngine {
     const draftModel = await loadModel(llama, draftCheck, "draft", config, progress("draft", draftPath), signal);
     const targetModel =
       draftPath === targetPath ? draftModel : await loadModel(llama, targetCheck, "target", config, progress("target", targetPath), signal);
-    const models: LlamaModel[] = [draftModel, targetModel];
+    let engine: ArbitrageEngine | null = null;
     try {
       const draft = await ArbitrageEngine.generator("draft", draftCheck, draftModel, config);
       const target = await ArbitrageEngine.generator("target", targetCheck, targetModel, config);
-      const router = await ArbitrageEngine.judge("router", config, llama, progress, signal, models);
-      const scorer = await ArbitrageEngine.judge("scorer", config, llama, progress, signal, models);
       const same = sameTokenizer(draftCheck, targetCheck);
       if (!same) warnings.push("The draft and target tokenizers differ: committed text is re-tokenised at step boundaries and prefix reuse is off.");
-      return new ArbitrageEngine(config, llama, draft, target, router, scorer, same, warnings);
+      engine = new ArbitrageEngine(config, llama, draft, target, same, warnings);
+      engine.models.add(draftModel).add(targetModel);
+      // The configured router and scorer load now (with progress), so a bad file is reported at load time.
+      await engine.judgeFor("router", config.router, progress, signal);
+      await engine.judgeFor("scorer", config.scorer, progress, signal);
+      return engine;
     } catch (e) {
-      await Promise.all([...new Set(models)].map((m) => m.dispose()));
+      await Promise.all([...new Set([draftModel, targetModel, ...(engine?.models ?? [])])].map((m) => m.dispose()));
       throw e;
     }
   }
@@ -133,24 +140,38 @@ export class ArbitrageEngine {
     return { check, model, session: new ModelSession(role, model, context, context.getSequence()) };
   }
 
-  private static async judge(
+  /** The judge for a router/scorer choice, loaded on first use and then kept. */
+  private judgeFor(
     kind: "router" | "scorer",
-    config: ModelConfig,
-    llama: Llama,
-    progress: (role: LoadProgress["role"], path: string) => (p: number) => void,
-    signal: AbortSignal | undefined,
-    models: LlamaModel[],
+    choice: RouterChoice | ScorerChoice,
+    progress?: (role: LoadProgress["role"], path: string) => (p: number) => void,
+    signal?: AbortSignal,
   ): Promise<LoadedJudge> {
-    const choice = kind === "router" ? config.router : config.scorer;
+    const key = `${kind}:${JSON.stringify(choice)}`;
+    let loaded = this.judges.get(key);
+    if (!loaded) {
+      loaded = this.loadJudge(kind, choice, progress, signal);
+      this.judges.set(key, loaded);
+      loaded.catch(() => this.judges.delete(key));
+    }
+    return loaded;
+  }
+
+  private async loadJudge(
+    kind: "router" | "scorer",
+    choice: RouterChoice | ScorerChoice,
+    progress?: (role: LoadProgress["role"], path: string) => (p: number) => void,
+    signal?: AbortSignal,
+  ): Promise<LoadedJudge> {
     if (choice === "confidence") return { judge: new ConfidenceJudge(), check: null, model: null };
     if (choice === "exact") return { judge: new ExactArithmeticJudge(), check: null, model: null };
     const path = choice === "embedded" ? embeddedModelPath(kind === "router" ? "router" : "prm") : choice.path;
     const label = kind === "router" ? "Router" : "Scorer";
     const check = await checkModelFile(path, label);
     const spec = classifierSpecFromMetadata(check.arbitrage, path);
-    const model = await loadModel(llama, check, label.toLowerCase(), config, progress(kind, path), signal);
-    models.push(model);
-    const context = await createContext(model, check, config, label.toLowerCase());
+    const model = await loadModel(this.llama, check, label.toLowerCase(), this.config, progress?.(kind, path), signal);
+    this.models.add(model);
+    const context = await createContext(model, check, this.config, label.toLowerCase());
     const session = new ClassifierSession(model, context.getSequence(), spec);
     const name = choice === "embedded" ? (kind === "router" ? "embedded router" : "embedded PRM") : path;
     return { judge: new ModelJudge(name, session), check, model };
@@ -160,8 +181,8 @@ export class ArbitrageEngine {
     return {
       draft: { path: this.draft.check.path, sizeBytes: this.draft.check.sizeBytes, architecture: this.draft.check.architecture },
       target: { path: this.target.check.path, sizeBytes: this.target.check.sizeBytes, architecture: this.target.check.architecture },
-      router: this.router.judge.name,
-      scorer: this.scorer.judge.name,
+      router: describeJudge(this.config.router, "router"),
+      scorer: describeJudge(this.config.scorer, "scorer"),
       sameTokenizer: this.sameTokenizer,
       contextSize: Math.min(this.draft.session.contextSize, this.target.session.contextSize),
       gpu: this.llama.gpu,
@@ -186,9 +207,13 @@ export class ArbitrageEngine {
     const emit = (e: EngineEvent) => hooks.onEvent?.(e);
     const started = performance.now();
     const { draft, target } = this;
-    const router = this.router.judge;
-    const scorer = this.scorer.judge;
 
+    const needsRouter = options.policy === "arbitrage";
+    const needsScorer = options.policy === "rsd" || options.policy === "oracle";
+    const routerJudge = needsRouter ? await this.judgeFor("router", options.router ?? this.config.router) : null;
+    const scorerJudge = needsScorer ? await this.judgeFor("scorer", options.scorer ?? this.config.scorer) : null;
+    const router = routerJudge?.judge;
+    const scorer = scorerJudge?.judge;
     const draftPrompt = buildPrompt(draft.model, draft.check, question, options.promptStyle);
     const targetPrompt = buildPrompt(target.model, target.check, question, options.promptStyle);
     for (const [g, p] of [[draft, draftPrompt], [target, targetPrompt]] as const) {
@@ -202,9 +227,7 @@ export class ArbitrageEngine {
     await draft.session.reset(draftPrompt.tokens);
     await target.session.reset(targetPrompt.tokens);
     const judgePrompt = (j: LoadedJudge) => () => (j.model && j.check ? buildPrompt(j.model, j.check, question, options.promptStyle).tokens : []);
-    const needsRouter = options.policy === "arbitrage";
-    const needsScorer = options.policy === "rsd" || options.policy === "oracle";
-    const activeJudges = [needsRouter ? this.router : null, needsScorer ? this.scorer : null].filter((j): j is LoadedJudge => j !== null);
+    const activeJudges = [routerJudge, scorerJudge].filter((j): j is LoadedJudge => j !== null);
     for (const j of activeJudges) await j.judge.begin({ question, promptTokens: judgePrompt(j), delimiter: options.stepDelimiter });
     emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: targetPrompt.text });
 
@@ -217,7 +240,7 @@ export class ArbitrageEngine {
       temperature: options.temperature,
       seed: options.temperature > 0 ? 1 + index : undefined,
       signal,
-      wantConfidences: role === "draft" && needsRouter && router.needsConfidences,
+      wantConfidences: role === "draft" && router?.needsConfidences === true,
       onText: (text) => emit({ type: "token", index, model: role, text }),
     });
 
@@ -231,8 +254,8 @@ export class ArbitrageEngine {
       };
       const decision = await decideStep(options, {
         generate,
-        route: (step) => router.judge(step, index),
-        score: (step) => scorer.judge(step, index),
+        route: (step) => router!.judge(step, index),
+        score: (step) => scorer!.judge(step, index),
         cancelled: () => signal?.aborted === true,
       });
 
@@ -300,7 +323,7 @@ export class ArbitrageEngine {
       text,
       answer: extractAnswer(steps, options),
       finishReason,
-      stats: this.stats(steps, started, speculation, needsRouter, needsScorer),
+      stats: this.stats(steps, started, speculation, router, scorer),
     };
     emit({ type: "finished", result });
     return result;
@@ -319,8 +342,8 @@ export class ArbitrageEngine {
     steps: StepRecord[],
     started: number,
     speculation: { targetTokensDiscarded: number; targetVerifyWasted: number },
-    router: boolean,
-    scorer: boolean,
+    router: StepJudge | undefined,
+    scorer: StepJudge | undefined,
   ): RunStats {
     const meter = (g: LoadedGenerator): ModelMeter => ({
       generated: g.session.meter.generated,
@@ -331,8 +354,8 @@ export class ArbitrageEngine {
     });
     const count = (role: ModelRole, f: (s: StepRecord) => number) => steps.filter((s) => s.model === role).reduce((a, s) => a + f(s), 0);
     const wallMs = performance.now() - started;
-    const routerMs = router ? this.router.judge.meter.ms : 0;
-    const scorerMs = scorer ? this.scorer.judge.meter.ms : 0;
+    const routerMs = router?.meter.ms ?? 0;
+    const scorerMs = scorer?.meter.ms ?? 0;
     const meters = { draft: meter(this.draft), target: meter(this.target) };
     return {
       steps: steps.length,
@@ -341,9 +364,9 @@ export class ArbitrageEngine {
       draftTokensDiscarded: steps.reduce((a, s) => a + s.draftTokensDiscarded, 0),
       ...speculation,
       targetTokensReused: steps.reduce((a, s) => a + s.targetTokensReused, 0),
-      routerCalls: router ? this.router.judge.meter.calls : 0,
+      routerCalls: router?.meter.calls ?? 0,
       routerMs,
-      scorerCalls: scorer ? this.scorer.judge.meter.calls : 0,
+      scorerCalls: scorer?.meter.calls ?? 0,
       scorerMs,
       meters,
       wallMs,
@@ -370,9 +393,15 @@ export class ArbitrageEngine {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.catch(() => undefined);
-    const models = new Set([this.draft.model, this.target.model, this.router.model, this.scorer.model].filter((m): m is LlamaModel => m !== null));
-    await Promise.all([...models].map((m) => m.dispose()));
+    await Promise.allSettled([...this.judges.values()]);
+    await Promise.all([...this.models].map((m) => m.dispose()));
   }
+}
+
+function describeJudge(choice: RouterChoice | ScorerChoice, kind: "router" | "scorer"): string {
+  if (typeof choice === "object") return choice.path;
+  if (choice === "embedded") return kind === "router" ? "embedded router" : "embedded PRM";
+  return choice;
 }
 
 function checkQuestion(input: unknown): string {

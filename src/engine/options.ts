@@ -142,10 +142,14 @@ export function validateReasonOptions(partial: unknown): ReasonOptions {
   if (partial === undefined || partial === null) return defaultReasonOptions();
   if (!isRecord(partial)) invalid("request options", partial, "Expected an object.");
   const base = defaultReasonOptions();
+  const known = [...Object.keys(base), "router", "scorer"];
   for (const key of Object.keys(partial)) {
-    if (!(key in base)) invalid("option name", key, `Known options: ${Object.keys(base).join(", ")}.`);
+    if (!known.includes(key)) invalid("option name", key, `Known options: ${known.join(", ")}.`);
   }
   const m = { ...base, ...partial } as Record<string, unknown>;
+  const judges: Pick<ReasonOptions, "router" | "scorer"> = {};
+  if (m.router !== undefined) judges.router = checkRouter(m.router);
+  if (m.scorer !== undefined) judges.scorer = checkScorer(m.scorer);
   if (typeof m.stepDelimiter !== "string" || m.stepDelimiter.length === 0) {
     invalid("stepDelimiter", m.stepDelimiter, 'Use a non-empty string such as "\\n\\n".');
   }
@@ -167,5 +171,6 @@ export function validateReasonOptions(partial: unknown): ReasonOptions {
     prefixReuse: m.prefixReuse as boolean,
     promptStyle: m.promptStyle as PromptStyle,
     finalAnswerMarker: m.finalAnswerMarker as string,
+    ...judges,
   };
 }

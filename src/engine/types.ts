@@ -62,6 +62,10 @@ export interface ReasonOptions {
   promptStyle: PromptStyle;
   /** Text that marks the final answer step (ends the answer once that step is complete). */
   finalAnswerMarker: string;
+  /** This request's router instead of the configured one (loaded on first use, then kept). */
+  router?: RouterChoice;
+  /** This request's scorer instead of the configured one (loaded on first use, then kept). */
+  scorer?: ScorerChoice;
 }
 
 export type FinishReason =

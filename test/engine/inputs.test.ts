@@ -49,3 +49,22 @@ describe("bad requests to a loaded engine", () => {
     }
   });
 });
+
+describe("routers and scorers chosen per request", () => {
+  it("loads each choice once and keeps the configured one as the default", async () => {
+    const e = await engine({ router: "embedded", scorer: "embedded" });
+    try {
+      const q = QUESTIONS[2]!;
+      const byConfidence = await e.reason(q, { policy: "arbitrage", threshold: 0.5, router: "confidence" });
+      const byExact = await e.reason(q, { policy: "rsd", threshold: 0.5, scorer: "exact" });
+      const byDefault = await e.reason(q, { policy: "rsd", threshold: 0.5 });
+      assert.ok(byConfidence.steps.every((s) => typeof s.routerScore === "number"));
+      assert.ok(byExact.steps.every((s) => s.scorerScore === 0 || s.scorerScore === 1), "the exact checker scores 0 or 1");
+      assert.ok(byDefault.steps.some((s) => s.scorerScore! > 0 && s.scorerScore! < 1), "the learned PRM gives probabilities");
+      await assert.rejects(e.reason(q, { policy: "arbitrage", router: "/no/such/router.gguf" }), { code: "model-missing" });
+      assert.ok((await e.reason(q, { policy: "arbitrage" })).steps.length > 0, "a failed judge load leaves the engine serving");
+    } finally {
+      await e.dispose();
+    }
+  });
+});
