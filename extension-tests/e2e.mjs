@@ -44,9 +44,11 @@ let server;
 let browser;
 let fatal = null;
 try {
-  server = await startCodeServer({ settings: { "arbitrage.threads": Number(process.env.ARBITRAGE_TEST_THREADS ?? 1) } });
+  // ARBITRAGE_E2E_SETTINGS (JSON) adds user settings, e.g. other model paths while debugging.
+  const extra = process.env.ARBITRAGE_E2E_SETTINGS ? JSON.parse(process.env.ARBITRAGE_E2E_SETTINGS) : {};
+  server = await startCodeServer({ settings: { "arbitrage.threads": Number(process.env.ARBITRAGE_TEST_THREADS ?? 1), ...extra } });
   browser = await launchBrowser();
-  const page = await browser.context.newPage();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   const dialogs = [];
   page.on("dialog", (d) => {
     dialogs.push(d.message());
@@ -55,7 +57,15 @@ try {
   const foreignRequests = [];
   browser.context.on("request", (r) => {
     const u = r.url();
-    if (!u.startsWith(server.base) && !u.startsWith("data:") && !u.startsWith("blob:") && !u.startsWith("vscode-")) foreignRequests.push(u);
+    if (u.startsWith(server.base) || u.startsWith("data:") || u.startsWith("blob:")) return;
+    // The webview's own resources (served by VS Code's service worker, never the network).
+    try {
+      const url = new URL(u);
+      if (url.hostname.endsWith(".vscode-resource.vscode-cdn.net") && url.pathname.startsWith(`${root}/dist/webview/`)) return;
+    } catch {
+      /* not a URL: report it */
+    }
+    foreignRequests.push(u);
   });
 
   await page.goto(workbenchUrl(server, { folder: workspace, extensionDevelopmentPath: root }));
@@ -70,10 +80,15 @@ try {
   await page.keyboard.press("Enter");
 
   const inner = page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
-  const finished = () => inner.locator('body[data-state="finished"]').waitFor({ timeout: 240_000 });
-  await inner.locator("#steps").waitFor({ timeout: 60_000 });
+  const finished = async () => {
+    await inner.locator('body[data-state="finished"], body[data-state="failed"]').waitFor({ timeout: 240_000 });
+    if ((await inner.locator("body").getAttribute("data-state")) === "failed") {
+      throw new Error(`the run failed in the panel: ${await inner.locator("#error").textContent()}`);
+    }
+  };
+  await inner.locator("#steps").waitFor({ state: "attached", timeout: 60_000 });
   // Steps appear live: the first step shows up before the run finishes.
-  await inner.locator("#steps .step").first().waitFor({ timeout: 240_000 });
+  await inner.locator('#steps .step, body[data-state="failed"]').first().waitFor({ timeout: 240_000 });
   const liveState = await inner.locator("body").getAttribute("data-state");
   check("the first step appears while the run streams", liveState === "running" || liveState === "finished", `state ${liveState}`);
   await finished();

@@ -50,7 +50,7 @@ process.on("SIGTERM", () => void cleanup().then(() => process.exit(143)));
 try {
   server = await startCodeServer({ userDataDir, extensionsDir, log: verbose ? (d) => process.stderr.write(`[code-server] ${d}`) : undefined });
   browser = await launchBrowser();
-  const page = await browser.context.newPage();
+  const page = browser.context.pages()[0] ?? (await browser.context.newPage());
   const done = new Promise((resolve) => {
     void page.exposeFunction("codeAutomationExit", (c) => resolve(Number(c)));
   });

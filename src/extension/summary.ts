@@ -16,7 +16,7 @@ export interface RunSummary {
   targetTokens: number;
   wallMs: number;
   tokensPerSecond: number;
-  /** Target ms per generated token measured in this run, when the target generated enough tokens. */
+  /** Target ms per processed token measured in this run, when the target processed enough tokens. */
   targetMsPerToken: number | null;
   /** Estimated wall time had the target written every token (committed tokens × target ms/token). */
   targetOnlyMs: number | null;
@@ -27,10 +27,16 @@ export interface RunSummary {
 /** Minimum target tokens in a run before its speed is trusted for the estimate. */
 const MIN_TARGET_TOKENS_FOR_SPEED = 8;
 
+/**
+ * Target time per token processed in this run (generation, verification and prefill together).
+ * Batched verification/prefill is cheaper per token than generation, so this under-estimates the
+ * target-only cost and the speedup estimate errs low (conservative).
+ */
 export function targetMsPerTokenOf(result: ReasonResult): number | null {
   const m = result.stats.meters.target;
-  if (!m || m.generated < MIN_TARGET_TOKENS_FOR_SPEED || m.ms <= 0) return null;
-  return m.ms / m.generated;
+  const tokens = m ? Math.max(m.evaluated, m.generated) : 0;
+  if (!m || tokens < MIN_TARGET_TOKENS_FOR_SPEED || m.ms <= 0) return null;
+  return m.ms / tokens;
 }
 
 /**
