@@ -381,7 +381,7 @@ export class ArbitrageEngine {
    */
   cacheState(): Record<ModelRole, { cached: number; committed: number; consistent: boolean }> {
     const state = (g: LoadedGenerator) => {
-      const cached = g.session.sequence.contextTokens;
+      const cached = g.session.sequence.contextTokens.slice(0, g.session.cachedLength);
       const committed = g.session.committedTokens;
       const consistent = cached.length <= committed.length && cached.every((t, i) => t === committed[i]);
       return { cached: cached.length, committed: committed.length, consistent };

@@ -50,6 +50,8 @@ const GREEDY_NEXT = { generateNext: { token: true, options: { temperature: 0 } }
 
 export class ModelSession {
   private tokens: Token[] = [];
+  /** The cache still holds the previous request's text (cleared lazily on first use). */
+  private stale = true;
   /** Length of the committed prefix when the current candidate started (candidate tokens follow it in the cache). */
   private candidateBase = -1;
   meter: SessionMeter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
@@ -71,10 +73,16 @@ export class ModelSession {
 
   /** Starts a new answer: the cache is cleared so every request is independent of the previous one. */
   async reset(promptTokens: Token[]): Promise<void> {
-    await this.sequence.clearHistory();
+    // The cache is cleared when this model next runs: a model the policy never asks costs nothing.
+    this.stale = true;
     this.tokens = promptTokens.slice();
     this.candidateBase = -1;
     this.meter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
+  }
+
+  /** Cache positions in use (0 when the cache still holds a previous request's text). */
+  get cachedLength(): number {
+    return this.stale ? 0 : this.sequence.nextTokenIndex;
   }
 
   /** Appends committed text written by another model; it is evaluated lazily. */
@@ -85,6 +93,10 @@ export class ModelSession {
 
   /** Tokens to feed before generating: everything committed that the cache lacks (at least the pending token). */
   private async takeFeed(): Promise<Token[]> {
+    if (this.stale) {
+      await this.sequence.clearHistory();
+      this.stale = false;
+    }
     let cached = this.sequence.nextTokenIndex;
     if (cached >= this.tokens.length) {
       // Everything is cached, so the last token's logits are gone: re-feed just that token.
@@ -119,6 +131,7 @@ export class ModelSession {
     const out: Token[] = [];
     const confidences: number[] = [];
     let text = "";
+    let textTokens = 0;
     let endedBy: StepEnd | null = null;
     let reused = 0;
     let verifyWasted = 0;
@@ -130,13 +143,18 @@ export class ModelSession {
       }
       out.push(token);
       if (confidence !== undefined) confidences.push(confidence);
-      const next = this.model.detokenize(out);
-      if (!next.endsWith("\uFFFD")) {
-        if (next.length > text.length) limits.onText?.(next.slice(text.length));
-        text = next;
+      // Detokenise only the tokens not yet turned into text (a multi-byte character may span tokens).
+      const piece = this.model.detokenize(out.slice(textTokens), false, out.slice(Math.max(0, textTokens - 4), textTokens));
+      if (!piece.endsWith("\uFFFD")) {
+        const from = Math.max(0, text.length - limits.delimiter.length + 1);
+        text += piece;
+        textTokens = out.length;
+        if (piece.length > 0) limits.onText?.(piece);
+        // A token may carry text past the delimiter; the step still ends with that token.
+        if (text.indexOf(limits.delimiter, from) >= 0) endedBy = "delimiter";
       }
-      if (text.endsWith(limits.delimiter) || text.slice(Math.max(0, text.length - 64)).includes(limits.delimiter)) endedBy = "delimiter";
-      else if (out.length >= limits.maxTokens) endedBy = "token-cap";
+      if (endedBy !== null) return false;
+      if (out.length >= limits.maxTokens) endedBy = "token-cap";
       else if (this.candidateBase + out.length >= this.contextSize - 1) endedBy = "context-full";
       else if (limits.signal?.aborted) endedBy = "cancelled";
       return endedBy === null;
@@ -195,16 +213,17 @@ export class ModelSession {
     accept: (token: Token, confidence?: number) => boolean,
   ): Promise<void> {
     const before = this.sequence.nextTokenIndex;
-    const iterator = this.sequence.evaluateWithMetadata(
-      feed,
-      { confidence: limits.wantConfidences },
-      { temperature: limits.temperature, seed: limits.seed, yieldEogToken: true },
-    );
+    const sampling = { temperature: limits.temperature, seed: limits.seed, yieldEogToken: true };
+    // Per-token confidences only when a judge needs them; plain evaluation is cheaper.
+    const iterator = limits.wantConfidences
+      ? this.sequence.evaluateWithMetadata(feed, { confidence: true }, sampling)
+      : this.sequence.evaluate(feed, sampling);
     try {
       for await (const item of iterator) {
         this.meter.generated++;
-        const conf = (item as { confidence?: number }).confidence;
-        if (!accept(item.token, conf)) break;
+        const token = typeof item === "number" ? item : item.token;
+        const confidence = typeof item === "number" ? undefined : item.confidence;
+        if (!accept(token, confidence)) break;
       }
     } finally {
       await iterator.return(undefined);
