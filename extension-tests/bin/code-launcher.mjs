@@ -7,6 +7,7 @@
 // extensionDevelopmentPath/extensionTestsPath payload, prints the test output, and exits with the
 // code the extension tests reported (0 = pass).
 import { mkdirSync } from "node:fs";
+import { format } from "node:util";
 import { checkPrerequisites, launchBrowser, startCodeServer, workbenchUrl } from "../lib/code-server.mjs";
 
 const args = process.argv.slice(2);
@@ -55,7 +56,7 @@ try {
     void page.exposeFunction("codeAutomationExit", (c) => resolve(Number(c)));
   });
   await page.exposeFunction("codeAutomationLog", (type, logArgs) => {
-    const line = Array.isArray(logArgs) ? logArgs.map((a) => (typeof a === "string" ? a : JSON.stringify(a))).join(" ") : String(logArgs);
+    const line = Array.isArray(logArgs) ? format(...logArgs) : String(logArgs);
     (type === "error" ? process.stderr : process.stdout).write(`${line}\n`);
   });
   if (verbose) page.on("console", (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
