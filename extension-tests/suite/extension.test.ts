@@ -16,6 +16,7 @@ const LONG_QUESTION = "Q: 98*76+54*32-10*9+87";
 const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
 
 let api: ArbitrageApi;
+const overridden: string[] = [];
 let reference: ReasonResult;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -55,10 +56,15 @@ suite("Arbitrage extension (real extension host)", function () {
     assert.ok(ext, `extension ${EXTENSION_ID} not found`);
     api = (await ext.activate()) as ArbitrageApi;
     await setSetting("threads", THREADS);
+    // ARBITRAGE_TEST_SETTINGS (JSON, keys without "arbitrage.") overrides settings while debugging.
+    for (const [k, v] of Object.entries(JSON.parse(process.env.ARBITRAGE_TEST_SETTINGS ?? "{}") as Record<string, unknown>)) {
+      overridden.push(k);
+      await setSetting(k, v);
+    }
   });
 
   suiteTeardown(async function () {
-    for (const k of ["threads", "threshold", "draftModel", "contextSize", "policy"]) await setSetting(k, undefined);
+    for (const k of ["threads", "threshold", "draftModel", "contextSize", "policy", ...overridden]) await setSetting(k, undefined);
   });
 
   test("activation is lazy: no engine process, no models", function () {
@@ -88,6 +94,7 @@ suite("Arbitrage extension (real extension host)", function () {
 
   test("invalid settings are rejected with a clear message and the previous valid value stays", async function () {
     const s = api.controller.settings;
+    const draftBefore = s.snapshot.model.draft;
     await setSetting("threshold", 0.7);
     await waitFor("threshold 0.7", () => s.snapshot.options.threshold === 0.7);
     await setSetting("threshold", 5);
@@ -98,8 +105,8 @@ suite("Arbitrage extension (real extension host)", function () {
     await setSetting("draftModel", "relative/model.gguf");
     const p2 = await waitFor("a draftModel problem", () => s.lastProblems.find((x) => x.setting === "arbitrage.draftModel"));
     assert.match(p2.message, /absolute/);
-    assert.equal(s.snapshot.model.draft, "embedded", "previous valid draft model kept");
-    await setSetting("draftModel", undefined);
+    assert.equal(s.snapshot.model.draft, draftBefore, "previous valid draft model kept");
+    await setSetting("draftModel", overridden.includes("draftModel") ? JSON.parse(process.env.ARBITRAGE_TEST_SETTINGS!).draftModel : undefined);
     await setSetting("threshold", undefined);
     await waitFor("problems cleared", () => s.lastProblems.length === 0 && s.snapshot.options.threshold === 0.5);
   });
@@ -160,6 +167,29 @@ suite("Arbitrage extension (real extension host)", function () {
     assert.equal(outcome, "cancelled");
     const { result } = await run(QUESTION, { maxSteps: 24 });
     assert.equal(result.text, reference.text);
+  });
+
+  test("two requests at once (chat-like and command-like) both complete with their own output", async function () {
+    const other = "Q: 7+8*2";
+    const solo = (await run(other, { maxSteps: 24 })).result;
+    const [a, b] = await Promise.all([run(QUESTION, { maxSteps: 24 }), run(other, { maxSteps: 24 })]);
+    assert.equal(a.result.text, reference.text);
+    assert.equal(b.result.text, solo.text);
+  });
+
+  test("model paths are machine-scoped: workspace settings cannot redirect the engine", async function () {
+    const before = api.controller.settings.snapshot.model.draft;
+    const cfg = () => vscode.workspace.getConfiguration("arbitrage");
+    let outcome = "written";
+    try {
+      await cfg().update("draftModel", "/tmp/evil.gguf", vscode.ConfigurationTarget.Workspace);
+    } catch (e) {
+      outcome = `rejected: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    await sleep(300);
+    assert.notEqual(cfg().get("draftModel"), "/tmp/evil.gguf", `effective value redirected (${outcome})`);
+    assert.equal(api.controller.settings.snapshot.model.draft, before);
+    if (outcome === "written") await cfg().update("draftModel", undefined, vscode.ConfigurationTarget.Workspace);
   });
 
   test("the Stop command cancels the running request", async function () {
