@@ -9,6 +9,9 @@ import type { EngineEvent, ReasonResult } from "../../src/engine/types.js";
 import type { ArbitrageApi } from "../../src/extension/main.js";
 import { escapeChatMarkdown } from "../../src/extension/chat.js";
 import { HOSTILE_STEP_TEXTS } from "../../src/extension/testHooks.js";
+import { writeAbortingGguf } from "../lib/gguf-abort.js";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const EXTENSION_ID = "arbitrage.arbitrage";
 const QUESTION = "Q: 12*7+5";
@@ -304,6 +307,37 @@ suite("Arbitrage extension (real extension host)", function () {
     const { result } = await run(QUESTION, { maxSteps: 24 });
     assert.equal(result.text, reference.text);
     assert.notEqual(engine.pid, pid, "a new engine process");
+  });
+
+  test("a native abort (SIGABRT) of the engine is reported with a hint about the model, and the engine recovers", async function () {
+    const engine = api.controller.engine;
+    const messages: string[] = [];
+    const sub = engine.onCrash(({ message }) => messages.push(message));
+    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => process.kill(engine.pid!, "SIGABRT")));
+    const err = await p.then(() => undefined, (e) => e as { code?: string; message?: string });
+    sub.dispose();
+    assert.equal(err?.code, "engine-crashed");
+    assert.match(err?.message ?? "", /SIGABRT/);
+    assert.equal(messages.length, 1, "the user-facing crash message fired once");
+    const { result } = await run(QUESTION, { maxSteps: 24 });
+    assert.equal(result.text, reference.text);
+  });
+
+  test("a model file llama.cpp cannot evaluate is refused with a message naming the file; the previous models keep working", async function () {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const srcModel = api.controller.settings.snapshot.model.draft === "embedded" ? join(ext.extensionPath, "models", "draft.gguf") : api.controller.settings.snapshot.model.draft;
+    const bad = writeAbortingGguf(srcModel, join(tmpdir(), `arb-f64-${process.pid}.gguf`));
+    const before = api.controller.settings.snapshot.model.draft;
+    await setSetting("draftModel", bad);
+    await waitFor("the bad draft model in the settings", () => api.controller.settings.snapshot.model.draft === bad);
+    const err = await run(QUESTION, { maxSteps: 4 }).then(() => undefined, (e) => e as { code?: string; message?: string });
+    assert.ok(err, "the request must fail");
+    assert.ok(err.code === "model-corrupt" || err.code === "engine-crashed" || err.code === "model-load-failed", String(err.code));
+    assert.ok((err.message ?? "").includes(bad) || err.code === "engine-crashed", err.message);
+    await setSetting("draftModel", overridden.includes("draftModel") ? before : undefined);
+    await waitFor("draft model restored", () => api.controller.settings.snapshot.model.draft === before);
+    const { result } = await run(QUESTION, { maxSteps: 24 });
+    assert.equal(result.text, reference.text);
   });
 
   test("changing a model setting reloads the models on the next request", async function () {
