@@ -9,6 +9,8 @@ import { embeddedModelPath } from "./paths.js";
 import { buildPrompt } from "./prompt.js";
 import { createContext, loadLlama, loadModel } from "./runtime.js";
 import { decideStep } from "./policies.js";
+import { BusyClock } from "./busy-clock.js";
+import { DraftSpeculation } from "./speculation.js";
 import type {
   EngineEvent,
   FinishReason,
@@ -232,7 +234,7 @@ export class ArbitrageEngine {
     emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: targetPrompt.text });
 
     const steps: StepRecord[] = [];
-    const speculation = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
+    const speculated = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
     let finishReason: FinishReason = "max-steps";
     const limitsFor = (role: ModelRole, index: number): StepLimits => ({
       delimiter: options.stepDelimiter,
@@ -244,74 +246,96 @@ export class ArbitrageEngine {
       onText: (text) => emit({ type: "token", index, model: role, text }),
     });
 
-    for (let index = 0; index < options.maxSteps; index++) {
-      const stepStarted = performance.now();
-      const generate = async (role: ModelRole, reuse?: CandidateStep): Promise<CandidateStep> => {
-        emit({ type: "step-started", index, model: role });
-        const g = role === "draft" ? draft : target;
-        const reuseTokens = reuse && options.prefixReuse && this.sameTokenizer && role === "target" ? reuse.tokens : undefined;
-        return g.session.generateStep(limitsFor(role, index), reuseTokens);
-      };
-      const decision = await decideStep(options, {
-        generate,
-        route: (step) => router!.judge(step, index),
-        score: (step) => scorer!.judge(step, index),
-        cancelled: () => signal?.aborted === true,
-      });
+    const clock = new BusyClock();
+    const speculation = new DraftSpeculation(draft.session, emit, (w) => clock.time(w));
+    const isFinalStep = (step: CandidateStep) => options.finalAnswerMarker !== "" && step.text.trim().startsWith(options.finalAnswerMarker);
 
-      // Close every open candidate: the chosen one is committed, the others erased from their caches.
-      // A cancelled step is dropped whole, leaving every cache exactly at the committed text.
-      const { chosen, candidates } = decision;
-      const cancelled = chosen.endedBy === "cancelled" || signal?.aborted === true;
-      for (const c of candidates) {
-        const g = c.model === "draft" ? draft : target;
-        if (c.model === "target") speculation.targetVerifyWasted += c.verifyWasted;
-        if (c.model === "target" && c !== chosen && !cancelled) speculation.targetTokensDiscarded += c.tokens.length;
-        if (c === chosen && !cancelled) g.session.commitCandidate(c);
-        else {
-          await g.session.discardCandidate();
-          if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason: cancelled ? "cancelled" : "not chosen" });
+    try {
+      for (let index = 0; index < options.maxSteps; index++) {
+        const stepStarted = performance.now();
+        const generate = async (role: ModelRole, reuse?: CandidateStep): Promise<CandidateStep> => {
+          if (role === "draft") {
+            const speculated = await speculation.take(index);
+            if (speculated) return speculated;
+          }
+          emit({ type: "step-started", index, model: role });
+          const g = role === "draft" ? draft : target;
+          const reuseTokens = reuse && options.prefixReuse && this.sameTokenizer && role === "target" ? reuse.tokens : undefined;
+          return clock.time(g.session.generateStep(limitsFor(role, index), reuseTokens));
+        };
+        const decision = await decideStep(options, {
+          generate,
+          judgeDraft: (kind, step) => {
+            // Write the next draft step while this one is judged, unless this step ends the answer.
+            const next = index + 1;
+            if (options.speculativeDraft && step.endedBy === "delimiter" && !isFinalStep(step) && next < options.maxSteps && !signal?.aborted) {
+              speculation.start(step, next, limitsFor("draft", next), signal);
+            }
+            return clock.time((kind === "router" ? router! : scorer!).judge(step, index));
+          },
+          settle: (kept) => (kept ? Promise.resolve() : speculation.drop()),
+          score: (step) => clock.time(scorer!.judge(step, index)),
+          cancelled: () => signal?.aborted === true,
+        });
+
+        // Close every open candidate: the chosen one is committed, the others erased from their caches.
+        // A cancelled step is dropped whole, leaving every cache exactly at the committed text.
+        const { chosen, candidates } = decision;
+        const cancelled = chosen.endedBy === "cancelled" || signal?.aborted === true;
+        if (cancelled) await speculation.drop();
+        for (const c of candidates) {
+          const g = c.model === "draft" ? draft : target;
+          if (c.model === "target") speculated.targetVerifyWasted += c.verifyWasted;
+          if (c.model === "target" && c !== chosen && !cancelled) speculated.targetTokensDiscarded += c.tokens.length;
+          if (c === chosen && !cancelled) g.session.commitCandidate(c);
+          else {
+            await g.session.discardCandidate();
+            if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason: cancelled ? "cancelled" : "not chosen" });
+          }
+        }
+        if (cancelled) {
+          finishReason = "cancelled";
+          break;
+        }
+        this.commitElsewhere(chosen, activeJudges);
+        const draftStep = candidates.find((c) => c.model === "draft");
+        const targetStep = candidates.find((c) => c.model === "target");
+        const record: StepRecord = {
+          index,
+          text: chosen.text,
+          model: chosen.model,
+          routerScore: decision.routerScore,
+          scorerScore: decision.scorerScore,
+          targetScorerScore: decision.targetScorerScore,
+          tokens: chosen.tokens.length,
+          draftTokensDiscarded: draftStep && chosen !== draftStep ? draftStep.tokens.length : 0,
+          targetTokensReused: chosen.model === "target" ? chosen.reused : 0,
+          endedBy: chosen.endedBy,
+          ms: performance.now() - stepStarted,
+          draftMs: draftStep?.ms ?? 0,
+          targetMs: targetStep?.ms ?? 0,
+          routerMs: decision.judgeMs,
+        };
+        steps.push(record);
+        emit({ type: "step-decided", step: record });
+
+        const trimmed = chosen.text.trim();
+        if (options.finalAnswerMarker && trimmed.startsWith(options.finalAnswerMarker) && (chosen.endedBy === "eos" || chosen.endedBy === "delimiter")) {
+          finishReason = "final-answer";
+          break;
+        }
+        if (chosen.endedBy === "eos") {
+          finishReason = "eos";
+          break;
+        }
+        if (chosen.endedBy === "context-full" || Math.min(draft.session.roomLeft(), target.session.roomLeft()) <= 1) {
+          finishReason = "context-full";
+          break;
         }
       }
-      if (cancelled) {
-        finishReason = "cancelled";
-        break;
-      }
-      this.commitElsewhere(chosen, activeJudges);
-      const draftStep = candidates.find((c) => c.model === "draft");
-      const targetStep = candidates.find((c) => c.model === "target");
-      const record: StepRecord = {
-        index,
-        text: chosen.text,
-        model: chosen.model,
-        routerScore: decision.routerScore,
-        scorerScore: decision.scorerScore,
-        targetScorerScore: decision.targetScorerScore,
-        tokens: chosen.tokens.length,
-        draftTokensDiscarded: draftStep && chosen !== draftStep ? draftStep.tokens.length : 0,
-        targetTokensReused: chosen.model === "target" ? chosen.reused : 0,
-        endedBy: chosen.endedBy,
-        ms: performance.now() - stepStarted,
-        draftMs: draftStep?.ms ?? 0,
-        targetMs: targetStep?.ms ?? 0,
-        routerMs: decision.judgeMs,
-      };
-      steps.push(record);
-      emit({ type: "step-decided", step: record });
-
-      const trimmed = chosen.text.trim();
-      if (options.finalAnswerMarker && trimmed.startsWith(options.finalAnswerMarker) && (chosen.endedBy === "eos" || chosen.endedBy === "delimiter")) {
-        finishReason = "final-answer";
-        break;
-      }
-      if (chosen.endedBy === "eos") {
-        finishReason = "eos";
-        break;
-      }
-      if (chosen.endedBy === "context-full" || Math.min(draft.session.roomLeft(), target.session.roomLeft()) <= 1) {
-        finishReason = "context-full";
-        break;
-      }
+    } finally {
+      // A next step still being written when the answer ends is not needed.
+      await speculation.drop();
     }
 
     const text = steps.map((s) => s.text).join("");
@@ -323,7 +347,7 @@ export class ArbitrageEngine {
       text,
       answer: extractAnswer(steps, options),
       finishReason,
-      stats: this.stats(steps, started, speculation, router, scorer),
+      stats: this.stats(steps, started, { ...speculated, draftSpeculativeDiscarded: speculation.discardedTokens }, clock.busyMs, router, scorer),
     };
     emit({ type: "finished", result });
     return result;
@@ -341,7 +365,8 @@ export class ArbitrageEngine {
   private stats(
     steps: StepRecord[],
     started: number,
-    speculation: { targetTokensDiscarded: number; targetVerifyWasted: number },
+    speculation: { targetTokensDiscarded: number; targetVerifyWasted: number; draftSpeculativeDiscarded: number },
+    busyMs: number,
     router: StepJudge | undefined,
     scorer: StepJudge | undefined,
   ): RunStats {
@@ -361,8 +386,9 @@ export class ArbitrageEngine {
       steps: steps.length,
       stepsByModel: { draft: count("draft", () => 1), target: count("target", () => 1) },
       tokensByModel: { draft: count("draft", (s) => s.tokens), target: count("target", (s) => s.tokens) },
-      draftTokensDiscarded: steps.reduce((a, s) => a + s.draftTokensDiscarded, 0),
-      ...speculation,
+      draftTokensDiscarded: steps.reduce((a, s) => a + s.draftTokensDiscarded, 0) + speculation.draftSpeculativeDiscarded,
+      targetTokensDiscarded: speculation.targetTokensDiscarded,
+      targetVerifyWasted: speculation.targetVerifyWasted,
       targetTokensReused: steps.reduce((a, s) => a + s.targetTokensReused, 0),
       routerCalls: router?.meter.calls ?? 0,
       routerMs,
@@ -370,7 +396,7 @@ export class ArbitrageEngine {
       scorerMs,
       meters,
       wallMs,
-      overheadMs: Math.max(0, wallMs - meters.draft.ms - meters.target.ms - routerMs - scorerMs),
+      overheadMs: Math.max(0, wallMs - busyMs),
     };
   }
 

@@ -52,6 +52,8 @@ export class ModelSession {
   private tokens: Token[] = [];
   /** The cache still holds the previous request's text (cleared lazily on first use). */
   private stale = true;
+  /** A step committed provisionally while it is being judged. */
+  private tentative: CandidateStep | null = null;
   /** Length of the committed prefix when the current candidate started (candidate tokens follow it in the cache). */
   private candidateBase = -1;
   meter: SessionMeter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
@@ -77,6 +79,7 @@ export class ModelSession {
     this.stale = true;
     this.tokens = promptTokens.slice();
     this.candidateBase = -1;
+    this.tentative = null;
     this.meter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
   }
 
@@ -248,11 +251,31 @@ export class ModelSession {
     return predicted;
   }
 
-  /** Keeps the open candidate as committed text. */
+  /** Keeps the open candidate as committed text (a tentatively committed step just stays). */
   commitCandidate(step: CandidateStep): void {
+    if (step === this.tentative) {
+      this.tentative = null;
+      return;
+    }
     this.checkOpen();
     this.tokens.push(...step.tokens);
     this.candidateBase = -1;
+  }
+
+  /** Commits the open candidate provisionally, so a next step can be written behind it (see DraftSpeculation). */
+  commitTentatively(step: CandidateStep): void {
+    this.commitCandidate(step);
+    this.tentative = step;
+  }
+
+  /** Undoes a tentative commit: the step becomes the open candidate again (to be committed or discarded). */
+  reopenTentative(): void {
+    const step = this.tentative;
+    if (!step) return;
+    if (this.candidateBase >= 0) throw new Error(`${this.role}: reopen while a candidate is open`);
+    this.tokens.length -= step.tokens.length;
+    this.candidateBase = this.tokens.length;
+    this.tentative = null;
   }
 
   /** Throws the open candidate away: its tokens leave the cache, the committed prefix stays. */

@@ -51,6 +51,7 @@ export function defaultReasonOptions(): ReasonOptions {
     stepDelimiter: "\n\n",
     temperature: 0,
     prefixReuse: true,
+    speculativeDraft: true,
     promptStyle: "math",
     finalAnswerMarker: "A:",
   };
@@ -158,6 +159,7 @@ export function validateReasonOptions(partial: unknown): ReasonOptions {
     invalid("temperature", m.temperature, "Use a number from 0 (greedy) to 2.");
   }
   if (typeof m.prefixReuse !== "boolean") invalid("prefixReuse", m.prefixReuse, "Use true or false.");
+  if (typeof m.speculativeDraft !== "boolean") invalid("speculativeDraft", m.speculativeDraft, "Use true or false.");
   if (typeof m.promptStyle !== "string" || !PROMPT_STYLES.includes(m.promptStyle as PromptStyle)) {
     invalid("promptStyle", m.promptStyle, `Use one of: ${PROMPT_STYLES.join(", ")}.`);
   }
@@ -169,6 +171,7 @@ export function validateReasonOptions(partial: unknown): ReasonOptions {
     stepDelimiter: m.stepDelimiter as string,
     temperature: m.temperature as number,
     prefixReuse: m.prefixReuse as boolean,
+    speculativeDraft: m.speculativeDraft as boolean,
     promptStyle: m.promptStyle as PromptStyle,
     finalAnswerMarker: m.finalAnswerMarker as string,
     ...judges,

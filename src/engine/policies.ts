@@ -8,9 +8,14 @@ import type { ModelRole, ReasonOptions } from "./types.js";
  */
 export interface StepOps {
   generate(role: ModelRole, reuseFrom?: CandidateStep): Promise<CandidateStep>;
-  /** Router: probability that the target would write a meaningfully better step. */
-  route(draftStep: CandidateStep): Promise<number>;
-  /** Scorer (PRM): probability that the step is correct. */
+  /**
+   * Judges the draft step — with the router (the probability that the target would write a
+   * meaningfully better step) or the scorer (the probability that the step is correct). The
+   * engine may write the next draft step meanwhile; `settle` tells it whether the step stays.
+   */
+  judgeDraft(judge: "router" | "scorer", draftStep: CandidateStep): Promise<number>;
+  settle(draftKept: boolean): Promise<void>;
+  /** Scorer (PRM) on any step, nothing speculative (oracle). */
   score(step: CandidateStep): Promise<number>;
   cancelled(): boolean;
 }
@@ -39,17 +44,21 @@ export async function decideStep(options: ReasonOptions, ops: StepOps): Promise<
   const judgeStarted = performance.now();
 
   if (policy === "arbitrage") {
-    const routerScore = await ops.route(draft);
+    const routerScore = await ops.judgeDraft("router", draft);
     const judgeMs = performance.now() - judgeStarted;
-    if (routerScore < threshold || ops.cancelled()) return { chosen: draft, candidates: [draft], routerScore, judgeMs };
+    const kept = routerScore < threshold || ops.cancelled();
+    await ops.settle(kept);
+    if (kept) return { chosen: draft, candidates: [draft], routerScore, judgeMs };
     const target = await ops.generate("target", draft);
     return { chosen: target, candidates: [draft, target], routerScore, judgeMs };
   }
 
   if (policy === "rsd") {
-    const scorerScore = await ops.score(draft);
+    const scorerScore = await ops.judgeDraft("scorer", draft);
     const judgeMs = performance.now() - judgeStarted;
-    if (scorerScore >= threshold || ops.cancelled()) return { chosen: draft, candidates: [draft], scorerScore, judgeMs };
+    const kept = scorerScore >= threshold || ops.cancelled();
+    await ops.settle(kept);
+    if (kept) return { chosen: draft, candidates: [draft], scorerScore, judgeMs };
     const target = await ops.generate("target", draft);
     return { chosen: target, candidates: [draft, target], scorerScore, judgeMs };
   }

@@ -59,6 +59,8 @@ export interface ReasonOptions {
   temperature: number;
   /** Let the target keep the longest prefix of a rejected draft step that it would have written itself. */
   prefixReuse: boolean;
+  /** Write the next draft step while the current one is judged (hides the judge's latency; outputs are unchanged). */
+  speculativeDraft: boolean;
   promptStyle: PromptStyle;
   /** Text that marks the final answer step (ends the answer once that step is complete). */
   finalAnswerMarker: string;
@@ -120,6 +122,7 @@ export interface RunStats {
   stepsByModel: Record<ModelRole, number>;
   /** Tokens of committed text written by each model. */
   tokensByModel: Record<ModelRole, number>;
+  /** Draft tokens written and thrown away: rejected draft steps, and next steps written speculatively during a rejected step's judging. */
   draftTokensDiscarded: number;
   /** Target tokens of steps it wrote that were not chosen (oracle). */
   targetTokensDiscarded: number;
@@ -132,7 +135,7 @@ export interface RunStats {
   scorerMs: number;
   meters: Record<ModelRole, ModelMeter>;
   wallMs: number;
-  /** Wall time not spent inside model/router/scorer evaluation. */
+  /** Wall time during which no model, router or scorer was working (the engine's own overhead). */
   overheadMs: number;
 }
 

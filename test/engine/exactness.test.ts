@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import type { ArbitrageEngine } from "../../src/engine/index.js";
+import type { ArbitrageEngine, EngineEvent } from "../../src/engine/index.js";
 import { QUESTIONS, engine, plainGreedy } from "./helpers.js";
 
 /**
@@ -57,5 +57,25 @@ describe("exactness against plain greedy generation", () => {
     }
     assert.ok(reused > 0, "some draft tokens were reused");
     assert.equal(generatedWithout - generatedWith, reused, "every reused token is one the target did not generate");
+  });
+
+  it("writing the next draft step during judging changes nothing but time", async () => {
+    for (const policy of ["arbitrage", "rsd"] as const) {
+      for (const threshold of [0.3, 0.6]) {
+        for (const q of QUESTIONS) {
+          const events: EngineEvent[] = [];
+          const fast = await e.reason(q, { policy, threshold, speculativeDraft: true }, { onEvent: (ev) => events.push(ev) });
+          const plain = await e.reason(q, { policy, threshold, speculativeDraft: false });
+          assert.deepEqual(fast.steps.map((s) => [s.model, s.text]), plain.steps.map((s) => [s.model, s.text]), `${policy}@${threshold} ${q}`);
+          // Events still arrive in step order: a step's tokens never show before the previous step is decided.
+          let decided = -1;
+          for (const ev of events) {
+            if (ev.type === "step-decided") decided = ev.step.index;
+            if (ev.type === "step-started" || ev.type === "token") assert.equal(ev.index, decided + 1, `${ev.type} of step ${ev.index} after step ${decided}`);
+          }
+          for (const s of Object.values(e.cacheState())) assert.ok(s.consistent);
+        }
+      }
+    }
   });
 });
