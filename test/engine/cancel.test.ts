@@ -1,24 +1,18 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { ArbitrageEngine } from "../../src/engine/index.js";
-import { QUESTIONS, engine, texts } from "./helpers.js";
+import { QUESTIONS, sharedEngine, texts } from "./helpers.js";
 
 describe("cancellation mid-step", () => {
-  let e: ArbitrageEngine;
-  before(async () => {
-    e = await engine();
-  });
-  after(async () => {
-    await e.dispose();
-  });
+  const shared = sharedEngine();
 
   it("stops inside a step, keeps whole steps only, and leaves no KV leftovers", async () => {
     const q = QUESTIONS[0]!;
-    const fresh = await e.reason(q, { policy: "arbitrage", threshold: 0.3 });
+    const fresh = await shared().reason(q, { policy: "arbitrage", threshold: 0.3 });
     for (let stopAfter = 1; stopAfter <= 12; stopAfter++) {
       const abort = new AbortController();
       let tokens = 0;
-      const partial = await e.reason(q, { policy: "arbitrage", threshold: 0.3 }, {
+      const partial = await shared().reason(q, { policy: "arbitrage", threshold: 0.3 }, {
         signal: abort.signal,
         onEvent: (ev) => {
           if (ev.type === "token" && ++tokens === stopAfter) abort.abort();
@@ -27,7 +21,7 @@ describe("cancellation mid-step", () => {
       assert.equal(partial.finishReason, "cancelled", `cancelled after ${stopAfter} tokens`);
       // Committed steps are a prefix of the fresh answer: a cut step is dropped whole.
       assert.deepEqual(texts(partial), texts(fresh).slice(0, partial.steps.length));
-      const again = await e.reason(q, { policy: "arbitrage", threshold: 0.3 });
+      const again = await shared().reason(q, { policy: "arbitrage", threshold: 0.3 });
       assert.deepEqual(texts(again), texts(fresh), `run after cancel #${stopAfter} equals a fresh run`);
     }
   });
@@ -35,6 +29,6 @@ describe("cancellation mid-step", () => {
   it("rejects a request whose signal is already aborted", async () => {
     const abort = new AbortController();
     abort.abort();
-    await assert.rejects(e.reason(QUESTIONS[1]!, {}, { signal: abort.signal }), { code: "cancelled" });
+    await assert.rejects(shared().reason(QUESTIONS[1]!, {}, { signal: abort.signal }), { code: "cancelled" });
   });
 });

@@ -1,25 +1,19 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { ArbitrageEngine, EngineEvent } from "../../src/engine/index.js";
-import { QUESTIONS, engine, texts } from "./helpers.js";
+import { QUESTIONS, sharedEngine, texts } from "./helpers.js";
 
 describe("requests at the same time", () => {
-  let e: ArbitrageEngine;
-  before(async () => {
-    e = await engine();
-  });
-  after(async () => {
-    await e.dispose();
-  });
+  const shared = sharedEngine();
 
   it("queues them: each completes as if alone and sees only its own tokens", async () => {
     const reference = new Map<string, string[]>();
-    for (const q of QUESTIONS.slice(0, 4)) reference.set(q, texts(await e.reason(q, { policy: "arbitrage", threshold: 0.4 })));
+    for (const q of QUESTIONS.slice(0, 4)) reference.set(q, texts(await shared().reason(q, { policy: "arbitrage", threshold: 0.4 })));
     const events = new Map<string, EngineEvent[]>();
     const runs = QUESTIONS.slice(0, 4).map((q) => {
       const mine: EngineEvent[] = [];
       events.set(q, mine);
-      return e.reason(q, { policy: "arbitrage", threshold: 0.4 }, { onEvent: (ev) => mine.push(ev) });
+      return shared().reason(q, { policy: "arbitrage", threshold: 0.4 }, { onEvent: (ev) => mine.push(ev) });
     });
     const results = await Promise.all(runs);
     results.forEach((r, i) => {
@@ -31,8 +25,8 @@ describe("requests at the same time", () => {
   });
 
   it("keeps serving after a failed request in the queue", async () => {
-    const bad = e.reason("", {});
-    const good = e.reason(QUESTIONS[0]!, { policy: "draft" });
+    const bad = shared().reason("", {});
+    const good = shared().reason(QUESTIONS[0]!, { policy: "draft" });
     await assert.rejects(bad, { code: "empty-question" });
     assert.ok((await good).steps.length > 0);
   });

@@ -1,26 +1,20 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { ArbitrageEngine, EngineEvent } from "../../src/engine/index.js";
-import { QUESTIONS, engine, plainGreedy } from "./helpers.js";
+import { QUESTIONS, sharedEngine, plainGreedy } from "./helpers.js";
 
 /**
  * The method's guarantees, checked byte for byte on the real embedded models:
  * single-model policies equal plain greedy generation, and routing at the extremes equals them.
  */
 describe("exactness against plain greedy generation", () => {
-  let e: ArbitrageEngine;
-  before(async () => {
-    e = await engine();
-  });
-  after(async () => {
-    await e.dispose();
-  });
+  const shared = sharedEngine();
 
   for (const role of ["target", "draft"] as const) {
     it(`${role} policy is byte-identical to node-llama-cpp's completion API`, async () => {
       for (const q of QUESTIONS.slice(0, 4)) {
         const expected = await plainGreedy(role, q);
-        const r = await e.reason(q, { policy: role });
+        const r = await shared().reason(q, { policy: role });
         assert.equal(r.text, expected, `question ${q}`);
         assert.ok(r.steps.every((s) => s.model === role));
         assert.ok(r.steps.length >= 2, "answers have several steps");
@@ -30,12 +24,12 @@ describe("exactness against plain greedy generation", () => {
 
   it("arbitrage at threshold 0 equals target, and at threshold 1 equals draft", async () => {
     for (const q of QUESTIONS) {
-      const target = await e.reason(q, { policy: "target" });
-      const draft = await e.reason(q, { policy: "draft" });
-      const all = await e.reason(q, { policy: "arbitrage", threshold: 0 });
+      const target = await shared().reason(q, { policy: "target" });
+      const draft = await shared().reason(q, { policy: "draft" });
+      const all = await shared().reason(q, { policy: "arbitrage", threshold: 0 });
       assert.equal(all.text, target.text, `threshold 0, question ${q}`);
       assert.ok(all.steps.every((s) => s.model === "target"));
-      const none = await e.reason(q, { policy: "arbitrage", threshold: 1 });
+      const none = await shared().reason(q, { policy: "arbitrage", threshold: 1 });
       assert.ok(none.steps.every((s) => (s.routerScore ?? 0) < 1), "no router score reaches 1 in this run");
       assert.equal(none.text, draft.text, `threshold 1, question ${q}`);
       assert.equal(none.stats.meters.target.evaluated, 0, "the target never runs when nothing is routed to it");
@@ -47,8 +41,8 @@ describe("exactness against plain greedy generation", () => {
     let generatedWithout = 0;
     let reused = 0;
     for (const q of QUESTIONS) {
-      const withReuse = await e.reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: true });
-      const without = await e.reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: false });
+      const withReuse = await shared().reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: true });
+      const without = await shared().reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: false });
       assert.deepEqual(withReuse.steps.map((s) => s.text), without.steps.map((s) => s.text), `question ${q}`);
       generatedWith += withReuse.stats.meters.target.generated;
       generatedWithout += without.stats.meters.target.generated;
@@ -64,8 +58,8 @@ describe("exactness against plain greedy generation", () => {
       for (const threshold of [0.3, 0.6]) {
         for (const q of QUESTIONS) {
           const events: EngineEvent[] = [];
-          const fast = await e.reason(q, { policy, threshold, speculativeDraft: true }, { onEvent: (ev) => events.push(ev) });
-          const plain = await e.reason(q, { policy, threshold, speculativeDraft: false });
+          const fast = await shared().reason(q, { policy, threshold, speculativeDraft: true }, { onEvent: (ev) => events.push(ev) });
+          const plain = await shared().reason(q, { policy, threshold, speculativeDraft: false });
           assert.deepEqual(fast.steps.map((s) => [s.model, s.text]), plain.steps.map((s) => [s.model, s.text]), `${policy}@${threshold} ${q}`);
           // Events still arrive in step order: a step's tokens never show before the previous step is decided.
           let decided = -1;
@@ -73,7 +67,7 @@ describe("exactness against plain greedy generation", () => {
             if (ev.type === "step-decided") decided = ev.step.index;
             if (ev.type === "step-started" || ev.type === "token") assert.equal(ev.index, decided + 1, `${ev.type} of step ${ev.index} after step ${decided}`);
           }
-          for (const s of Object.values(e.cacheState())) assert.ok(s.consistent);
+          for (const s of Object.values(shared().cacheState())) assert.ok(s.consistent);
         }
       }
     }

@@ -1,3 +1,4 @@
+import { after, before } from "node:test";
 import { LlamaCompletion } from "node-llama-cpp";
 import { ArbitrageEngine, checkModelFile, defaultModelConfig, embeddedModelPath, type ReasonResult } from "../../src/engine/index.js";
 import { buildPrompt } from "../../src/engine/prompt.js";
@@ -7,6 +8,18 @@ import { contextOptions, loadLlama } from "../../src/engine/runtime.js";
 export const THREADS = 1;
 
 export const QUESTIONS = ["(12+7)*3-5", "48-19+7*6", "(35+28)*4", "90-(17+26)*2", "6*(14-9)+73", "81+15*3-(22+9)"];
+
+/** One engine for a whole suite: loaded before its tests, disposed after them. */
+export function sharedEngine(overrides: Record<string, unknown> = {}): () => ArbitrageEngine {
+  let loaded: ArbitrageEngine | undefined;
+  before(async () => {
+    loaded = await engine(overrides);
+  });
+  after(async () => {
+    await loaded?.dispose();
+  });
+  return () => loaded!;
+}
 
 export function engine(overrides: Record<string, unknown> = {}): Promise<ArbitrageEngine> {
   return ArbitrageEngine.create({ threads: THREADS, ...overrides });

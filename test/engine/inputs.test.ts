@@ -1,19 +1,13 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { embeddedModelPath, type ArbitrageEngine } from "../../src/engine/index.js";
-import { QUESTIONS, engine } from "./helpers.js";
+import { QUESTIONS, engine, sharedEngine } from "./helpers.js";
 
 /** Bad requests reach the engine directly (the protocol and the chat participant pass user text through). */
 describe("bad requests to a loaded engine", () => {
-  let e: ArbitrageEngine;
-  before(async () => {
-    e = await engine();
-  });
-  after(async () => {
-    await e.dispose();
-  });
+  const shared = sharedEngine();
   const fails = (question: unknown, options: unknown, code: string, pattern: RegExp) =>
-    assert.rejects(e.reason(question, options), (err: Error & { code?: string }) => err.code === code && pattern.test(err.message));
+    assert.rejects(shared().reason(question, options), (err: Error & { code?: string }) => err.code === code && pattern.test(err.message));
 
   it("rejects empty, non-text, NUL and broken-Unicode questions", async () => {
     await fails("", {}, "empty-question", /question is empty/);
@@ -32,9 +26,9 @@ describe("bad requests to a loaded engine", () => {
   });
 
   it("still answers after all of that", async () => {
-    const r = await e.reason(QUESTIONS[0]!, { policy: "draft" });
+    const r = await shared().reason(QUESTIONS[0]!, { policy: "draft" });
     assert.ok(r.steps.length > 0);
-    for (const s of Object.values(e.cacheState())) assert.ok(s.consistent);
+    for (const s of Object.values(shared().cacheState())) assert.ok(s.consistent);
   });
 
   it("allows the same file as draft and target, with a warning", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { ArbitrageEngine, ReasonResult } from "../../src/engine/index.js";
-import { QUESTIONS, engine } from "./helpers.js";
+import { QUESTIONS, sharedEngine } from "./helpers.js";
 
 /**
  * KV-cache discipline: each committed token is evaluated once per model (plus at most one re-fed
@@ -11,13 +11,7 @@ import { QUESTIONS, engine } from "./helpers.js";
  * compared token by token with the committed text after every request.
  */
 describe("KV-cache discipline", () => {
-  let e: ArbitrageEngine;
-  before(async () => {
-    e = await engine();
-  });
-  after(async () => {
-    await e.dispose();
-  });
+  const shared = sharedEngine();
 
   function checkMeters(r: ReasonResult, label: string) {
     const { meters, steps } = r.stats;
@@ -33,7 +27,7 @@ describe("KV-cache discipline", () => {
       );
     }
     const lastWriter = r.steps.at(-1)?.model;
-    for (const [role, s] of Object.entries(e.cacheState())) {
+    for (const [role, s] of Object.entries(shared().cacheState())) {
       assert.ok(s.consistent, `${label} ${role}: the cache is a prefix of the committed text`);
       // The model that wrote the last step is up to date but for its pending token; the other one catches up lazily.
       if (role === lastWriter) assert.ok(s.committed - s.cached <= 1, `${label} ${role}: at most the pending token is not cached (${s.cached}/${s.committed})`);
@@ -43,7 +37,7 @@ describe("KV-cache discipline", () => {
   it("single-model policies evaluate nothing twice", async () => {
     for (const policy of ["target", "draft"] as const) {
       for (const q of QUESTIONS) {
-        const r = await e.reason(q, { policy });
+        const r = await shared().reason(q, { policy });
         const m = r.stats.meters[policy];
         assert.equal(m.discarded, 0, `${policy}: nothing is thrown away`);
         assert.ok(m.evaluated <= m.committed, `${policy} ${q}: evaluated ${m.evaluated} <= committed ${m.committed}`);
@@ -59,7 +53,7 @@ describe("KV-cache discipline", () => {
     for (const policy of ["arbitrage", "rsd", "oracle"] as const) {
       for (const threshold of [0.2, 0.5, 0.8]) {
         for (const q of QUESTIONS) {
-          const r = await e.reason(q, { policy, threshold });
+          const r = await shared().reason(q, { policy, threshold });
           checkMeters(r, `${policy}@${threshold} ${q}`);
         }
       }
