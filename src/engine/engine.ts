@@ -127,9 +127,11 @@ export class ArbitrageEngine {
       if (!same) warnings.push("The draft and target tokenizers differ: committed text is re-tokenised at step boundaries and prefix reuse is off.");
       engine = new ArbitrageEngine(config, llama, draft, target, same, warnings);
       engine.models.add(draftModel).add(targetModel);
-      // The configured router and scorer load now (with progress), so a bad file is reported at load time.
-      await engine.judgeFor("router", config.router, progress, signal);
-      await engine.judgeFor("scorer", config.scorer, progress, signal);
+      // The configured router and scorer load now, with progress, so the first request does not wait for them.
+      // A judge that fails to load is reported by the first request that needs it (a broken PRM must not block
+      // arbitrage, which never asks it).
+      await engine.judgeFor("router", config.router, progress, signal).catch(() => undefined);
+      await engine.judgeFor("scorer", config.scorer, progress, signal).catch(() => undefined);
       return engine;
     } catch (e) {
       await Promise.all([...new Set([draftModel, targetModel, ...(engine?.models ?? [])])].map((m) => m.dispose()));
