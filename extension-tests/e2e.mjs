@@ -90,7 +90,7 @@ try {
   // Steps appear live: the first step shows up before the run finishes.
   await inner.locator('#steps .step, body[data-state="failed"]').first().waitFor({ timeout: 240_000 });
   const liveState = await inner.locator("body").getAttribute("data-state");
-  check("the first step appears while the run streams", liveState === "running" || liveState === "finished", `state ${liveState}`);
+  check("steps render in the webview as the run streams", liveState === "running" || liveState === "finished", `state when the first step appeared: ${liveState}`);
   await finished();
   const tRun = Date.now();
   let draft = await inner.locator("#steps .step.draft:not(.pending)").count();
@@ -98,17 +98,28 @@ try {
   const question = await inner.locator("#question").textContent();
   check("the webview shows the question and the routed steps", question === QUESTION && draft + target > 0, `draft ${draft}, target ${target}`);
 
-  // 2. Threshold control: re-run the same question until both models have written steps.
+  // 2. Threshold control: re-run the same question with a threshold between the router scores
+  // the panel shows, until both models have written steps (the router decides per step).
   let rerunOk = false;
-  for (const th of ["0.2", "0.05", "0.35", "0.5"]) {
+  const tried = new Set(["0.50"]);
+  for (let attempt = 0; attempt < 5; attempt++) {
     if (draft > 0 && target > 0 && rerunOk) break;
-    await inner.locator("#threshold").fill(th);
+    const labels = await inner.locator("#steps .step .router-label").allTextContents();
+    const scores = labels.map((l) => Number(/router (\d\.\d+)/.exec(l)?.[1])).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    let th = scores.length >= 2 ? (scores[Math.floor(scores.length / 2) - 1] + scores[Math.floor(scores.length / 2)]) / 2 : 0.2;
+    if (target > 0 && draft === 0) th = Math.min(0.99, (scores.at(-1) ?? 0.5) + 0.01);
+    if (draft > 0 && target === 0) th = Math.max(0.01, (scores.at(-1) ?? 0.5) - 0.01);
+    let key = th.toFixed(2);
+    while (tried.has(key)) key = (Number(key) + (target > 0 ? 0.01 : -0.01)).toFixed(2);
+    tried.add(key);
+    await inner.locator("#threshold").fill(key);
     await inner.locator("#rerun").click();
-    await inner.locator("#meta", { hasText: `threshold ${Number(th).toFixed(2)}` }).waitFor({ timeout: 30_000 });
+    await inner.locator("#meta", { hasText: `threshold ${key}` }).waitFor({ timeout: 30_000 });
     await finished();
     rerunOk = true;
     draft = await inner.locator("#steps .step.draft:not(.pending)").count();
     target = await inner.locator("#steps .step.target:not(.pending)").count();
+    console.log(`    threshold ${key}: draft ${draft}, target ${target}`);
   }
   check("the threshold control re-runs the same question", rerunOk);
   check("steps from both models are visible (labelled and coloured)", draft > 0 && target > 0, `draft ${draft}, target ${target}`);
@@ -121,6 +132,30 @@ try {
   await page.screenshot({ path: join(artifacts, "e2e-reason.png") });
   check("screenshot saved", true, ".test-artifacts/e2e-reason.png");
   void tRun;
+
+  // 2b. Editor context menu: "Reason with Arbitrage on Selection" on the selected question.
+  try {
+    // Open the file from the explorer (clicking the workbench also takes focus out of the webview).
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "question.md" }).first().click();
+    const lines = page.locator(".editor-instance .monaco-editor .view-lines").first();
+    await lines.waitFor({ timeout: 15_000 });
+    await lines.click();
+    await page.keyboard.press("Control+A");
+    await lines.click({ button: "right" });
+    const item = page.locator('.monaco-menu .action-item a.action-menu-item:has(span.action-label[aria-label="Reason with Arbitrage on Selection"]), .monaco-menu .action-label[aria-label="Reason with Arbitrage on Selection"]').first();
+    await item.waitFor({ timeout: 10_000 });
+    await page.waitForTimeout(600); // menus ignore clicks right after opening
+    await item.hover();
+    await item.click();
+    await inner.locator("#meta", { hasText: "threshold 0.50" }).waitFor({ timeout: 30_000 });
+    await finished();
+    const q = (await inner.locator("#question").textContent())?.trim();
+    check("editor context menu runs the selection", q === QUESTION, q ?? "");
+  } catch (e) {
+    check("editor context menu runs the selection", false, e instanceof Error ? e.message.split("\n")[0] : String(e));
+    await page.screenshot({ path: join(artifacts, "e2e-context-menu-failure.png") });
+    await page.keyboard.press("Escape");
+  }
 
   // 3. Hostile step texts through the real message path.
   await runFromPalette(page, "Arbitrage: Inject Test Steps (development only)");

@@ -92,13 +92,14 @@ export class Controller implements vscode.Disposable, ChatRunner {
 
   updateStatusBar(running?: string): void {
     const pair = this.pairLabel();
+    const shortPair = pair === "embedded demo pair" ? "demo pair" : pair;
     if (running) {
       this.statusBar.text = `$(sync~spin) Arbitrage: ${running}`;
     } else if (this.lastResult) {
       const s = summarize(this.lastResult, this.knownTargetMsPerToken());
-      this.statusBar.text = `$(zap) Arbitrage ${s.tokensPerSecond.toFixed(0)} tok/s · ${formatSpeedup(s.speedup)}`;
+      this.statusBar.text = `$(zap) ${shortPair} · ${s.tokensPerSecond.toFixed(0)} tok/s · ${formatSpeedup(s.speedup)}`;
     } else {
-      this.statusBar.text = "$(zap) Arbitrage";
+      this.statusBar.text = `$(zap) Arbitrage: ${shortPair}`;
     }
     const problems = this.settings.lastProblems.map((p) => `\n⚠ ${p.setting}: ${p.message}`).join("");
     this.statusBar.tooltip = `Arbitrage — ${pair}${this.lastResult ? ` — last run: ${this.lastResult.steps.length} steps` : ""}${problems}\nClick to open the panel.`;
