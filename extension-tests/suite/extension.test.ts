@@ -355,4 +355,25 @@ suite("Arbitrage extension (real extension host)", function () {
     const st = await api.controller.engine.status();
     assert.equal(st.loaded, null);
   });
+
+  test("stopping the engine (as deactivate does) shuts the process down cleanly; the next request starts a new one", async function () {
+    const engine = api.controller.engine;
+    await run(QUESTION, { maxSteps: 24 });
+    const pid = engine.pid!;
+    const crashes = engine.crashCount;
+    await engine.stop();
+    await waitFor("the engine process to exit", () => {
+      try {
+        process.kill(pid, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 8000);
+    assert.equal(engine.crashCount, crashes, "a requested stop is not a crash");
+    assert.equal(engine.lastExit?.expected, true);
+    const { result } = await run(QUESTION, { maxSteps: 24 });
+    assert.equal(result.text, reference.text);
+    assert.notEqual(engine.pid, pid);
+  });
 });
