@@ -243,15 +243,11 @@ export class EngineClient implements vscode.Disposable {
         const cts = new vscode.CancellationTokenSource();
         const subs = [progressToken.onCancellationRequested(() => cts.cancel())];
         if (token) subs.push(token.onCancellationRequested(() => cts.cancel()));
-        let last = 0;
         try {
           return await run(cts.token, (p) => {
-            const pct = Math.round(p.progress * 100);
-            progress.report({ message: `${p.role}: ${basename(p.path)} ${pct}%`, increment: 0 });
-            last = pct;
+            progress.report({ message: `${p.role}: ${basename(p.path)} ${Math.round(p.progress * 100)}%` });
           });
         } finally {
-          void last;
           subs.forEach((s) => s.dispose());
           cts.dispose();
         }
