@@ -2,7 +2,8 @@
 # Everything the VS Code extension's tests need, from a clean clone after `npm ci`:
 #   1. code-server 4.100.3 into .tools/ (reused when present; scripts/install-code-server.sh)
 #   2. the bundles (esbuild.mjs: extension, engine server, webview, integration tests)
-#   3. engine-server protocol tests (raw JSON-RPC over IPC, plain Node)
+#   3. engine-server protocol tests (raw JSON-RPC over IPC, plain Node) and webview renderer
+#      tests (media/render.ts in headless Chromium)
 #   4. integration tests inside the real extension host (@vscode/test-electron runTests ->
 #      extension-tests/bin/code-launcher.mjs -> code-server + headless Chromium)
 #   5. the end-to-end Chromium UI test (screenshots in .test-artifacts/)
@@ -46,15 +47,15 @@ count_json() { # file -> "passed failed"
   node -e 'try{const r=require(process.argv[1]);console.log(r.passed+" "+r.failed)}catch{console.log("0 1")}' "$1"
 }
 
-echo "== engine-server protocol tests"
-node --test --test-reporter=tap extension-tests/server-protocol.test.mjs > "$ART/protocol.tap" 2>&1
+echo "== engine-server protocol tests + webview renderer tests"
+node --test --test-concurrency=1 --test-reporter=tap extension-tests/server-protocol.test.mjs extension-tests/render.test.mjs > "$ART/protocol.tap" 2>&1
 p_rc=$?
 p_pass=$(grep -E '^# pass ' "$ART/protocol.tap" | awk '{print $3}')
 p_fail=$(grep -E '^# fail ' "$ART/protocol.tap" | awk '{print $3}')
 grep -E '^(not )?ok ' "$ART/protocol.tap" | sed 's/^/  /'
 p_pass=${p_pass:-0}; p_fail=${p_fail:-0}
 if [ $p_rc -ne 0 ] && [ "$p_fail" -eq 0 ]; then p_fail=1; tail -30 "$ART/protocol.tap"; fi
-echo "protocol: $p_pass passing, $p_fail failing"
+echo "protocol + renderer: $p_pass passing, $p_fail failing"
 PASSED=$((PASSED + p_pass)); FAILED=$((FAILED + p_fail))
 
 echo "== integration tests in the extension host"
