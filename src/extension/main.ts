@@ -188,8 +188,17 @@ export class Controller implements vscode.Disposable, ChatRunner {
     this.lastQuestion = { question, overrides };
     const { options } = this.settings.snapshot;
     panel.startRun(this.runInfo(runId, question, { ...options, ...overrides }));
+    panel.status(this.engine.running ? "Reasoning…" : "Starting the engine and loading models…");
+    let started = false;
     try {
-      const { result } = await this.run(question, overrides, (e) => ArbitragePanel.current?.event(runId, e), undefined, "panel", runId);
+      const { result } = await this.run(question, overrides, (e) => {
+        if (!started && e.type === "step-started") {
+          started = true;
+          ArbitragePanel.current?.status("Reasoning…");
+        }
+        ArbitragePanel.current?.event(runId, e);
+      }, undefined, "panel", runId);
+      ArbitragePanel.current?.status(`Finished: ${result.finishReason}.`);
       if (ArbitragePanel.current && ArbitragePanel.current.state.run?.runId === runId && !ArbitragePanel.current.state.result) {
         ArbitragePanel.current.event(runId, { type: "finished", result });
       }
@@ -197,6 +206,7 @@ export class Controller implements vscode.Disposable, ChatRunner {
     } catch (e) {
       const err = e instanceof EngineRequestError ? e : new EngineRequestError("internal", e instanceof Error ? e.message : String(e));
       ArbitragePanel.current?.fail(runId, err);
+      ArbitragePanel.current?.status(err.code === "cancelled" ? "Stopped." : "Failed.");
       if (err.code !== "cancelled" && err.code !== "engine-crashed") {
         void vscode.window.showErrorMessage(`Arbitrage: ${err.message}`, "Show Engine Log").then((c) => c && this.output.show(true));
       }
