@@ -202,3 +202,27 @@ test("$/cancelRequest stops a running reason request", { skip: !haveModels && "m
   }
   await assertServing();
 });
+
+test("a queued request can be cancelled before it starts; the running one completes", { skip: !haveModels && "models/*.gguf not present" }, async () => {
+  const a = s.request("arbitrage/reason", { requestId: "q-a", question: "Q: 98*76+54*32-10", config: embeddedConfig(), options: { policy: "target", maxSteps: 40 } }, 120_000);
+  const idB = 7101;
+  const b = s.raw({ jsonrpc: "2.0", id: idB, method: "arbitrage/reason", params: { requestId: "q-b", question: "Q: 1+2", config: embeddedConfig(), options: {} } }, idB, 60_000);
+  await new Promise((r) => setTimeout(r, 20));
+  const st = await s.request("arbitrage/status");
+  assert.ok(st.result.queued.includes("q-b") || st.result.running === "q-b" || st.result.served > 0);
+  const c = await s.request("arbitrage/cancel", { requestId: "q-b" });
+  assert.equal(c.error, undefined);
+  const rb = await b;
+  if (rb.error) assert.equal(rb.error.code, -32800);
+  else assert.equal(rb.result.finishReason, "cancelled");
+  const ra = await a;
+  assert.equal(ra.error, undefined, JSON.stringify(ra.error));
+  assert.ok(ra.result.steps.length > 0);
+});
+
+test("unload disposes the models and the server keeps serving", { skip: !haveModels && "models/*.gguf not present" }, async () => {
+  const r = await s.request("arbitrage/unload");
+  assert.equal(r.error, undefined);
+  const st = await assertServing();
+  assert.equal(st.loaded, null);
+});
