@@ -12,7 +12,9 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const serverPath = join(root, "dist", "server.mjs");
-const haveModels = ["draft", "target", "router"].every((m) => existsSync(join(root, "models", `${m}.gguf`)));
+// ARBITRAGE_TEST_CONFIG (JSON) overrides the model config, e.g. other model files while debugging.
+const configOverride = JSON.parse(process.env.ARBITRAGE_TEST_CONFIG ?? "{}");
+const haveModels = "draft" in configOverride || ["draft", "target", "router"].every((m) => existsSync(join(root, "models", `${m}.gguf`)));
 const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
 
 function startServer() {
@@ -78,7 +80,7 @@ function startServer() {
 }
 
 function embeddedConfig() {
-  return { draft: "embedded", target: "embedded", router: "embedded", scorer: "embedded", gpu: "cpu", gpuLayers: "auto", threads: THREADS, contextSize: 2048 };
+  return { draft: "embedded", target: "embedded", router: "embedded", scorer: "embedded", gpu: "cpu", gpuLayers: "auto", threads: THREADS, contextSize: 2048, ...configOverride };
 }
 
 let s;
