@@ -193,6 +193,18 @@ try {
   check("math renders with KaTeX while $40 and $50 stay text", dom.katex >= 2 && dom.text.includes("$40 and $50"), `katex ${dom.katex}`);
   check("no request left the webview (canary server and Chromium request log)", canaryHits.length === 0 && foreignRequests.length === 0, [...canaryHits, ...foreignRequests].join(" "));
   await page.screenshot({ path: join(artifacts, "e2e-hostile.png") });
+
+  // 4. Reload the window: the panel comes back through registerWebviewPanelSerializer with its state.
+  await page.waitForTimeout(1000); // let VS Code persist the webview state
+  await page.reload();
+  await page.locator(".monaco-workbench").waitFor({ timeout: 120_000 });
+  try {
+    await inner.locator("#meta", { hasText: "test hook" }).waitFor({ timeout: 60_000 });
+    const restored = await inner.locator("#steps > .step").count();
+    check("the panel and its steps are restored after a window reload", restored === 9, `${restored} steps`);
+  } catch (e) {
+    check("the panel and its steps are restored after a window reload", false, e instanceof Error ? e.message.split("\n")[0] : String(e));
+  }
 } catch (e) {
   fatal = e;
   console.error(`e2e: ${e instanceof Error ? e.stack : String(e)}`);
