@@ -340,9 +340,11 @@ suite("Arbitrage extension (real extension host)", function () {
     assert.equal(result.text, reference.text);
   });
 
-  test("changing a model setting reloads the models on the next request", async function () {
+  test("changing a model setting reloads warm models right away", async function () {
+    assert.ok(api.controller.engine.hasLoadedModels, "models are warm before the change");
     await setSetting("contextSize", 1024);
     await waitFor("contextSize 1024", () => api.controller.settings.snapshot.model.contextSize === 1024);
+    await waitFor("the engine to reload with contextSize 1024", async () => (await api.controller.engine.status()).loaded?.contextSize === 1024, 30_000);
     const { result } = await run(QUESTION, { maxSteps: 24 });
     assert.ok(result.steps.length > 0);
     const st = await api.controller.engine.status();

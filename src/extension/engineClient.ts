@@ -301,6 +301,11 @@ export class EngineClient implements vscode.Disposable {
     }
   }
 
+  /** True when the running engine has models loaded (by this client). */
+  get hasLoadedModels(): boolean {
+    return this.running && this.loadedKey !== null;
+  }
+
   /** Marks the models stale so the next request reloads them (after a model setting change). */
   invalidateModels(): void {
     this.loadedKey = null;

@@ -64,10 +64,22 @@ export class Controller implements vscode.Disposable, ChatRunner {
         void vscode.window.showErrorMessage(message, "Show Engine Log").then((c) => c && this.output.show(true));
         this.updateStatusBar();
       }),
-      this.settings.onDidChangeModels(() => {
+      this.settings.onDidChangeModels((model) => {
+        const wasLoaded = this.engine.hasLoadedModels;
         this.engine.invalidateModels();
         this.updateStatusBar();
-        this.output.info("model settings changed: the models reload on the next request");
+        if (!wasLoaded) {
+          this.output.info("model settings changed: the models load on the next request");
+          return;
+        }
+        // Models were warm: reload now (progress notification with cancel), so the next request is fast.
+        this.output.info("model settings changed: reloading the models");
+        this.engine.ensureLoaded(model).catch((e: unknown) => {
+          const err = e as { code?: string; message?: string };
+          if (err.code === "cancelled") return;
+          void vscode.window.showErrorMessage(`Arbitrage: could not load the new models — ${err.message ?? String(e)}`, "Show Engine Log")
+            .then((c) => c && this.output.show(true));
+        });
       }),
     );
   }
