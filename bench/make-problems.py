@@ -1,6 +1,7 @@
 """Writes bench/problems/embedded-heldout.jsonl: the benchmark's held-out problems of the embedded task.
 
-usage: /usr/bin/python3 bench/make-problems.py [--n 200] [--seed 251205033] [--out bench/problems/embedded-heldout.jsonl]
+usage: /usr/bin/python3 bench/make-problems.py [--n 200] [--seed 251205033] [--streams 1:4000:64,2:6000:32,...]
+                                               [--out bench/problems/embedded-heldout.jsonl]
 
 Problems come from the training generator (training/task.py `gen_problem`, 2..5 operations) with
 its own seed, 251205033, which no training script uses (train_lm.py: --seed 1 draft, 2 target;
@@ -23,8 +24,9 @@ from task import gen_problem, parse, value  # noqa: E402
 BENCH_SEED = 251205033
 HELDOUT_SEED = 987654321  # training/common.py (imported lazily there with torch; repeated here)
 N_HELDOUT = 1000
-# (seed, steps, batch) of the LM training runs (training/train_lm.py invocations).
-TRAIN_STREAMS = [(1, 4000, 64), (2, 2800, 32)]
+# (seed, steps, batch) of the LM training runs (training/train_lm.py invocations, read from the
+# checkpoints' "args"); a longer run of the same seed and batch draws a superset, so steps may be generous.
+TRAIN_STREAMS = "1:4000:64,2:2800:32,2:6000:32"
 
 
 def heldout():
@@ -59,11 +61,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--seed", type=int, default=BENCH_SEED)
+    ap.add_argument("--streams", default=TRAIN_STREAMS, help="training streams seed:steps:batch, comma-separated")
     ap.add_argument("--out", default=os.path.join(HERE, "problems", "embedded-heldout.jsonl"))
     a = ap.parse_args()
     held = heldout()
     trained = set()
-    for seed, steps, batch in TRAIN_STREAMS:
+    streams = sorted({tuple(int(x) for x in s.split(":")) for s in a.streams.split(",") if s.strip()})
+    for seed, steps, batch in streams:
+        # the longest run of each (seed, batch) covers the shorter ones
+        if any(s2 == seed and b2 == batch and st2 > steps for s2, st2, b2 in streams):
+            continue
         trained |= training_stream(seed, steps, batch, held)
     rng, out, seen, dropped = random.Random(a.seed), [], set(), 0
     while len(out) < a.n:
