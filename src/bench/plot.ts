@@ -106,6 +106,14 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
       encoding: { x, y, color: { field: "method", type: "nominal", scale: color, legend: null } },
     },
   );
+  const arb = summary.matched.find((m) => m.method === "arbitrage" && Number.isFinite(m.latencyMs));
+  if (arb && arb.speedupVsTarget !== null) {
+    layers.push({
+      data: { values: [{ accuracy: round(100 * arb.accuracy, 2), latency: round(arb.latencyMs, 2), text: `${arb.speedupVsTarget.toFixed(2)}× faster than target` }] },
+      mark: { type: "text", align: "left", baseline: "top", dx: 12, dy: 8, fontSize: 12, fontWeight: "bold", color: STYLE.arbitrage.color },
+      encoding: { x, y, text: { field: "text" } },
+    });
+  }
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: { text: title, subtitle, anchor: "start", fontSize: 15, subtitleFontSize: 11, subtitleColor: "#444" },
