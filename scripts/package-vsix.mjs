@@ -143,6 +143,8 @@ writeFileSync(join(stage, ".vscodeignore"), ignoreLines.join("\n"));
 const vsce = join(root, "node_modules", "@vscode", "vsce", "vsce");
 const vsceArgs = ["package", "--target", target, "--out", out, "--allow-missing-repository", "--no-update-package-json"];
 if (!license) vsceArgs.push("--skip-license");
+// Without a repository URL, relative README links cannot be made absolute: keep them as they are.
+if (!pkg.repository) vsceArgs.push("--no-rewrite-relative-links");
 rmSync(out, { force: true });
 run(process.execPath, [vsce, ...vsceArgs], { cwd: stage });
 

@@ -3,6 +3,7 @@
 // (`<dir>/dist/server.mjs`, with only the VSIX's node_modules): proves the packaged
 // node-llama-cpp, binding and embedded models are complete. Usage: verify-vsix-engine.mjs <extension dir>
 import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 
 const ext = process.argv[2];
@@ -26,7 +27,10 @@ const timer = setTimeout(() => {
 }, 150_000);
 await request("initialize", { processId: process.pid, rootUri: null, capabilities: {} });
 child.send({ jsonrpc: "2.0", method: "initialized", params: {} });
-const config = { draft: "embedded", target: "embedded", router: "embedded", scorer: "embedded", gpu: "cpu", gpuLayers: "auto", threads: 1, contextSize: 1024 };
+const hasRouter = existsSync(join(ext, "models", "router.gguf"));
+const hasPrm = existsSync(join(ext, "models", "prm.gguf"));
+if (!hasRouter) console.log("verify-vsix: models/router.gguf not in the VSIX; using the confidence router");
+const config = { draft: "embedded", target: "embedded", router: hasRouter ? "embedded" : "confidence", scorer: hasPrm ? "embedded" : "exact", gpu: "cpu", gpuLayers: "auto", threads: 1, contextSize: 1024 };
 const r = await request("arbitrage/reason", { requestId: "verify", question: "Q: 12*7+5", config, options: { maxSteps: 16 } });
 clearTimeout(timer);
 child.kill("SIGKILL");
