@@ -157,6 +157,25 @@ try {
     await page.keyboard.press("Escape");
   }
 
+  // 3b. "Arbitrage: Select Models…": the quick pick offers the embedded pair, local files and
+  // recommended downloads; picking the embedded pair writes the (machine-scoped) user settings.
+  try {
+    await page.locator(".explorer-folders-view .monaco-list-row", { hasText: "question.md" }).first().click();
+    await runFromPalette(page, "Arbitrage: Select Models…");
+    const rows = page.locator(".quick-input-list .monaco-list-row");
+    await rows.first().waitFor({ timeout: 10_000 });
+    const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""));
+    const hasAll = labels.some((l) => l.includes("Embedded demo pair")) && labels.some((l) => l.includes("Local GGUF files")) && labels.some((l) => /Qwen2\.5|Llama/.test(l));
+    await page.locator('.quick-input-list .monaco-list-row[aria-label*="Embedded demo pair"]').first().click();
+    // The status bar item names the pair from the (now updated) settings.
+    await page.locator(".statusbar-item", { hasText: "demo pair" }).first().waitFor({ timeout: 10_000 });
+    check("Select Models offers embedded, local and recommended pairs and applies a choice", hasAll, `${labels.length} items`);
+  } catch (e) {
+    check("Select Models offers embedded, local and recommended pairs and applies a choice", false, e instanceof Error ? e.message.split("\n")[0] : String(e));
+    await page.screenshot({ path: join(artifacts, "e2e-select-models-failure.png") });
+    await page.keyboard.press("Escape");
+  }
+
   // 3. Hostile step texts through the real message path.
   await runFromPalette(page, "Arbitrage: Inject Test Steps (development only)");
   await inner.locator("#meta", { hasText: "test hook" }).waitFor({ timeout: 30_000 });
