@@ -37,6 +37,7 @@ import {
 import { installRawMessageGuard } from "./guard.js";
 
 installRawMessageGuard();
+process.title = "arbitrage-engine";
 
 const connection = createConnection(ProposedFeatures.all);
 const startedAt = Date.now();
@@ -182,9 +183,17 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
   loading = true;
   try {
     log("info", `loading models: draft=${config.draft} target=${config.target} router=${JSON.stringify(config.router)} threads=${config.threads} gpu=${config.gpu}`);
+    // At most ~10 progress notifications a second per file, plus every file's completion.
+    const lastSent = new Map<string, number>();
     engine = await ArbitrageEngine.create(config, {
       signal,
-      onProgress: (p) => connection.sendNotification(LoadProgressNotification, p),
+      onProgress: (p) => {
+        const now = Date.now();
+        const key = `${p.role}:${p.path}`;
+        if (p.progress < 1 && now - (lastSent.get(key) ?? 0) < 100) return;
+        lastSent.set(key, now);
+        connection.sendNotification(LoadProgressNotification, p);
+      },
     });
     engineConfig = config;
     const ms = Date.now() - t0;
