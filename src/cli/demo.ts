@@ -7,7 +7,7 @@ import { paint, printStep } from "./reason.js";
  * The offline demo: a few questions of the embedded task answered with Arbitrage (steps printed
  * as they are decided), then the same questions with the target alone, side by side.
  */
-const DEMO_QUESTIONS = ["(12+7)*3-5", "48-19+7*6", "6*(14-9)+73", "90-(17+26)*2"];
+const DEMO_QUESTIONS = ["(12+7)*3-5", "48-19+7*6", "6*(14-9)+53", "90-(17+26)*2"];
 
 function correct(q: string, r: ReasonResult): boolean {
   return r.answer !== null && Number(r.answer) === ArithmeticChecker.fromQuestion(q)?.trueValue;
