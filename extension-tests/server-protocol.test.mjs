@@ -14,7 +14,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const serverPath = join(root, "dist", "server.mjs");
 // ARBITRAGE_TEST_CONFIG (JSON) overrides the model config, e.g. other model files while debugging.
 const configOverride = JSON.parse(process.env.ARBITRAGE_TEST_CONFIG ?? "{}");
-const haveModels = "draft" in configOverride || ["draft", "target", "router"].every((m) => existsSync(join(root, "models", `${m}.gguf`)));
+const needed = ["draft", "target", "router"].filter((m) => !(m in configOverride) || configOverride[m] === "embedded");
+const haveModels = needed.every((m) => existsSync(join(root, "models", `${m}.gguf`)));
 const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
 
 function startServer() {

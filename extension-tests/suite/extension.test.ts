@@ -313,13 +313,20 @@ suite("Arbitrage extension (real extension host)", function () {
     const engine = api.controller.engine;
     const messages: string[] = [];
     const sub = engine.onCrash(({ message }) => messages.push(message));
-    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => process.kill(engine.pid!, "SIGABRT")));
-    const err = await p.then(() => undefined, (e) => e as { code?: string; message?: string });
+    // The next request is issued the moment the first one fails, before the client has restarted the engine.
+    let err: { code?: string; message?: string } | undefined;
+    const next = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => process.kill(engine.pid!, "SIGABRT"))).then(
+      () => assert.fail("the request survived SIGABRT"),
+      (e) => {
+        err = e as { code?: string; message?: string };
+        return run(QUESTION, { maxSteps: 24 });
+      },
+    );
+    const { result } = await next;
     sub.dispose();
     assert.equal(err?.code, "engine-crashed");
     assert.match(err?.message ?? "", /SIGABRT/);
     assert.equal(messages.length, 1, "the user-facing crash message fired once");
-    const { result } = await run(QUESTION, { maxSteps: 24 });
     assert.equal(result.text, reference.text);
   });
 

@@ -80,6 +80,9 @@ export class EngineClient implements vscode.Disposable {
   readonly onCrash = this._onCrash.event;
   lastExit: ExitInfo | null = null;
   crashCount = 0;
+  /** Set from an unexpected exit until the restarted process is running (or the client gave up). */
+  private restartWait: Promise<void> | null = null;
+  private endRestartWait: (() => void) | null = null;
 
   constructor(
     private readonly serverModule: string,
@@ -126,6 +129,25 @@ export class EngineClient implements vscode.Disposable {
       return;
     }
     this.crashCount++;
+    // Requests made from now on wait for the restarted process instead of hitting the dead connection.
+    if (!this.restartWait) {
+      const client = this.client;
+      this.restartWait = new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 20_000);
+        const sub = client?.onDidChangeState((e) => {
+          if (e.newState === State.Running) done();
+        });
+        const self = this;
+        function done() {
+          clearTimeout(timer);
+          sub?.dispose();
+          self.restartWait = null;
+          self.endRestartWait = null;
+          resolve();
+        }
+        this.endRestartWait = done;
+      });
+    }
     const message = describeCrash(info);
     this.output.error(message);
     const err = new EngineRequestError("engine-crashed", message);
@@ -135,6 +157,7 @@ export class EngineClient implements vscode.Disposable {
   }
 
   private async ensureStarted(): Promise<LanguageClient> {
+    if (this.restartWait) await this.restartWait;
     if (this.client && this.client.state !== State.Stopped) {
       if (this.client.state === State.Starting || this.client.state === State.Running) return this.client;
     }
@@ -159,12 +182,16 @@ export class EngineClient implements vscode.Disposable {
           errorHandler: {
             error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue, handled: true }),
             closed: (): CloseHandlerResult => {
-              if (this.stopping) return { action: CloseAction.DoNotRestart, handled: true };
+              if (this.stopping) {
+                this.endRestartWait?.();
+                return { action: CloseAction.DoNotRestart, handled: true };
+              }
               const now = Date.now();
               this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
               if (this.restarts.length >= MAX_RESTARTS) {
                 const message = `The Arbitrage engine crashed ${MAX_RESTARTS} times in 3 minutes and will not be restarted automatically. Check the model settings, then run any Arbitrage command to start it again.`;
                 void vscode.window.showErrorMessage(message);
+                this.endRestartWait?.();
                 return { action: CloseAction.DoNotRestart, handled: true };
               }
               this.restarts.push(now);
