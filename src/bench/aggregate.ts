@@ -33,8 +33,13 @@ export interface ResultRow {
   routerMs: number;
   scorerMs: number;
   modelMs: Record<ModelRole, number>;
-  /** (wall − time inside draft, target, router and scorer evaluation) / wall, summed over problems. */
+  /**
+   * Σ engine overhead / Σ wall: the engine's busy-clock overhead (wall time during which no model,
+   * router or scorer was working; their times overlap) plus our call's time outside the engine's clock.
+   */
   overheadShare: number;
+  /** Draft tokens the target verified but did not keep (prefix reuse), per problem. */
+  targetVerifyWasted: number;
   /**
    * Per model: Σ tokens evaluated / Σ committed tokens evaluated, where a run's committed tokens
    * evaluated = evaluated − discarded (at the end of a run the cache holds exactly the committed
@@ -126,7 +131,7 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
   const tokens = { draft: sum(records.map((r) => r.tokens.draft)), target: sum(records.map((r) => r.tokens.target)) };
   const allSteps = steps.draft + steps.target;
   const allTokens = tokens.draft + tokens.target;
-  const inside = sum(records.map((r) => r.modelMs.draft + r.modelMs.target + r.routerMs + r.scorerMs));
+  const overhead = sum(records.map((r) => r.overheadMs));
   const evalRatio = (excl: boolean): Record<ModelRole, number | null> => {
     const out = {} as Record<ModelRole, number | null>;
     for (const role of ROLES) {
@@ -159,7 +164,8 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     routerMs: mean(records.map((r) => r.routerMs)),
     scorerMs: mean(records.map((r) => r.scorerMs)),
     modelMs: { draft: mean(records.map((r) => r.modelMs.draft)), target: mean(records.map((r) => r.modelMs.target)) },
-    overheadShare: sum(walls) > 0 ? Math.max(0, sum(walls) - inside) / sum(walls) : 0,
+    overheadShare: sum(walls) > 0 ? overhead / sum(walls) : 0,
+    targetVerifyWasted: mean(records.map((r) => r.targetVerifyWasted)),
     evalPerCommitted: evalRatio(false),
     evalPerCommittedExclRejected: evalRatio(true),
     finishReasons,
@@ -221,7 +227,7 @@ export function summarise(
   const arb = matchedOf.get("arbitrage") ?? null;
   const arbMatched = matched.find((m) => m.method === "arbitrage") ?? null;
   const walls = sum(records.map((r) => r.wallMs));
-  const inside = sum(records.map((r) => r.modelMs.draft + r.modelMs.target + r.routerMs + r.scorerMs));
+  const overheads = sum(records.map((r) => r.overheadMs));
 
   let prefixReuse: PrefixReuseSummary | null = null;
   if (prefix && prefix.records.length > 0) {
@@ -252,7 +258,7 @@ export function summarise(
     speedupVsRsd: arbMatched?.speedupVsRsd ?? null,
     oracleLatencyRatio: arbMatched?.oracleLatencyRatio ?? null,
     engineOverheadShare: arb?.overheadShare ?? null,
-    engineOverheadShareAllRuns: walls > 0 ? Math.max(0, walls - inside) / walls : null,
+    engineOverheadShareAllRuns: walls > 0 ? overheads / walls : null,
     evalPerCommitted: arb?.evalPerCommitted ?? null,
     evalPerCommittedExclRejected: arb?.evalPerCommittedExclRejected ?? null,
     prefixReuseSavedShare: prefixReuse?.savedShare ?? null,

@@ -83,6 +83,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     .option("--max-steps <n>", "step cap per problem", number("--max-steps"))
     .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
     .option("--style <style>", "prompt style for instruct models: math, code or plain")
+    .option("--no-speculative-draft", "do not write the next draft step while the current one is judged")
     .option("--title <text>", "plot title")
     .exitOverride()
     .configureOutput({ outputError: () => {} });
@@ -107,14 +108,16 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   if (o.maxSteps !== undefined) request.maxSteps = o.maxSteps as number;
   if (o.maxTokensPerStep !== undefined) request.maxTokensPerStep = o.maxTokensPerStep as number;
   if (o.style !== undefined) request.promptStyle = String(o.style);
+  if (o.speculativeDraft === false) request.speculativeDraft = false;
   const hasArbitrage = methods.some((m) => m.id === "arbitrage");
   const prefixWork = hasArbitrage ? 2 * problems.length : 0;
 
   const bar = progressBar();
-  const engines = await BenchEngines.load(modelConfig, methods, bar.update);
+  const engines = await BenchEngines.load(modelConfig, bar.update);
   try {
     const info = engines.first().info();
     const started = new Date();
+    await engines.preload(methods, problems[0]!, request);
     const records = await runSweep(engines, configs, problems, { warmup: o.warmup as number, request, onProgress: bar.update, extraWork: prefixWork });
     const rows = aggregateRows(configs, records);
 
@@ -138,7 +141,6 @@ export async function runBenchCli(argv: string[]): Promise<void> {
         thresholds,
         warmup: o.warmup,
         methods: methods.map((m) => ({ id: m.id, label: m.label, policy: m.policy, router: m.router, scorer: m.scorer })),
-        engines: new Set(methods.map((m) => JSON.stringify([m.router, m.scorer]))).size,
         draft: info.draft,
         target: info.target,
         gpu: info.gpu,

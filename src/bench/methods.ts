@@ -1,9 +1,8 @@
 import type { Policy, RouterChoice, ScorerChoice } from "../engine/index.js";
 
 /**
- * The methods the bench compares. A method is a policy plus the judge it uses; the router and
- * scorer are fixed when an engine is created, so each distinct (router, scorer) pair gets its
- * own engine (models loaded once per engine, all engines loaded before the first measurement).
+ * The methods the bench compares. A method is a policy plus the judge it uses (router for
+ * arbitrage, scorer for rsd and oracle), passed per request to the one engine.
  */
 export type MethodId = "target" | "draft" | "rsd-prm" | "rsd-exact" | "arbitrage" | "arbitrage-confidence" | "oracle";
 
@@ -56,7 +55,7 @@ export function methodsFor(policies: readonly Policy[], router: RouterChoice, sc
   return out;
 }
 
-/** The engine a method needs: the user's model config with the method's judges. */
+/** The judges a method uses (methods with the same key share their loaded judges). */
 export function engineKey(m: Method): string {
   return JSON.stringify([m.router, m.scorer]);
 }

@@ -18,8 +18,13 @@ export interface RunRecord {
   finishReason: string;
   /** Wall time around `engine.reason` as the caller sees it (ms). */
   wallMs: number;
-  /** Time inside each model's evaluation calls (ms). */
+  /** Time inside each model's evaluation calls (ms); they may overlap (the next draft step is written while a step is judged). */
   modelMs: Record<ModelRole, number>;
+  /**
+   * Engine overhead (ms): the engine's own busy-clock overhead (wall time during which no model,
+   * router or scorer was working) plus the time between our call and the engine's own clock.
+   */
+  overheadMs: number;
   routerMs: number;
   scorerMs: number;
   steps: Record<ModelRole, number>;
@@ -53,6 +58,7 @@ export interface PrefixReuseRecord {
 }
 
 export interface RequestOptions {
+  speculativeDraft?: boolean;
   maxSteps?: number;
   maxTokensPerStep?: number;
   temperature?: number;
@@ -66,41 +72,50 @@ export interface ProgressEvent {
   detail: string;
 }
 
-/** The engines of a bench: one per distinct (router, scorer) pair, all sharing the same draft/target files. */
+/**
+ * The bench's engine: the draft and target are loaded once; each method names its router and
+ * scorer per request (the engine loads a judge on first use and keeps it), so every method runs
+ * on the same model instances. `preload` runs each judge once before anything is measured.
+ */
 export class BenchEngines {
-  private constructor(private readonly engines: Map<string, ArbitrageEngine>) {}
+  private constructor(private readonly engine: ArbitrageEngine) {}
 
-  static async load(baseConfig: Record<string, unknown>, methods: readonly Method[], onProgress?: (e: ProgressEvent) => void): Promise<BenchEngines> {
-    const engines = new Map<string, ArbitrageEngine>();
-    const keys = [...new Set(methods.map(engineKey))];
-    try {
-      for (const [i, key] of keys.entries()) {
-        const m = methods.find((x) => engineKey(x) === key)!;
-        onProgress?.({ done: i, total: keys.length, phase: "loading", detail: `engine ${i + 1}/${keys.length}` });
-        engines.set(key, await ArbitrageEngine.create({ ...baseConfig, router: m.router, scorer: m.scorer }));
-      }
-    } catch (e) {
-      await Promise.all([...engines.values()].map((x) => x.dispose()));
-      throw e;
-    }
-    return new BenchEngines(engines);
+  static async load(baseConfig: Record<string, unknown>, onProgress?: (e: ProgressEvent) => void): Promise<BenchEngines> {
+    onProgress?.({ done: 0, total: 1, phase: "loading", detail: "models" });
+    return new BenchEngines(await ArbitrageEngine.create(baseConfig));
   }
 
-  for(m: Method): ArbitrageEngine {
-    return this.engines.get(engineKey(m))!;
+  /** Loads every judge the methods use (one unrecorded run each), so no measured run pays a model load. */
+  async preload(methods: readonly Method[], problem: Problem, request: RequestOptions): Promise<void> {
+    const seen = new Set<string>();
+    for (const m of methods) {
+      if (m.policy === "target" || m.policy === "draft") continue;
+      const key = engineKey(m);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      await this.engine.reason(problem.question, requestFor({ method: m, threshold: 0.5 }, request));
+    }
+  }
+
+  for(_m: Method): ArbitrageEngine {
+    return this.engine;
   }
 
   first(): ArbitrageEngine {
-    return this.engines.values().next().value!;
+    return this.engine;
   }
 
   async dispose(): Promise<void> {
-    await Promise.all([...this.engines.values()].map((e) => e.dispose()));
+    await this.engine.dispose();
   }
 }
 
 function requestFor(c: BenchConfig, extra: RequestOptions, prefixReuse = true): Record<string, unknown> {
-  return { ...extra, policy: c.method.policy, threshold: c.threshold ?? 0, prefixReuse };
+  const m = c.method;
+  const judges: Record<string, unknown> = {};
+  if (m.policy === "arbitrage") judges.router = m.router;
+  if (m.policy === "rsd" || m.policy === "oracle") judges.scorer = m.scorer;
+  return { ...extra, ...judges, policy: m.policy, threshold: c.threshold ?? 0, prefixReuse };
 }
 
 export function recordOf(config: number, problem: number, p: Problem, r: ReasonResult, wallMs: number): RunRecord {
@@ -113,6 +128,7 @@ export function recordOf(config: number, problem: number, p: Problem, r: ReasonR
     finishReason: r.finishReason,
     wallMs,
     modelMs: { draft: st.meters.draft.ms, target: st.meters.target.ms },
+    overheadMs: st.overheadMs + Math.max(0, wallMs - st.wallMs),
     routerMs: st.routerMs,
     scorerMs: st.scorerMs,
     steps: { ...st.stepsByModel },
@@ -120,7 +136,8 @@ export function recordOf(config: number, problem: number, p: Problem, r: ReasonR
     draftTokensDiscarded: st.draftTokensDiscarded,
     targetTokensReused: st.targetTokensReused,
     meters: { draft: { ...st.meters.draft }, target: { ...st.meters.target } },
-    rejectedDraftEvaluated: r.steps.reduce((a, s) => a + Math.max(0, s.draftTokensDiscarded - 1), 0),
+    // Rejected draft steps and next steps written speculatively behind them: each feeds all but its last sampled token.
+    rejectedDraftEvaluated: Math.max(0, st.draftTokensDiscarded - 2 * r.steps.filter((s) => s.draftTokensDiscarded > 0).length),
     rejectedTargetEvaluated: Math.max(0, st.targetTokensDiscarded - r.steps.filter((s) => s.model === "draft" && s.targetMs > 0).length),
     targetVerifyWasted: st.targetVerifyWasted,
   };
