@@ -15,7 +15,7 @@ import time
 
 import torch
 
-from common import CACHE, ROOT, heldout_problems, log, setup_torch
+from common import CACHE, ROOT, eval_problems, heldout_problems, log, setup_torch
 from export import load_ckpt
 from model import BOS, CTX, decode, encode, greedy_generate
 from task import check_step, gen_problem, is_final, parse, prompt_text
@@ -83,11 +83,10 @@ def main():
     a = ap.parse_args()
     setup_torch(a.threads)
     rng = random.Random(a.seed)
-    held = heldout_problems()
     if a.split == "heldout":
-        problems = held[a.offset:a.offset + a.n]
+        problems = eval_problems()[a.offset:a.offset + a.n]
     else:
-        hs = set(held)
+        hs = set(heldout_problems(n=2000))
         bench = os.path.join(ROOT, "bench", "problems", "embedded-heldout.jsonl")
         if os.path.exists(bench):  # never train the classifiers on the benchmark's problems
             with open(bench) as f:

@@ -8,7 +8,7 @@ import argparse
 import json
 import os
 
-from common import CACHE, FIXTURES, heldout_problems, log, setup_torch
+from common import CACHE, FIXTURES, eval_problems, log, setup_torch
 from export import load_ckpt
 from model import BOS, decode, encode, greedy_generate
 from task import final_answer, parse, prompt_text, value
@@ -35,7 +35,7 @@ def main():
     ap.add_argument("--fixture", action="store_true")
     a = ap.parse_args()
     setup_torch(a.threads)
-    problems = heldout_problems()[a.offset:a.offset + a.n]
+    problems = eval_problems()[a.offset:a.offset + a.n]
     if a.fixture:
         texts = {}
         for role in ("draft", "target"):

@@ -92,7 +92,7 @@ def export_llama(model, path, role, extra_kvs=()):
         ("llama.attention.head_count_kv", T_UINT32, c.n_head),
         ("llama.rope.dimension_count", T_UINT32, c.head_dim),
         ("llama.rope.freq_base", T_FLOAT32, ROPE_BASE),
-        ("llama.attention.layer_norm_rms_epsilon", T_FLOAT32, EPS),
+        ("llama.attention.layer_norm_rms_epsilon", T_FLOAT32, c.eps),
         ("llama.vocab_size", T_UINT32, VOCAB),
         ("tokenizer.ggml.model", T_STRING, "gpt2"),
         ("tokenizer.ggml.pre", T_STRING, "default"),

@@ -12,7 +12,7 @@ import json
 import os
 import random
 
-from common import CACHE, FIXTURES, MODELS, heldout_problems, log, setup_torch
+from common import CACHE, FIXTURES, MODELS, eval_problems, log, setup_torch
 from eval_lm import accuracy, gen_all
 from export import load_ckpt
 from train_cls import QUERY, auc, encode_ex, metrics, predict
@@ -39,7 +39,7 @@ def main():
     ck = {r: load_ckpt(os.path.join(CACHE, r + ".final.pt")) for r in ("draft", "target", "router", "prm")}
     figures = {}
 
-    held = heldout_problems()
+    held = eval_problems()
     texts = {r: gen_all(ck[r][0], held[:a.n_acc]) for r in ("draft", "target")}
     for r in ("draft", "target"):
         figures[r] = {"accuracy_heldout_%d" % a.n_acc: round(accuracy(held[:a.n_acc], texts[r]), 4),

@@ -19,28 +19,31 @@ ROPE_BASE = 10000.0
 
 
 class Config:
-    def __init__(self, n_layer, d_model, n_head, d_ff, role="draft"):
+    def __init__(self, n_layer, d_model, n_head, d_ff, role="draft", eps=EPS):
         self.n_layer, self.d_model, self.n_head, self.d_ff, self.role = n_layer, d_model, n_head, d_ff, role
+        self.eps = eps
 
     @property
     def head_dim(self):
         return self.d_model // self.n_head
 
     def to_dict(self):
-        return dict(n_layer=self.n_layer, d_model=self.d_model, n_head=self.n_head, d_ff=self.d_ff, role=self.role)
+        return dict(n_layer=self.n_layer, d_model=self.d_model, n_head=self.n_head, d_ff=self.d_ff, role=self.role,
+                    eps=self.eps)
 
     @staticmethod
     def from_dict(d):
-        return Config(d["n_layer"], d["d_model"], d["n_head"], d["d_ff"], d.get("role", "draft"))
+        return Config(d["n_layer"], d["d_model"], d["n_head"], d["d_ff"], d.get("role", "draft"), d.get("eps", EPS))
 
 
 class RMSNorm(nn.Module):
-    def __init__(self, d):
+    def __init__(self, d, eps=EPS):
         super().__init__()
+        self.eps = eps
         self.weight = nn.Parameter(torch.ones(d))
 
     def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + EPS) * self.weight
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
 def rope_tables(head_dim, max_pos=CTX):
@@ -63,12 +66,12 @@ class Block(nn.Module):
         super().__init__()
         d = c.d_model
         self.c = c
-        self.attn_norm = RMSNorm(d)
+        self.attn_norm = RMSNorm(d, c.eps)
         self.wq = nn.Linear(d, d, bias=False)
         self.wk = nn.Linear(d, d, bias=False)
         self.wv = nn.Linear(d, d, bias=False)
         self.wo = nn.Linear(d, d, bias=False)
-        self.ffn_norm = RMSNorm(d)
+        self.ffn_norm = RMSNorm(d, c.eps)
         self.w_gate = nn.Linear(d, c.d_ff, bias=False)
         self.w_up = nn.Linear(d, c.d_ff, bias=False)
         self.w_down = nn.Linear(c.d_ff, d, bias=False)
@@ -103,7 +106,7 @@ class LM(nn.Module):
         self.c = c
         self.tok = nn.Embedding(VOCAB, c.d_model)
         self.blocks = nn.ModuleList([Block(c) for _ in range(c.n_layer)])
-        self.norm = RMSNorm(c.d_model)
+        self.norm = RMSNorm(c.d_model, c.eps)
         self.head = nn.Linear(c.d_model, VOCAB, bias=False)
         cos, sin = rope_tables(c.head_dim)
         self.register_buffer("cos", cos, persistent=False)

@@ -8,7 +8,10 @@ Format (see training/README.md):
 import random
 import re
 
-MAX_VALUE = 999      # every intermediate value (and the result) lies in [0, MAX_VALUE]
+MAX_VALUE = 99       # every intermediate value (and the result) lies in [0, MAX_VALUE]
+WIDE_MAX_VALUE = 999  # the wider family used to pre-train the draft and the target (training/README.md)
+MIN_OPS = 2
+MAX_OPS = 3          # operations per question (the models were trained on 2..5, see training/README.md)
 MAX_ADD_LITERAL = 99  # literals are 0..99
 MAX_MUL_SMALL = 9     # in a product one side is <= 9 ...
 MAX_MUL_LARGE = 99    # ... and the other side <= 99
@@ -134,7 +137,9 @@ def _valid(node):
     return _ok_node(op, value(l), value(r))
 
 
-def gen_problem(rng, min_ops=2, max_ops=5):
+def gen_problem(rng, min_ops=None, max_ops=None):
+    min_ops = MIN_OPS if min_ops is None else min_ops
+    max_ops = MAX_OPS if max_ops is None else max_ops
     while True:
         k = rng.randint(min_ops, max_ops)
         t = _rand_tree(rng, k)

@@ -12,6 +12,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+import task
+
 from common import CACHE, heldout_problems, log, setup_torch
 from model import BOS, EOS, LM, Config, encode, greedy_generate, decode
 from task import full_text, gen_problem, parse, prompt_text, value, final_answer
@@ -71,21 +73,40 @@ def main():
     ap.add_argument("--threads-file", default=None, help="if this file exists, its integer content sets the thread count")
     ap.add_argument("--ckpt-every", type=int, default=200)
     ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--init", default=None, help="start from this checkpoint's weights (e.g. a grown model)")
     ap.add_argument("--keep-ckpts", action="store_true")
     ap.add_argument("--eval-n", type=int, default=100)
+    ap.add_argument("--held-n", type=int, default=2000,
+                    help="exclude the first N held-out problems of the family (2000 covers common.eval_problems)")
+    ap.add_argument("--max-value", type=int, default=None,
+                    help="train on the family with this bound on intermediate values (default: task.MAX_VALUE)")
+    ap.add_argument("--max-ops", type=int, default=None,
+                    help="train on the family with at most this many operations (default: task.MAX_OPS)")
     a = ap.parse_args()
+    if a.max_value is not None:
+        task.MAX_VALUE = a.max_value
+    if a.max_ops is not None:
+        task.MAX_OPS = a.max_ops
 
     setup_torch(a.threads)
     threads = a.threads
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     os.makedirs(CACHE, exist_ok=True)
-    held_list = heldout_problems()
+    held_list = heldout_problems(n=a.held_n, max_value=a.max_value, max_ops=a.max_ops)  # never trained on
     held = set(held_list)
     evalset = held_list[-a.eval_n:]  # the fixtures use the first problems; monitor on the last ones
 
     cfg = Config(a.layers, a.d, a.heads, a.ff, a.role)
-    model = LM(cfg)
+    if a.init:
+        ck0 = torch.load(a.init, map_location="cpu")
+        c0 = Config.from_dict(ck0["config"])
+        assert (c0.n_layer, c0.d_model, c0.n_head, c0.d_ff) == (a.layers, a.d, a.heads, a.ff), "config mismatch with --init"
+        cfg.eps = c0.eps
+        model = LM(cfg)
+        model.load_state_dict(ck0["state"])
+    else:
+        model = LM(cfg)
     log("role", a.role, "params", model.n_params(), vars(a))
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
