@@ -1,5 +1,5 @@
 import { styleText } from "node:util";
-import { ArbitrageEngine, type EngineEvent, type ReasonResult } from "../engine/index.js";
+import { ArbitrageEngine, validateQuestion, validateReasonOptions, type EngineEvent, type ReasonResult } from "../engine/index.js";
 import { modelConfigFromFlags } from "./flags.js";
 
 type Colour = Parameters<typeof styleText>[0];
@@ -43,12 +43,15 @@ function printSummary(r: ReasonResult): void {
 }
 
 export async function runReason(question: string, o: Record<string, unknown>): Promise<void> {
+  // Bad input is reported before any model is loaded.
+  validateQuestion(question);
+  const options = validateReasonOptions(reasonOptionsFromFlags(o));
   const engine = await ArbitrageEngine.create(modelConfigFromFlags(o));
   try {
     for (const w of o.json ? [] : engine.warnings) process.stderr.write(`arbitrage: warning: ${w}\n`);
     const abort = new AbortController();
     process.once("SIGINT", () => abort.abort());
-    const result = await engine.reason(question, reasonOptionsFromFlags(o), {
+    const result = await engine.reason(question, options, {
       signal: abort.signal,
       onEvent: o.json ? undefined : (e) => e.type === "step-decided" && printStep(e),
     });

@@ -10,7 +10,7 @@ import { modelConfigFromFlags } from "./flags.js";
  * reference and every later answer must equal it step for step (same text, same writer).
  * Memory (RSS) and open file descriptors are sampled after the warm-up and at the end.
  */
-const SOAK_QUESTIONS = ["(12+7)*3-5", "48-19+7*6", "(35+28)-4*9", "90-(17+26)*2", "6*(14-9)+53", "61-15+3*(22-9)", "7*8-(40-13)", "(66-39)*3+12"];
+const SOAK_QUESTIONS = ["(12+7)*3-5", "48-19+7*6", "(35+28)-4*9", "90-(17+26)*2", "6*(14-9)+53", "61-15+3*8", "7*8-(40-13)", "(66-39)*3+12"];
 
 /** A full garbage collection before each memory sample, so RSS reflects live memory (works without --expose-gc on the command line). */
 function collectGarbage(): void {

@@ -204,7 +204,7 @@ export class ArbitrageEngine {
 
   private async run(questionInput: unknown, optionsInput: unknown, hooks: ReasonHooks): Promise<ReasonResult> {
     if (this.disposed) throw new ArbitrageError("internal", "The engine was disposed.");
-    const question = checkQuestion(questionInput);
+    const question = validateQuestion(questionInput);
     const options = validateReasonOptions(optionsInput);
     const { signal } = hooks;
     if (signal?.aborted) throw cancelledError();
@@ -432,7 +432,8 @@ function describeJudge(choice: RouterChoice | ScorerChoice, kind: "router" | "sc
   return choice;
 }
 
-function checkQuestion(input: unknown): string {
+/** Checks a question before anything is loaded or run (shared with the CLI, which checks before loading models). */
+export function validateQuestion(input: unknown): string {
   if (typeof input !== "string") throw new ArbitrageError("empty-question", "The question must be text.");
   if (input.trim() === "") throw new ArbitrageError("empty-question", "The question is empty. Type a question, or select text in the editor first.");
   if (input.includes("\u0000")) throw new ArbitrageError("invalid-question", "The question contains NUL characters (binary data?). Remove them and try again.");

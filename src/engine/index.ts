@@ -1,5 +1,5 @@
 /** The Arbitrage engine: pure Node (no `vscode` import), used by the CLI and the engine server. */
-export { ArbitrageEngine, extractAnswer, type CreateOptions, type EngineInfo, type ReasonHooks } from "./engine.js";
+export { ArbitrageEngine, extractAnswer, validateQuestion, type CreateOptions, type EngineInfo, type ReasonHooks } from "./engine.js";
 export { ArbitrageError, isArbitrageError, type ErrorCode } from "./errors.js";
 export { checkModelFile } from "./model-files.js";
 export {
