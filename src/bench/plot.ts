@@ -44,7 +44,8 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
   const color = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].color) };
   const dash = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].dash) };
   const x = { field: "latency", type: "quantitative", title: "mean latency per problem (ms)  ← faster", scale: { zero: true, nice: true } };
-  const y = { field: "accuracy", type: "quantitative", title: "final-answer accuracy (%)", scale: { domain: [yMin, yMax] } };
+  const yScale = { domain: [yMin, yMax], zero: false, clamp: true };
+  const y = { field: "accuracy", type: "quantitative", title: "final-answer accuracy (%)", scale: yScale };
 
   const fmt = (v: number | null, suffix: string, digits = 2) => (v === null ? "n/a" : `${v.toFixed(digits)}${suffix}`);
   // Lines are kept short: without a canvas, vega estimates text width generously and would widen the picture.
@@ -59,12 +60,12 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
     layers.push({
       data: { values: [{ lo: Math.max(yMin, targetAcc - 1), hi: Math.min(yMax, Math.max(targetAcc, yMin)) }] },
       mark: { type: "rect", color: "#e9eef7", opacity: 0.9 },
-      encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } },
+      encoding: { y: { field: "lo", type: "quantitative", scale: yScale }, y2: { field: "hi" } },
     });
     layers.push({
       data: { values: [{ a: targetAcc, label: "matched accuracy (target − 1 pt)" }] },
       mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -2, fontSize: 10, color: "#6b7a99", x: 0 },
-      encoding: { y: { field: "a", type: "quantitative" }, text: { field: "label" } },
+      encoding: { y: { field: "a", type: "quantitative", scale: yScale }, text: { field: "label" } },
     });
   }
   layers.push(
