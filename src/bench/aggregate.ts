@@ -14,8 +14,14 @@ export interface ResultRow {
   correct: number;
   /** Final-answer accuracy in [0, 1]. */
   accuracy: number;
-  /** Latency used on the frontier (ms per problem): the mean wall time; for the oracle its routing cost. */
+  /**
+   * Latency used on the frontier (ms per problem): the mean wall time (for the oracle its routing
+   * cost), pooled over every threshold of the method that made the same decisions on every
+   * problem — so picking the fastest setting does not pick the luckiest of repeated measurements.
+   */
   latencyMs: number;
+  /** The thresholds whose runs were pooled into latencyMs (same decisions on every problem). */
+  pooledThresholds: (number | null)[];
   /** Wall time per problem as measured around engine.reason (ms). */
   meanMs: number;
   medianMs: number;
@@ -154,6 +160,7 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     correct,
     accuracy: n ? correct / n : 0,
     latencyMs: costs.length === n && n > 0 ? mean(costs) : mean(walls),
+    pooledThresholds: [config.threshold],
     meanMs: mean(walls),
     medianMs: median(walls),
     stepShare: { draft: allSteps ? steps.draft / allSteps : 0, target: allSteps ? steps.target / allSteps : 0 },
@@ -178,12 +185,23 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
 }
 
 export function aggregateRows(configs: readonly BenchConfig[], records: readonly RunRecord[]): ResultRow[] {
-  return configs.map((c, i) =>
-    aggregateRow(
-      c,
-      records.filter((r) => r.config === i),
-    ),
-  );
+  const byConfig = configs.map((_, i) => records.filter((r) => r.config === i).sort((a, b) => a.problem - b.problem));
+  const rows = configs.map((c, i) => aggregateRow(c, byConfig[i]!));
+  // Pool the latency of settings of one method that made identical decisions on every problem.
+  const signature = (i: number) => `${configs[i]!.method.id}|${byConfig[i]!.map((r) => `${r.problem}:${r.route}`).join(",")}`;
+  const groups = new Map<string, number[]>();
+  configs.forEach((_, i) => groups.set(signature(i), [...(groups.get(signature(i)) ?? []), i]));
+  for (const members of groups.values()) {
+    if (members.length < 2) continue;
+    const all = members.flatMap((i) => byConfig[i]!);
+    const costs = all.map((r) => r.routingCostMs ?? r.wallMs);
+    const pooled = mean(costs);
+    for (const i of members) {
+      rows[i]!.latencyMs = pooled;
+      rows[i]!.pooledThresholds = members.map((j) => configs[j]!.threshold);
+    }
+  }
+  return rows;
 }
 
 /** Accuracy tolerance of "matched accuracy": within 1 point (0.01) of the target's. */
@@ -192,7 +210,7 @@ export const MATCH_TOLERANCE = 0.01;
 /** The fastest row of a method whose accuracy is within 1 point of the target's (ties: the more accurate). */
 export function matchedRow(rows: readonly ResultRow[], method: MethodId, targetAccuracy: number): ResultRow | null {
   const ok = rows.filter((r) => r.method === method && r.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9);
-  ok.sort((a, b) => a.latencyMs - b.latencyMs || b.accuracy - a.accuracy);
+  ok.sort((a, b) => a.latencyMs - b.latencyMs || b.accuracy - a.accuracy || (a.threshold ?? 0) - (b.threshold ?? 0));
   return ok[0] ?? null;
 }
 

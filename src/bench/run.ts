@@ -31,6 +31,8 @@ export interface RunRecord {
   tokens: Record<ModelRole, number>;
   draftTokensDiscarded: number;
   targetTokensReused: number;
+  /** Who wrote each step, e.g. "ddtd" (settings with the same routes on every problem made the same decisions). */
+  route: string;
   meters: Record<ModelRole, ModelMeter>;
   /**
    * Tokens of rejected draft steps that went through the draft's forward pass: a step of n
@@ -135,6 +137,7 @@ export function recordOf(config: number, problem: number, p: Problem, r: ReasonR
     tokens: { ...st.tokensByModel },
     draftTokensDiscarded: st.draftTokensDiscarded,
     targetTokensReused: st.targetTokensReused,
+    route: r.steps.map((s) => (s.model === "draft" ? "d" : "t")).join(""),
     meters: { draft: { ...st.meters.draft }, target: { ...st.meters.target } },
     // Rejected draft steps and next steps written speculatively behind them: each feeds all but its last sampled token.
     rejectedDraftEvaluated: Math.max(0, st.draftTokensDiscarded - 2 * r.steps.filter((s) => s.draftTokensDiscarded > 0).length),
