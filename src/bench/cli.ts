@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
 import { checkPolicy, checkThreshold, type Policy, type RouterChoice, type ScorerChoice } from "../engine/index.js";
 import { modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
@@ -117,6 +117,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   try {
     const info = engines.first().info();
     const started = new Date();
+    const loadBefore = loadavg();
     await engines.preload(methods, problems[0]!, request);
     const records = await runSweep(engines, configs, problems, { warmup: o.warmup as number, request, onProgress: bar.update, extraWork: prefixWork });
     const rows = aggregateRows(configs, records);
@@ -147,6 +148,9 @@ export async function runBenchCli(argv: string[]): Promise<void> {
         threads: info.threads,
         cpu: `${cpus()[0]?.model ?? "unknown"} x${cpus().length}`,
         node: process.version,
+        // 1-minute load average before and after (2-core machine: above ~1 other work was competing).
+        loadAverage: { before: loadBefore[0], after: loadavg()[0] },
+        wallSeconds: (Date.now() - started.getTime()) / 1000,
         request,
       },
       results: rows,
