@@ -13,10 +13,10 @@ LM="$PY train_lm.py --eval-every 1000000"
 #    draft 2x64 (1 thread); target starts as 4x192 (1 thread, 2 once the draft is done).
 echo 1 > .cache/target_small.threads
 $LM --role draft --layers 2 --d 64 --heads 2 --ff 192 --steps 4000 --batch 64 --lr 3e-3 --warmup 100 \
-    --seed 1 --threads 1 --max-value 999 --held-n 1000 > .cache/draft.log 2>&1 &
+    --seed 1 --threads 1 --max-value 999 --max-ops 5 --held-n 1000 > .cache/draft.log 2>&1 &
 DRAFT_PID=$!
 $LM --role target_small --layers 4 --d 192 --heads 3 --ff 512 --steps 6000 --batch 32 --lr 2e-3 --warmup 100 \
-    --seed 2 --threads 1 --threads-file .cache/target_small.threads --max-value 999 --held-n 1000 \
+    --seed 2 --threads 1 --threads-file .cache/target_small.threads --max-value 999 --max-ops 5 --held-n 1000 \
     > .cache/target_small.log 2>&1 &
 TS_PID=$!
 wait $DRAFT_PID
@@ -25,18 +25,21 @@ wait $TS_PID
 cp .cache/draft.pt .cache/draft.final.pt
 cp .cache/target_small.pt .cache/target_small.phase1.pt
 
-# 2. the target continues on the task family itself (values <= 99)
+# 2. the target continues on values <= 99 (still 2..5 operations)
 $LM --role target_small_n --layers 4 --d 192 --heads 3 --ff 512 --init .cache/target_small.phase1.pt \
-    --steps 3000 --batch 32 --lr 1e-3 --warmup 50 --seed 4 --threads 2 > .cache/target_small_n.log 2>&1
+    --steps 3000 --batch 32 --lr 1e-3 --warmup 50 --seed 4 --threads 2 --max-value 99 --max-ops 5 \
+    > .cache/target_small_n.log 2>&1
 
 # 3. grow the target to 8x256 (function-preserving up to RMSNorm eps) and train it at full size
 $PY grow.py .cache/target_small_n.pt .cache/target.grown.pt --layers 8 --d 256 --heads 4 --ff 704
 $LM --role target --layers 8 --d 256 --heads 4 --ff 704 --init .cache/target.grown.pt \
-    --steps TARGET_STEPS --batch 32 --lr TARGET_LR --warmup 20 --seed 5 --threads 2 > .cache/target.log 2>&1
+    --steps 300 --batch 32 --lr 5e-4 --warmup 20 --seed 5 --threads 1 --max-value 99 --max-ops 5 \
+    > .cache/target.log 2>&1
 cp .cache/target.pt .cache/target.final.pt
 
-# 4. step-by-step rollouts (oracle policy + 25% draft-only) for router / prm data
-$PY build_oracle.py --split train --n ORACLE_N --draft-frac 0.25 --seed 11 --threads 1 \
+# 4. step-by-step rollouts on the task family (values <= 99, 2..3 operations; oracle policy + 25%
+#    draft-only) for router / prm data
+$PY build_oracle.py --split train --n 8000 --draft-frac 0.25 --seed 11 --threads 1 \
     --out .cache/oracle-train.jsonl > .cache/oracle-train.log 2>&1 &
 O_PID=$!
 $PY build_oracle.py --split heldout --n 300 --offset 200 --draft-frac 0.25 --seed 12 --threads 1 \
@@ -45,10 +48,10 @@ wait $O_PID
 
 # 5. router and prm (2x64, initialised from the draft checkpoint), side by side
 $PY train_cls.py --role router --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
-    --init .cache/draft.final.pt --epochs CLS_EPOCHS --batch 64 --lr 1e-3 --threads 1 > .cache/router.log 2>&1 &
+    --init .cache/draft.final.pt --epochs 5 --batch 64 --lr 1e-3 --threads 1 > .cache/router.log 2>&1 &
 R_PID=$!
 $PY train_cls.py --role prm --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
-    --init .cache/draft.final.pt --epochs CLS_EPOCHS --batch 64 --lr 1e-3 --threads 1 > .cache/prm.log 2>&1 &
+    --init .cache/draft.final.pt --epochs 5 --batch 64 --lr 1e-3 --threads 1 > .cache/prm.log 2>&1 &
 P_PID=$!
 wait $R_PID $P_PID
 
