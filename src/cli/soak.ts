@@ -41,7 +41,7 @@ export interface SoakReport {
 
 export async function runSoak(o: Record<string, unknown>): Promise<void> {
   const requests = Number(o.requests ?? 500);
-  const warmup = Number(o.warmup ?? 20);
+  const warmup = Number(o.warmup ?? 100);
   if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(warmup) || warmup < 0 || warmup >= requests) {
     throw new Error(`--requests must be a whole number >= 1 and --warmup a smaller whole number (got ${o.requests}, ${o.warmup}).`);
   }
