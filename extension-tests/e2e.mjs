@@ -147,7 +147,7 @@ try {
     await page.waitForTimeout(600); // menus ignore clicks right after opening
     await item.hover();
     await item.click();
-    await inner.locator("#meta", { hasText: "threshold 0.50" }).waitFor({ timeout: 30_000 });
+    await inner.locator("#meta", { hasText: "threshold 0.30" }).waitFor({ timeout: 30_000 });
     await finished();
     const q = (await inner.locator("#question").textContent())?.trim();
     check("editor context menu runs the selection", q === QUESTION, q ?? "");

@@ -8,6 +8,7 @@ import * as vscode from "vscode";
 import type { EngineEvent, ReasonResult } from "../../src/engine/types.js";
 import type { ArbitrageApi } from "../../src/extension/main.js";
 import { escapeChatMarkdown } from "../../src/extension/chat.js";
+import { defaultReasonOptions } from "../../src/engine/options.js";
 import { HOSTILE_STEP_TEXTS } from "../../src/extension/testHooks.js";
 import { writeAbortingGguf } from "../lib/gguf-abort.js";
 import { tmpdir } from "node:os";
@@ -111,7 +112,7 @@ suite("Arbitrage extension (real extension host)", function () {
     assert.equal(s.snapshot.model.draft, draftBefore, "previous valid draft model kept");
     await setSetting("draftModel", overridden.includes("draftModel") ? JSON.parse(process.env.ARBITRAGE_TEST_SETTINGS!).draftModel : undefined);
     await setSetting("threshold", undefined);
-    await waitFor("problems cleared", () => s.lastProblems.length === 0 && s.snapshot.options.threshold === 0.5);
+    await waitFor("problems cleared", () => s.lastProblems.length === 0 && s.snapshot.options.threshold === defaultReasonOptions().threshold);
   });
 
   test("a reason request through the real engine process returns routed steps", async function () {

@@ -16,7 +16,7 @@ function correct(q: string, r: ReasonResult): boolean {
 export async function runDemo(o: Record<string, unknown>): Promise<void> {
   const engine = await ArbitrageEngine.create(modelConfigFromFlags(o));
   try {
-    const threshold = typeof o.threshold === "string" ? Number(o.threshold) : 0.5;
+    const threshold = Number(o.threshold);
     const totals = { arbitrage: { ms: 0, ok: 0 }, target: { ms: 0, ok: 0 } };
     // One warm-up run so the first timed question does not pay for lazy allocations.
     await engine.reason(DEMO_QUESTIONS[0]!, { policy: "target" });

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { POLICIES, isArbitrageError } from "../engine/index.js";
+import { POLICIES, defaultReasonOptions, isArbitrageError } from "../engine/index.js";
 import { modelFlags, number } from "./flags.js";
 import { runReason } from "./reason.js";
 
@@ -19,7 +19,7 @@ modelFlags(program.command("reason"))
   .description("answer a question step by step, routing each step between the draft and the target")
   .argument("<question>", 'the question, e.g. "(12+7)*3-5" for the embedded demo models')
   .option("--policy <policy>", `one of: ${POLICIES.join(", ")}`, "arbitrage")
-  .option("--threshold <t>", "routing threshold in [0, 1]", "0.5")
+  .option("--threshold <t>", "routing threshold in [0, 1]", String(defaultReasonOptions().threshold))
   .option("--max-steps <n>", "step cap", number("--max-steps"))
   .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
   .option("--temperature <t>", "0 = greedy", number("--temperature"))
@@ -32,7 +32,7 @@ modelFlags(program.command("reason"))
 
 modelFlags(program.command("demo"))
   .description("the offline demo: embedded-task questions with Arbitrage, side by side with the target alone")
-  .option("--threshold <t>", "routing threshold in [0, 1]", "0.5")
+  .option("--threshold <t>", "routing threshold in [0, 1]", String(defaultReasonOptions().threshold))
   .action(async (o: Record<string, unknown>) => {
     const { runDemo } = await import("./demo.js");
     await runDemo(o);
@@ -43,7 +43,7 @@ modelFlags(program.command("soak"))
   .option("--requests <n>", "requests in all", number("--requests"), 500)
   .option("--warmup <n>", "requests before the baseline sample (JIT and allocator warm-up)", number("--warmup"), 100)
   .option("--policy <policy>", "policy of every request", "arbitrage")
-  .option("--threshold <t>", "routing threshold in [0, 1]", "0.5")
+  .option("--threshold <t>", "routing threshold in [0, 1]", String(defaultReasonOptions().threshold))
   .option("--json", "print the report as one JSON object")
   .action(async (o: Record<string, unknown>) => {
     const { runSoak } = await import("./soak.js");

@@ -45,7 +45,7 @@ export async function runSoak(o: Record<string, unknown>): Promise<void> {
   if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(warmup) || warmup < 0 || warmup >= requests) {
     throw new Error(`--requests must be a whole number >= 1 and --warmup a smaller whole number (got ${o.requests}, ${o.warmup}).`);
   }
-  const options = { policy: (o.policy as string) ?? "arbitrage", threshold: Number(o.threshold ?? 0.5) };
+  const options = { policy: (o.policy as string) ?? "arbitrage", threshold: Number(o.threshold) };
   const engine = await ArbitrageEngine.create(modelConfigFromFlags(o));
   const mib = () => process.memoryUsage().rss / 2 ** 20;
   const reference = new Map<string, string>();

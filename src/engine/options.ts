@@ -45,7 +45,9 @@ export function defaultModelConfig(): ModelConfig {
 export function defaultReasonOptions(): ReasonOptions {
   return {
     policy: "arbitrage",
-    threshold: 0.5,
+    // On the embedded pair 0.3 keeps accuracy within ~2.5 points of the target at ~1.7x its speed
+    // (bench/results/embedded.json); `arbitrage bench` finds the setting for another pair.
+    threshold: 0.3,
     maxSteps: 64,
     maxTokensPerStep: 256,
     stepDelimiter: "\n\n",

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { embeddedModelPath } from "../../src/engine/index.js";
+import { defaultReasonOptions, embeddedModelPath } from "../../src/engine/index.js";
 import { makeBadModels, type BadModels } from "../fixtures/bad-models.js";
 
 /** The built CLI, run as a user runs it (bin/arbitrage.mjs → dist/cli.mjs), on the real embedded models. */
@@ -42,7 +42,7 @@ describe("arbitrage CLI", () => {
     const out = JSON.parse(r.stdout);
     assert.equal(out.question, "(12+7)*3-5");
     assert.equal(out.policy, "arbitrage");
-    assert.equal(out.threshold, 0.5);
+    assert.equal(out.threshold, defaultReasonOptions().threshold);
     assert.ok(out.steps.length >= 2);
     for (const s of out.steps) {
       assert.ok(s.model === "draft" || s.model === "target");
