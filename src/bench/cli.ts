@@ -83,7 +83,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     .option("--max-steps <n>", "step cap per problem", number("--max-steps"))
     .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
     .option("--style <style>", "prompt style for instruct models: math, code or plain")
-    .option("--no-speculative-draft", "do not write the next draft step while the current one is judged")
+    .option("--speculative-draft", "write the next draft step while the current one is judged (off by default)")
     .option("--title <text>", "plot title")
     .exitOverride()
     .configureOutput({ outputError: () => {} });
@@ -108,7 +108,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   if (o.maxSteps !== undefined) request.maxSteps = o.maxSteps as number;
   if (o.maxTokensPerStep !== undefined) request.maxTokensPerStep = o.maxTokensPerStep as number;
   if (o.style !== undefined) request.promptStyle = String(o.style);
-  if (o.speculativeDraft === false) request.speculativeDraft = false;
+  if (o.speculativeDraft === true) request.speculativeDraft = true;
   const hasArbitrage = methods.some((m) => m.id === "arbitrage");
   const prefixWork = hasArbitrage ? 2 * problems.length : 0;
 
