@@ -59,6 +59,8 @@ interface LoadedJudge {
   /** Classifier judges read text in their own tokenizer; null for model-free judges. */
   check: ModelFileCheck | null;
   model: LlamaModel | null;
+  /** The judge shares the generators' vocabulary: committed token ids pass as they are (no re-tokenising). */
+  sharesTokenizer: boolean;
 }
 
 function resolvePath(value: string, role: "draft" | "target"): string {
@@ -167,8 +169,8 @@ export class ArbitrageEngine {
     progress?: (role: LoadProgress["role"], path: string) => (p: number) => void,
     signal?: AbortSignal,
   ): Promise<LoadedJudge> {
-    if (choice === "confidence") return { judge: new ConfidenceJudge(), check: null, model: null };
-    if (choice === "exact") return { judge: new ExactArithmeticJudge(), check: null, model: null };
+    if (choice === "confidence") return { judge: new ConfidenceJudge(), check: null, model: null, sharesTokenizer: false };
+    if (choice === "exact") return { judge: new ExactArithmeticJudge(), check: null, model: null, sharesTokenizer: false };
     const path = choice === "embedded" ? embeddedModelPath(kind === "router" ? "router" : "prm") : choice.path;
     const label = kind === "router" ? "Router" : "Scorer";
     const check = await checkModelFile(path, label);
@@ -178,7 +180,8 @@ export class ArbitrageEngine {
     const context = await createContext(model, check, this.config, label.toLowerCase());
     const session = new ClassifierSession(model, context.getSequence(), spec);
     const name = choice === "embedded" ? (kind === "router" ? "embedded router" : "embedded PRM") : path;
-    return { judge: new ModelJudge(name, session), check, model };
+    const sharesTokenizer = this.sameTokenizer && sameTokenizer(check, this.draft.check);
+    return { judge: new ModelJudge(name, session), check, model, sharesTokenizer };
   }
 
   info(): EngineInfo {
@@ -360,7 +363,7 @@ export class ArbitrageEngine {
     const other = step.model === "draft" ? this.target : this.draft;
     other.session.appendCommitted(this.sameTokenizer ? step.tokens : other.model.tokenize(step.text, false, "trimLeadingSpace"));
     for (const j of judges) {
-      j.judge.commit(step.text, () => (j.model ? j.model.tokenize(step.text, false, "trimLeadingSpace") : []));
+      j.judge.commit(step.text, () => (j.sharesTokenizer ? step.tokens : j.model ? j.model.tokenize(step.text, false, "trimLeadingSpace") : []));
     }
   }
 
