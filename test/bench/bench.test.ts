@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import type { ResultRow } from "../../src/bench/aggregate.js";
 
 /**
  * `arbitrage bench` on the real embedded models, small: the output's shape and the internal
@@ -23,27 +24,8 @@ function bench(args: string[]) {
 
 const close = (a: number, b: number, what: string, eps = 1e-9) => assert.ok(Math.abs(a - b) <= eps, `${what}: ${a} vs ${b}`);
 
-interface Row {
-  method: string;
-  label: string;
-  threshold: number | null;
-  problems: number;
-  correct: number;
-  accuracy: number;
-  latencyMs: number;
-  pooledThresholds: (number | null)[];
-  meanMs: number;
-  medianMs: number;
-  stepShare: { draft: number; target: number };
-  tokenShare: { draft: number; target: number };
-  stepsPerProblem: number;
-  draftTokensDiscarded: number;
-  targetTokensReused: number;
-  routerMs: number;
-  scorerMs: number;
-  overheadShare: number;
-  evalPerCommitted: { draft: number | null; target: number | null };
-}
+/** The rows are the bench's own result type, read back from its JSON output. */
+type Row = ResultRow;
 
 describe("arbitrage bench", () => {
   let dir: string;
