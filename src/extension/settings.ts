@@ -33,23 +33,14 @@ const OPTION_KEYS = {
   prefixReuse: "prefixReuse",
 } as const;
 
-/** Names the engine's messages use ("Invalid <name>: ...") -> setting key. */
+/**
+ * Names the engine's messages use ("Invalid <name>: ...") -> setting key. The engine names a
+ * setting by its config field, except the two model paths, which it spells out.
+ */
 const MESSAGE_NAMES: Record<string, string> = {
+  ...Object.fromEntries(Object.entries({ ...MODEL_KEYS, ...OPTION_KEYS }).map(([key, field]) => [field, key])),
   "draft model": "draftModel",
   "target model": "targetModel",
-  router: "router",
-  scorer: "scorer",
-  gpu: "gpu",
-  gpuLayers: "gpuLayers",
-  threads: "threads",
-  contextSize: "contextSize",
-  policy: "policy",
-  threshold: "threshold",
-  maxSteps: "maxSteps",
-  maxTokensPerStep: "maxTokensPerStep",
-  stepDelimiter: "stepDelimiter",
-  temperature: "temperature",
-  prefixReuse: "prefixReuse",
 };
 
 export interface SettingsSnapshot {
