@@ -1,5 +1,6 @@
 import type { Llama, LlamaModel, Token } from "node-llama-cpp";
 import { ClassifierSession, classifierSpecFromMetadata } from "./classifier-session.js";
+import { extractFinalAnswer } from "./answer.js";
 import { ArbitrageError, cancelledError } from "./errors.js";
 import { ConfidenceJudge, ExactArithmeticJudge, ModelJudge, type StepJudge } from "./judges.js";
 import { checkModelFile, type ModelFileCheck } from "./model-files.js";
@@ -287,19 +288,23 @@ export class ArbitrageEngine {
         // A cancelled step is dropped whole, leaving every cache exactly at the committed text.
         const { chosen, candidates } = decision;
         const cancelled = chosen.endedBy === "cancelled" || signal?.aborted === true;
-        if (cancelled) await speculation.drop();
+        // A step that starts a new question is past the end of the answer: it is dropped like a cancelled one.
+        const pastEnd = !cancelled && (chosen.model === "draft" ? draftPrompt : targetPrompt).endOfAnswerPrefixes.some((p) => chosen.text.trimStart().startsWith(p));
+        const keep = !cancelled && !pastEnd;
+        if (!keep) await speculation.drop();
         for (const c of candidates) {
           const g = c.model === "draft" ? draft : target;
           if (c.model === "target") speculated.targetVerifyWasted += c.verifyWasted;
           if (c.model === "target" && c !== chosen && !cancelled) speculated.targetTokensDiscarded += c.tokens.length;
-          if (c === chosen && !cancelled) g.session.commitCandidate(c);
+          if (c === chosen && keep) g.session.commitCandidate(c);
           else {
             await g.session.discardCandidate();
-            if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason: cancelled ? "cancelled" : "not chosen" });
+            const reason = cancelled ? "cancelled" : c === chosen ? "past the end of the answer" : "not chosen";
+            if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason });
           }
         }
-        if (cancelled) {
-          finishReason = "cancelled";
+        if (!keep) {
+          finishReason = cancelled ? "cancelled" : "eos";
           break;
         }
         this.commitElsewhere(chosen, activeJudges);
@@ -350,7 +355,7 @@ export class ArbitrageEngine {
       threshold: options.threshold,
       steps,
       text,
-      answer: extractAnswer(steps, options),
+      answer: extractFinalAnswer(text, options.finalAnswerMarker),
       finishReason,
       stats: this.stats(steps, started, { ...speculated, draftSpeculativeDiscarded: speculation.discardedTokens }, clock.busyMs, router, scorer),
     };
@@ -442,24 +447,6 @@ export function validateQuestion(input: unknown): string {
   if (input.includes("\u0000")) throw new ArbitrageError("invalid-question", "The question contains NUL characters (binary data?). Remove them and try again.");
   if (!input.isWellFormed()) throw new ArbitrageError("invalid-question", "The question is not valid Unicode text (broken UTF-16 surrogates). Re-enter it as plain text.");
   return input;
-}
-
-/** The final answer: text after the final-answer marker, else the last \boxed{...}, else null. */
-export function extractAnswer(steps: readonly StepRecord[], options: ReasonOptions): string | null {
-  for (let i = steps.length - 1; i >= 0; i--) {
-    const text = steps[i]!.text.trim();
-    if (options.finalAnswerMarker && text.startsWith(options.finalAnswerMarker)) return text.slice(options.finalAnswerMarker.length).trim();
-    const boxed = text.lastIndexOf("\\boxed{");
-    if (boxed >= 0) {
-      let depth = 0;
-      const start = boxed + "\\boxed{".length;
-      for (let j = start; j < text.length; j++) {
-        if (text[j] === "{") depth++;
-        else if (text[j] === "}" && depth-- === 0) return text.slice(start, j);
-      }
-    }
-  }
-  return null;
 }
 
 export type { Token };

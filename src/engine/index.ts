@@ -1,5 +1,6 @@
 /** The Arbitrage engine: pure Node (no `vscode` import), used by the CLI and the engine server. */
-export { ArbitrageEngine, extractAnswer, validateQuestion, type CreateOptions, type EngineInfo, type ReasonHooks } from "./engine.js";
+export { ArbitrageEngine, validateQuestion, type CreateOptions, type EngineInfo, type ReasonHooks } from "./engine.js";
+export { extractFinalAnswer } from "./answer.js";
 export { ArbitrageError, isArbitrageError, type ErrorCode } from "./errors.js";
 export { checkModelFile } from "./model-files.js";
 export {

@@ -26,7 +26,16 @@ const STYLE_INSTRUCTIONS: Record<PromptStyle, string> = {
 export interface BuiltPrompt {
   text: string;
   tokens: Token[];
+  /**
+   * A step that starts with one of these ends the answer and is not kept. A base model on a raw
+   * completion prompt has no end-of-turn token: after answering it goes on to invent the next
+   * "Question:" (measured on Gemma 3 270M), which is not part of the answer.
+   */
+  endOfAnswerPrefixes: string[];
 }
+
+/** The raw completion prompt's question label; a step that starts with it is a new question, not the answer. */
+const RAW_QUESTION_LABEL = "Question:";
 
 export function isEmbeddedTaskModel(check: ModelFileCheck): boolean {
   return check.arbitrage.role !== undefined;
@@ -52,7 +61,7 @@ export function withBos(model: LlamaModel, tokens: Token[]): Token[] {
 export function buildPrompt(model: LlamaModel, check: ModelFileCheck, question: string, style: PromptStyle): BuiltPrompt {
   if (isEmbeddedTaskModel(check)) {
     const text = `Q: ${embeddedTaskQuestion(question)}\n\n`;
-    return { text, tokens: withBos(model, model.tokenize(text, false, "trimLeadingSpace")) };
+    return { text, tokens: withBos(model, model.tokenize(text, false, "trimLeadingSpace")), endOfAnswerPrefixes: [] };
   }
   const template = (check.info.metadata as { tokenizer?: { chat_template?: string } }).tokenizer?.chat_template;
   if (template) {
@@ -65,8 +74,8 @@ export function buildPrompt(model: LlamaModel, check: ModelFileCheck, question: 
       ],
     });
     const tokens = state.contextText.tokenize(model.tokenizer);
-    return { text: model.detokenize(tokens, true), tokens };
+    return { text: model.detokenize(tokens, true), tokens, endOfAnswerPrefixes: [] };
   }
-  const text = `${STYLE_INSTRUCTIONS[style]}\n\nQuestion: ${question}\n\nAnswer:\n\n`;
-  return { text, tokens: withBos(model, model.tokenize(text, false, "trimLeadingSpace")) };
+  const text = `${STYLE_INSTRUCTIONS[style]}\n\n${RAW_QUESTION_LABEL} ${question}\n\nAnswer:\n\n`;
+  return { text, tokens: withBos(model, model.tokenize(text, false, "trimLeadingSpace")), endOfAnswerPrefixes: [RAW_QUESTION_LABEL] };
 }
