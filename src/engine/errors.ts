@@ -2,24 +2,31 @@
  * Every failure the engine reports is an ArbitrageError with a stable code (for programs,
  * tests and the protocol) and a message that names the cause and the fix (for people).
  */
-export type ErrorCode =
-  | "model-missing"
-  | "model-is-directory"
-  | "model-unreadable"
-  | "model-empty"
-  | "model-not-gguf"
-  | "model-corrupt"
-  | "model-not-llm"
-  | "model-too-large"
-  | "model-load-failed"
-  | "invalid-option"
-  | "empty-question"
-  | "invalid-question"
-  | "question-too-long"
-  | "cancelled"
-  | "engine-crashed"
-  | "engine-busy"
-  | "internal";
+export const ERROR_CODES = [
+  "model-missing",
+  "model-is-directory",
+  "model-not-regular-file",
+  "model-symlink-loop",
+  "model-unreadable",
+  "model-empty",
+  "model-not-gguf",
+  "model-unsupported-version",
+  "model-corrupt",
+  "model-not-llm",
+  "model-unsupported-architecture",
+  "model-too-large",
+  "model-load-failed",
+  "invalid-option",
+  "empty-question",
+  "invalid-question",
+  "question-too-long",
+  "cancelled",
+  "engine-crashed",
+  "engine-busy",
+  "internal",
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class ArbitrageError extends Error {
   readonly code: ErrorCode;

@@ -1,23 +1,57 @@
 import { constants, type Stats } from "node:fs";
-import { access, open, stat } from "node:fs/promises";
+import { access, open, stat, type FileHandle } from "node:fs/promises";
+import * as nodeLlamaCpp from "node-llama-cpp";
 import { readGgufFileInfo, type GgufFileInfo } from "node-llama-cpp";
-import { ArbitrageError } from "./errors.js";
+import { ArbitrageError, type ErrorCode } from "./errors.js";
 
 /**
  * Checks a model file before node-llama-cpp touches it. llama.cpp aborts the whole process on
- * some malformed files (e.g. an f64 tensor), so everything that can be decided from the file
- * itself is decided here, in JavaScript, with a message that names the cause and the fix.
+ * some malformed files (e.g. an f64 tensor), and node-llama-cpp's own GGUF reader loops for ever
+ * on a header that claims 2^62 entries, so everything that can be decided from the file itself is
+ * decided here, in JavaScript, with a message that names the cause and the fix: the file type,
+ * then the whole GGUF header (every count and length bounded by the bytes the file really has),
+ * then the metadata node-llama-cpp reads from it.
  */
 
 /** Tensor types llama.cpp's CPU backend evaluates; anything else (F64, integer tensors) aborts inside ggml. */
 const SUPPORTED_TENSOR_TYPES = new Set([0, 1, 2, 3, 6, 7, 8, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 29, 30, 34, 35, 39]);
 const GGML_TYPE_NAMES: Record<number, string> = { 24: "I8", 25: "I16", 26: "I32", 27: "I64", 28: "F64" };
 
-/** Block size (elements) and bytes per block of each tensor type, to check the file holds all tensor data. */
-const TYPE_LAYOUT: Record<number, [number, number]> = {
-  0: [1, 4], 1: [1, 2], 30: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210],
+/**
+ * Block size (elements) and bytes per block of every ggml type (ggml.c's type_traits in the bundled
+ * llama.cpp); the types ggml removed (4, 5, 31-33, 36-38) have none and llama.cpp refuses them.
+ */
+const TYPE_LAYOUT: Record<number, readonly [number, number]> = {
+  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
+  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
+  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110], 22: [256, 82], 23: [256, 136],
+  24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8], 29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66],
+  39: [32, 17], 40: [64, 36], 41: [128, 18], 42: [64, 18],
 };
+
+/**
+ * Architectures the bundled llama.cpp loads (its src/llama-arch.cpp): node-llama-cpp's
+ * GgufArchitectureType, plus those that llama.cpp release already knows but the enum lags behind on.
+ * llama.cpp itself only says "Failed to load model" for any other name.
+ */
+// GgufArchitectureType is declared a `const enum` but is a real object at run time: read it as one.
+const ARCHITECTURE_ENUM = (nodeLlamaCpp as unknown as { GgufArchitectureType: Record<string, string> }).GgufArchitectureType;
+export const KNOWN_ARCHITECTURES: ReadonlySet<string> = new Set([
+  ...Object.values(ARCHITECTURE_ENUM).filter((a) => a !== "(unknown)"),
+  ...["bailingmoe3", "dots3note", "granite_swa", "hrm_text", "hy_v4", "kimi-k3", "maple", "minimax-01", "pockettts", "qwen4exp", "spark2_5"],
+]);
+
+/** GGUF metadata value types: byte size of the scalars (8 = string and 9 = array are variable). */
+const SCALAR_SIZE: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+const VALUE_TYPE_NAMES = ["u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "string", "array", "u64", "i64", "f64"];
+
+const HEADER_BYTES = 24; // magic, u32 version, u64 tensor count, u64 metadata count
+const MIN_KV_BYTES = 8 + 4 + 1; // key length, value type, smallest value
+const MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8; // name length, dimension count, type, offset
+const MAX_KEY_BYTES = 65535; // the GGUF spec's limit
+const MAX_TENSOR_NAME_BYTES = 63; // GGML_MAX_NAME - 1
+const GGML_MAX_DIMS = 4;
+const INT64_MAX = 2n ** 63n - 1n;
 
 export interface ModelFileCheck {
   path: string;
@@ -28,18 +62,48 @@ export interface ModelFileCheck {
   arbitrage: Record<string, string>;
 }
 
-function fail(code: ConstructorParameters<typeof ArbitrageError>[0], label: string, path: string, detail: string): never {
+function fail(code: ErrorCode, label: string, path: string, detail: string): never {
   throw new ArbitrageError(code, `${label} model ${JSON.stringify(path)}: ${detail}`);
+}
+
+/** The failure of stat/open on the path itself, by errno. */
+function pathFailure(e: unknown, label: string, path: string): never {
+  const err = e as NodeJS.ErrnoException;
+  switch (err.code) {
+    case "ENOENT":
+      fail("model-missing", label, path, "file not found. Check the path in the settings, or pick a model with \"Arbitrage: Select Models…\".");
+    case "ENOTDIR":
+      fail("model-missing", label, path, "file not found: a part of the path is a file, not a folder. Check the path in the settings.");
+    case "ENAMETOOLONG":
+      fail("model-missing", label, path, "file not found: the path is too long. Check the path in the settings.");
+    case "ELOOP":
+      fail("model-symlink-loop", label, path, "is a symbolic link loop (the link leads back to itself). Point the setting at the real .gguf file.");
+    case "EACCES":
+    case "EPERM":
+      fail("model-unreadable", label, path, "cannot be read (permission denied). Fix the file's permissions or copy it somewhere readable.");
+    default:
+      fail("model-unreadable", label, path, `cannot be read (${err.code ?? err.message}). Check the file and the disk it is on.`);
+  }
+}
+
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return "a named pipe (FIFO)";
+  if (st.isCharacterDevice()) return "a character device";
+  if (st.isBlockDevice()) return "a block device";
+  if (st.isSocket()) return "a socket";
+  return "not a plain file";
 }
 
 export async function checkModelFile(path: string, label: string): Promise<ModelFileCheck> {
   let st: Stats;
   try {
     st = await stat(path);
-  } catch {
-    fail("model-missing", label, path, "file not found. Check the path in the settings, or pick a model with \"Arbitrage: Select Models…\".");
+  } catch (e) {
+    pathFailure(e, label, path);
   }
   if (st.isDirectory()) fail("model-is-directory", label, path, "is a directory, not a .gguf file. Choose the model file inside it.");
+  // Before anything opens it: reading a FIFO blocks until a writer comes, and /dev/zero never ends.
+  if (!st.isFile()) fail("model-not-regular-file", label, path, `is not a regular file (it is ${fileKind(st)}). Choose a .gguf model file.`);
   try {
     await access(path, constants.R_OK);
   } catch {
@@ -47,17 +111,35 @@ export async function checkModelFile(path: string, label: string): Promise<Model
   }
   if (st.size === 0) fail("model-empty", label, path, "the file is empty (an interrupted download?). Download it again.");
 
-  const handle = await open(path, "r");
+  let handle: FileHandle;
   try {
-    const magic = Buffer.alloc(4);
-    await handle.read(magic, 0, 4, 0);
-    if (magic.toString("latin1") !== "GGUF") {
-      fail("model-not-gguf", label, path, "is not a GGUF file (wrong magic bytes). Arbitrage runs llama.cpp GGUF models; convert or download a .gguf.");
-    }
+    // O_NONBLOCK: should the path have been swapped for a FIFO since the stat, open does not wait for a writer.
+    handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
+  } catch (e) {
+    pathFailure(e, label, path);
+  }
+  let header: GgufHeader;
+  let size: number;
+  try {
+    const fst = await handle.stat();
+    if (!fst.isFile()) fail("model-not-regular-file", label, path, `is not a regular file (it is ${fileKind(fst)}). Choose a .gguf model file.`);
+    size = fst.size;
+    header = await readGgufHeader(handle, size, label, path);
   } finally {
     await handle.close();
   }
 
+  for (const tensor of header.tensors) {
+    if (!SUPPORTED_TENSOR_TYPES.has(tensor.type)) {
+      const type = GGML_TYPE_NAMES[tensor.type] ?? `type ${tensor.type}`;
+      fail("model-corrupt", label, path, `tensor ${tensor.name} has type ${type}, which llama.cpp cannot evaluate (it would abort the engine). Re-export the model with F32/F16/quantised tensors.`);
+    }
+  }
+  if (header.dataEnd > size) {
+    fail("model-corrupt", label, path, `the file is truncated (${size} bytes, tensor data needs ${header.dataEnd}). Download it again.`);
+  }
+
+  // The header is sound, so node-llama-cpp's reader now finishes, on bounded counts.
   let info: GgufFileInfo;
   try {
     info = await readGgufFileInfo(path, { readTensorInfo: true, logWarnings: false });
@@ -71,27 +153,19 @@ export async function checkModelFile(path: string, label: string): Promise<Model
   if (!architecture || !archMeta || archMeta.block_count === undefined || !meta.tokenizer) {
     fail("model-not-llm", label, path, `is a GGUF file but not a language model (architecture ${JSON.stringify(architecture || "none")}, no tokenizer or layers). Choose a text-generation model.`);
   }
-
-  let end = 0;
-  for (const tensor of info.tensorInfo ?? []) {
-    if (!SUPPORTED_TENSOR_TYPES.has(tensor.ggmlType)) {
-      const type = GGML_TYPE_NAMES[tensor.ggmlType] ?? `type ${tensor.ggmlType}`;
-      fail("model-corrupt", label, path, `tensor ${tensor.name} has type ${type}, which llama.cpp cannot evaluate (it would abort the engine). Re-export the model with F32/F16/quantised tensors.`);
-    }
-    const layout = TYPE_LAYOUT[tensor.ggmlType];
-    if (layout) {
-      const elements = tensor.dimensions.reduce<number>((a, d) => a * Number(d), 1);
-      end = Math.max(end, Number(tensor.fileOffset) + (elements / layout[0]) * layout[1]);
-    }
-  }
-  if (end > st.size) {
-    fail("model-corrupt", label, path, `the file is truncated (${st.size} bytes, tensor data needs ${end}). Download it again.`);
+  if (!KNOWN_ARCHITECTURES.has(architecture)) {
+    fail(
+      "model-unsupported-architecture",
+      label,
+      path,
+      `its architecture ${JSON.stringify(architecture)} is not one the llama.cpp in this build can run (it knows ${KNOWN_ARCHITECTURES.size}, e.g. llama, qwen2, qwen3, gemma3, phi3). Choose a model of a supported architecture, or an Arbitrage release with a newer llama.cpp.`,
+    );
   }
 
   const arbitrage: Record<string, string> = {};
   const custom = meta.arbitrage as Record<string, unknown> | undefined;
   flatten(custom, "", arbitrage);
-  return { path, sizeBytes: st.size, info, architecture, arbitrage };
+  return { path, sizeBytes: size, info, architecture, arbitrage };
 }
 
 function flatten(obj: Record<string, unknown> | undefined, prefix: string, out: Record<string, string>): void {
@@ -100,4 +174,246 @@ function flatten(obj: Record<string, unknown> | undefined, prefix: string, out: 
     if (v && typeof v === "object" && !Array.isArray(v)) flatten(v as Record<string, unknown>, `${prefix}${k}.`, out);
     else out[`${prefix}${k}`] = String(v);
   }
+}
+
+interface GgufTensor {
+  name: string;
+  type: number;
+}
+
+export interface GgufHeader {
+  version: number;
+  tensorCount: number;
+  metadataCount: number;
+  alignment: number;
+  tensors: GgufTensor[];
+  /** Where the data section starts. */
+  dataOffset: number;
+  /** The end of the last tensor's data: the file must be at least this long. */
+  dataEnd: number;
+}
+
+const CHUNK_BYTES = 1 << 20;
+
+/** Forward-only reads of a file through a window of at most about a MiB (more only for one long key or name). */
+class WindowReader {
+  private buf = Buffer.alloc(0);
+  private bufStart = 0;
+  pos = 0;
+
+  constructor(
+    private readonly handle: FileHandle,
+    readonly size: number,
+  ) {}
+
+  get left(): number {
+    return this.size - this.pos;
+  }
+
+  /** True when the next n bytes are in the window. */
+  has(n: number): boolean {
+    return this.pos - this.bufStart + n <= this.buf.length;
+  }
+
+  /** Brings the next n bytes (n <= left) into the window. */
+  async need(n: number): Promise<void> {
+    if (this.has(n)) return;
+    const len = Math.min(Math.max(n, CHUNK_BYTES), this.size - this.pos);
+    const buf = Buffer.allocUnsafe(len);
+    let got = 0;
+    while (got < len) {
+      const { bytesRead } = await this.handle.read(buf, got, len - got, this.pos + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    if (got < n) throw new Error(`the file ended at byte ${this.pos + got} while it was read (it changed size?)`);
+    this.buf = buf.subarray(0, got);
+    this.bufStart = this.pos;
+  }
+
+  u32(): number {
+    const v = this.buf.readUInt32LE(this.pos - this.bufStart);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A u64 as a number: exact up to 2^53, which is past any file size the counts are compared with. */
+  u64(): number {
+    const at = this.pos - this.bufStart;
+    const v = this.buf.readUInt32LE(at + 4) * 2 ** 32 + this.buf.readUInt32LE(at);
+    this.pos += 8;
+    return v;
+  }
+
+  /** The u64 just read, exactly (for messages). */
+  lastU64(): bigint {
+    return this.buf.readBigUInt64LE(this.pos - this.bufStart - 8);
+  }
+
+  u64Big(): bigint {
+    const v = this.buf.readBigUInt64LE(this.pos - this.bufStart);
+    this.pos += 8;
+    return v;
+  }
+
+  text(n: number): string {
+    const at = this.pos - this.bufStart;
+    const s = this.buf.toString("utf8", at, at + n);
+    this.pos += n;
+    return s;
+  }
+
+  skip(n: number): void {
+    this.pos += n;
+  }
+}
+
+function short(s: string): string {
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 77)}...` : s);
+}
+
+/**
+ * Walks the GGUF header (metadata and tensor infos) the way llama.cpp's gguf.cpp reads it, and
+ * rejects, with the entry and the numbers, whatever llama.cpp or node-llama-cpp would choke on:
+ * counts and lengths past the end of the file, unknown types, and llama.cpp's own header rules.
+ */
+export async function readGgufHeader(handle: FileHandle, size: number, label: string, path: string): Promise<GgufHeader> {
+  const corrupt: (detail: string) => never = (detail) => fail("model-corrupt", label, path, `the file is corrupt: ${detail}. Download it again or re-convert it.`);
+  const r = new WindowReader(handle, size);
+  const ensure = async (n: number, what: string) => {
+    if (n > r.left) corrupt(`${what} needs ${n} bytes but the file has only ${r.left} left`);
+    if (!r.has(n)) await r.need(n);
+  };
+
+  await r.need(Math.min(size, HEADER_BYTES));
+  if (size < 4 || r.text(4) !== "GGUF") {
+    fail("model-not-gguf", label, path, "is not a GGUF file (wrong magic bytes). Arbitrage runs llama.cpp GGUF models; convert or download a .gguf.");
+  }
+  if (size < 8) corrupt(`the file is truncated: a GGUF header needs ${HEADER_BYTES} bytes, the file has ${size}`);
+  const version = r.u32();
+  if (version === 1) fail("model-unsupported-version", label, path, "GGUF version 1 is no longer supported by llama.cpp (this build reads v2/v3). Re-convert the model with a current llama.cpp.");
+  if (version !== 2 && version !== 3) {
+    const hint = version > 0xffff && (version & 0xffff) === 0 ? " — it looks byte-swapped, i.e. a big-endian GGUF" : "";
+    fail("model-unsupported-version", label, path, `unsupported GGUF version ${version} (this build reads v2/v3)${hint}. Download or convert a current GGUF of the model.`);
+  }
+  if (size < HEADER_BYTES) corrupt(`the file is truncated: a GGUF header needs ${HEADER_BYTES} bytes, the file has ${size}`);
+  const tensorCount = r.u64();
+  const tensorCountExact = r.lastU64();
+  const metadataCount = r.u64();
+  const metadataCountExact = r.lastU64();
+  const body = size - HEADER_BYTES;
+  if (metadataCount > Math.floor(body / MIN_KV_BYTES)) {
+    corrupt(`the header claims ${metadataCountExact} metadata entries, but the ${body} bytes after it hold at most ${Math.floor(body / MIN_KV_BYTES)}`);
+  }
+  if (tensorCount > Math.floor(body / MIN_TENSOR_INFO_BYTES)) {
+    corrupt(`the header claims ${tensorCountExact} tensors, but the ${body} bytes after it hold at most ${Math.floor(body / MIN_TENSOR_INFO_BYTES)}`);
+  }
+
+  // Metadata: key (u64 length + bytes), u32 value type, value.
+  const keys = new Set<string>();
+  let alignment = 32;
+  for (let i = 0; i < metadataCount; i++) {
+    const entry = `metadata entry ${i}`;
+    await ensure(8, `${entry}'s key length`);
+    const keyLength = r.u64();
+    if (keyLength > r.left) corrupt(`${entry} claims a key of ${r.lastU64()} bytes but the file has only ${r.left} left`);
+    if (keyLength === 0) corrupt(`${entry} has an empty key`);
+    if (keyLength > MAX_KEY_BYTES) corrupt(`${entry} has a key of ${keyLength} bytes (GGUF keys have at most ${MAX_KEY_BYTES})`);
+    await r.need(keyLength);
+    const key = r.text(keyLength);
+    const at = `${entry} (${short(key)})`;
+    if (keys.has(key)) corrupt(`${at} repeats a key of an earlier entry`);
+    keys.add(key);
+    await ensure(4, `${at}'s value type`);
+    const type = r.u32();
+    if (type === 9) {
+      await ensure(12, `${at}'s array header`);
+      const elementType = r.u32();
+      const count = r.u64();
+      const countExact = r.lastU64();
+      if (elementType === 9) corrupt(`${at} is an array of arrays, which llama.cpp does not read`);
+      if (elementType === 8) {
+        if (count * 8 > r.left) corrupt(`${at} claims an array of ${countExact} strings (at least ${countExact * 8n} bytes) but the file has only ${r.left} left`);
+        for (let j = 0; j < count; j++) {
+          if (!r.has(8)) await ensure(8, `${at} element ${j}'s length`);
+          const length = r.u64();
+          if (length > r.left) corrupt(`${at} element ${j} claims a string of ${r.lastU64()} bytes but the file has only ${r.left} left`);
+          r.skip(length);
+        }
+      } else {
+        const elementSize = SCALAR_SIZE[elementType];
+        if (elementSize === undefined) corrupt(`${at} is an array of unknown value type ${elementType}`);
+        const bytes = count * elementSize;
+        if (bytes > r.left) {
+          corrupt(`${at} claims an array of ${countExact} ${VALUE_TYPE_NAMES[elementType]} values (${countExact * BigInt(elementSize)} bytes) but the file has only ${r.left} left`);
+        }
+        r.skip(bytes);
+      }
+    } else if (type === 8) {
+      await ensure(8, `${at}'s string length`);
+      const length = r.u64();
+      if (length > r.left) corrupt(`${at} claims a string of ${r.lastU64()} bytes but the file has only ${r.left} left`);
+      r.skip(length);
+    } else {
+      const valueSize = SCALAR_SIZE[type];
+      if (valueSize === undefined) corrupt(`${at} has unknown value type ${type}`);
+      await ensure(valueSize, `${at}'s ${VALUE_TYPE_NAMES[type]} value`);
+      if (key === "general.alignment") {
+        if (type !== 4) corrupt(`${at} must be a u32, not ${VALUE_TYPE_NAMES[type]}`);
+        alignment = r.u32();
+        if (alignment === 0 || (alignment & (alignment - 1)) !== 0) corrupt(`${at} is ${alignment}, not a power of 2`);
+      } else {
+        r.skip(valueSize);
+      }
+    }
+  }
+
+  // Tensor infos: name, u32 dimension count, u64 dimensions, u32 ggml type, u64 offset in the data section.
+  const names = new Set<string>();
+  const tensors: GgufTensor[] = [];
+  const ends: bigint[] = [];
+  let expectedOffset = 0n;
+  const pad = (n: bigint, a: bigint) => ((n + a - 1n) / a) * a;
+  for (let i = 0; i < tensorCount; i++) {
+    const entry = `tensor info ${i}`;
+    await ensure(8, `${entry}'s name length`);
+    const nameLength = r.u64();
+    if (nameLength > r.left) corrupt(`${entry} claims a name of ${r.lastU64()} bytes but the file has only ${r.left} left`);
+    if (nameLength > MAX_TENSOR_NAME_BYTES) corrupt(`${entry} has a name of ${nameLength} bytes (llama.cpp allows at most ${MAX_TENSOR_NAME_BYTES})`);
+    await r.need(nameLength);
+    const name = r.text(nameLength);
+    const at = `tensor ${i} (${short(name)})`;
+    if (names.has(name)) corrupt(`${at} has the name of an earlier tensor`);
+    names.add(name);
+    await ensure(4, `${at}'s dimension count`);
+    const dimCount = r.u32();
+    if (dimCount > GGML_MAX_DIMS) corrupt(`${at} claims ${dimCount} dimensions (ggml has at most ${GGML_MAX_DIMS})`);
+    await ensure(8 * dimCount + 12, `${at}'s shape, type and offset`);
+    const dims = [1n, 1n, 1n, 1n];
+    for (let d = 0; d < dimCount; d++) dims[d] = r.u64Big();
+    if (dims.some((d) => d > INT64_MAX)) corrupt(`${at} has a negative dimension (${dims.slice(0, dimCount).join(" x ")} as signed 64-bit)`);
+    const elements = dims.reduce((a, d) => a * d, 1n);
+    if (elements > 0n && (dims[0]! * dims[1]! >= INT64_MAX || dims[0]! * dims[1]! * dims[2]! >= INT64_MAX || elements >= INT64_MAX)) {
+      corrupt(`${at} has ${dims.slice(0, dimCount).join(" x ")} elements, more than ggml can count`);
+    }
+    const type = r.u32();
+    const offset = r.u64Big();
+    const layout = TYPE_LAYOUT[type];
+    if (!layout) corrupt(`${at} has ggml type ${type}, which is unknown or no longer supported`);
+    const [blockElements, blockBytes] = layout;
+    if (dims[0]! % BigInt(blockElements) !== 0n) {
+      corrupt(`${at} has rows of ${dims[0]} elements, not a multiple of its type's block of ${blockElements}`);
+    }
+    const bytes = (elements / BigInt(blockElements)) * BigInt(blockBytes);
+    if (offset !== expectedOffset) {
+      corrupt(`${at} says its data starts at byte ${offset} of the data section, but the tensors before it end at byte ${expectedOffset}`);
+    }
+    expectedOffset += pad(bytes, BigInt(alignment));
+    ends.push(offset + bytes);
+    tensors.push({ name, type });
+  }
+  const dataOffset = tensorCount > 0 ? Number(pad(BigInt(r.pos), BigInt(alignment))) : r.pos;
+  const lastEnd = ends.reduce((a, e) => (e > a ? e : a), 0n);
+  const dataEnd = Number(BigInt(dataOffset) + lastEnd);
+  return { version, tensorCount, metadataCount, alignment, tensors, dataOffset, dataEnd };
 }
