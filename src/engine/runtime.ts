@@ -1,4 +1,4 @@
-import { getLlama, InsufficientMemoryError, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { getLlama, GgufInsights, InsufficientMemoryError, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import { ArbitrageError } from "./errors.js";
 import type { ModelFileCheck } from "./model-files.js";
 import type { GpuChoice, ModelConfig } from "./types.js";
@@ -33,6 +33,43 @@ export function loadLlama(gpu: GpuChoice, threads: number): Promise<Llama> {
   return pending;
 }
 
+/**
+ * node-llama-cpp's estimate of the memory a model's weights take (GgufInsights, all layers on the
+ * CPU): the bytes that must fit in free RAM, or RAM and free VRAM together. It is the heuristic
+ * from the tensor infos; estimateModelResourceRequirementsV2 simulates a native load instead (a
+ * second or more for Gemma 3 270M, and llama.loadModel repeats it) and gives the same figure on
+ * every model this project runs.
+ */
+export async function estimateModelBytes(llama: Llama, check: ModelFileCheck): Promise<number> {
+  const insights = await GgufInsights.from(check.info, llama);
+  const { cpuRam, gpuVram } = insights.estimateModelResourceRequirements({ gpuLayers: 0 });
+  return cpuRam + gpuVram;
+}
+
+/** Free RAM as node-llama-cpp measures it, plus free VRAM when layers may be offloaded. */
+export async function freeMemoryBytes(llama: Llama, config: ModelConfig): Promise<number> {
+  const ram = (await llama.getRamState()).free;
+  const offload = llama.gpu !== false && config.gpu !== "cpu" && config.gpuLayers !== 0;
+  return ram + (offload ? (await llama.getVramState()).free : 0);
+}
+
+function gib(bytes: number): string {
+  const g = bytes / 2 ** 30;
+  return g >= 1 ? g.toFixed(1) : g.toPrecision(2);
+}
+
+/**
+ * Refuses a model whose estimated size exceeds the free memory. llama.cpp on the CPU does not check:
+ * it maps the file and the machine swaps, or the process is killed, instead of an error.
+ */
+export function checkFitsInMemory(estimateBytes: number, freeBytes: number, label: string, path: string): void {
+  if (estimateBytes <= freeBytes) return;
+  throw new ArbitrageError(
+    "model-too-large",
+    `The ${label} model ${JSON.stringify(path)} needs about ${gib(estimateBytes)} GiB of memory (node-llama-cpp's estimate), but only ${gib(freeBytes)} GiB is free. Choose a smaller or more quantised model (e.g. a Q4_K_M file), or close other programs to free memory.`,
+  );
+}
+
 export async function loadModel(
   llama: Llama,
   check: ModelFileCheck,
@@ -42,6 +79,7 @@ export async function loadModel(
   signal?: AbortSignal,
 ): Promise<LlamaModel> {
   try {
+    checkFitsInMemory(await estimateModelBytes(llama, check), await freeMemoryBytes(llama, config), label, check.path);
     return await llama.loadModel({
       modelPath: check.path,
       gpuLayers: config.gpu === "cpu" ? 0 : config.gpuLayers,
@@ -49,6 +87,7 @@ export async function loadModel(
       loadSignal: signal,
     });
   } catch (e) {
+    if (e instanceof ArbitrageError) throw e;
     if (signal?.aborted) throw new ArbitrageError("cancelled", `Loading the ${label} model was cancelled.`);
     if (e instanceof InsufficientMemoryError) {
       throw new ArbitrageError(
