@@ -7,8 +7,8 @@ import { checkModelFile, type ModelFileCheck } from "./model-files.js";
 import { ModelSession, type CandidateStep, type StepLimits } from "./model-session.js";
 import { validateModelConfig, validateReasonOptions } from "./options.js";
 import { embeddedModelPath } from "./paths.js";
-import { buildPrompt } from "./prompt.js";
-import { createContext, loadLlama, loadModel } from "./runtime.js";
+import { buildPrompt, isEmbeddedTaskModel } from "./prompt.js";
+import { createContext, loadLlama, loadModel, reuseMargin } from "./runtime.js";
 import { decideStep } from "./policies.js";
 import { BusyClock } from "./busy-clock.js";
 import { DraftSpeculation } from "./speculation.js";
@@ -106,13 +106,18 @@ export class ArbitrageEngine {
   private readonly models = new Set<LlamaModel>();
 
   static async create(partialConfig: unknown, opts: CreateOptions = {}): Promise<ArbitrageEngine> {
-    const config = validateModelConfig(partialConfig);
+    let config = validateModelConfig(partialConfig);
     const { onProgress, signal } = opts;
     const draftPath = resolvePath(config.draft, "draft");
     const targetPath = resolvePath(config.target, "target");
     const draftCheck = await checkModelFile(draftPath, "Draft");
     const targetCheck = draftPath === targetPath ? draftCheck : await checkModelFile(targetPath, "Target");
     const warnings: string[] = [];
+    if (config.router === "embedded" && !(isEmbeddedTaskModel(draftCheck) && isEmbeddedTaskModel(targetCheck))) {
+      // The embedded router was trained on the embedded pair's arithmetic steps; on any other pair its score means nothing.
+      config = { ...config, router: "confidence" };
+      warnings.push("The embedded router is trained for the embedded demo pair only: this pair uses the confidence router (set arbitrage.router to choose another).");
+    }
     if (draftPath === targetPath) {
       warnings.push("The draft and target are the same model file: every step costs the same either way, so routing cannot save time.");
     }
@@ -144,7 +149,7 @@ export class ArbitrageEngine {
 
   private static async generator(role: ModelRole, check: ModelFileCheck, model: LlamaModel, config: ModelConfig): Promise<LoadedGenerator> {
     const context = await createContext(model, check, config, role);
-    return { check, model, session: new ModelSession(role, model, context, context.getSequence()) };
+    return { check, model, session: new ModelSession(role, model, context, context.getSequence(), reuseMargin(check)) };
   }
 
   /** The judge for a router/scorer choice, loaded on first use and then kept. */

@@ -46,7 +46,8 @@ export interface SessionMeter {
   ms: number;
 }
 
-const GREEDY_NEXT = { generateNext: { token: true, options: { temperature: 0 } } } as const;
+/** Greedy next token plus the top two logits (their gap tells how decisive the choice is); nothing vocabulary-sized. */
+const GREEDY_NEXT = { generateNext: { token: true, logits: { filter: { tokens: [], includeTop: 2 } }, options: { temperature: 0 } } } as const;
 
 export class ModelSession {
   private tokens: Token[] = [];
@@ -63,6 +64,11 @@ export class ModelSession {
     readonly model: LlamaModel,
     readonly context: LlamaContext,
     readonly sequence: LlamaContextSequence,
+    /**
+     * Logit gap a batched prediction needs before prefix reuse trusts it: 0 where batches and
+     * single tokens compute identically (F32 weights and KV, no flash attention), more on quantized kernels.
+     */
+    private readonly reuseMargin = 0,
   ) {}
 
   get committedTokens(): readonly Token[] {
@@ -168,25 +174,51 @@ export class ModelSession {
     } else if (reuseFrom && reuseFrom.length > 0 && limits.temperature === 0) {
       const room = Math.max(0, this.contextSize - 1 - this.candidateBase);
       const draft = reuseFrom.slice(0, Math.min(reuseFrom.length, room, limits.maxTokens));
-      // Feed the committed catch-up and all but the last draft token in one batch; the greedy
-      // prediction after each position says whether this model would have written the next draft token.
-      const predicted = await this.verify(feed, draft.slice(0, -1));
+      // The catch-up is evaluated alone, exactly as without reuse, so `own` — this model's greedy token
+      // for the next position — is its own. While it equals the draft's token, the draft's following
+      // tokens are checked in one batch: the greedy prediction after each says whether this model
+      // would have written the next one. A batch prediction counts only when it is decisive: quantized
+      // kernels compute a batch with other numerics than one token at a time, and a near-tie can flip
+      // between the two (ARCHITECTURE.md). At a near-tie the last kept token is evaluated again on its
+      // own, which settles that position with one-token numerics, and the check goes on.
+      let own = (await this.verify(feed, false))[0]!.token;
       let m = 0;
-      while (m < draft.length && predicted[m] === draft[m]) m++;
-      verifyWasted = Math.max(0, draft.length - 1 - m);
-      await this.erase(this.candidateBase + m, this.sequence.nextTokenIndex);
       let going = true;
-      for (let i = 0; i < m && going; i++) going = accept(draft[i]!);
+      let checked = 0;
+      let keptFromBatch = 0;
+      while (going && m < draft.length && own === draft[m]) {
+        going = accept(draft[m]!);
+        m++; // draft[m - 1] is pending: accepted, not yet evaluated
+        if (!going || m === draft.length) break;
+        const predicted = await this.verify(draft.slice(m - 1, -1), true); // positions m .. draft.length - 1
+        checked += predicted.length;
+        let j = 0;
+        while (going && j < predicted.length && predicted[j]!.token === draft[m + j] && predicted[j]!.margin > this.reuseMargin) {
+          going = accept(draft[m + j]!);
+          j++;
+        }
+        m += j;
+        keptFromBatch += j;
+        if (!going || m === draft.length) break;
+        const next = predicted[j]!;
+        if (next.margin > this.reuseMargin) {
+          // A decisive disagreement: this model's own token (sampled, not yet evaluated).
+          await this.erase(this.candidateBase + m, this.sequence.nextTokenIndex);
+          own = next.token;
+        } else {
+          await this.erase(this.candidateBase + m - 1, this.sequence.nextTokenIndex);
+          own = (await this.verify([draft[m - 1]!], false))[0]!.token;
+        }
+      }
       reused = out.length;
+      verifyWasted = Math.max(0, checked - keptFromBatch);
       if (going) {
         if (m === draft.length) {
-          // Whole draft step agreed; its last token is pending (not yet evaluated): continue after it.
+          // The whole draft step agreed; its last token is pending: continue after it.
           await this.continueGeneration([draft[m - 1]!], limits, accept);
         } else {
-          // predicted[m] is this model's own token at the first disagreement (sampled, not yet evaluated).
-          const first = predicted[m]!;
           this.meter.generated++;
-          if (accept(first)) await this.continueGeneration([first], limits, accept);
+          if (accept(own)) await this.continueGeneration([own], limits, accept);
         }
       }
     } else {
@@ -234,19 +266,23 @@ export class ModelSession {
     }
   }
 
-  /** Evaluates feed + draft in one batch; returns the greedy next token after each position from the last feed token on. */
-  private async verify(feed: Token[], draft: readonly Token[]): Promise<Token[]> {
+  /**
+   * Evaluates tokens in one batch; returns this model's greedy next token and its logit margin over
+   * the runner-up (how decisive the choice is) after each token, or only after the last one. Asking
+   * for outputs at every position changes the batch's numerics on quantized kernels, so a catch-up
+   * asks only at its end, exactly as plain generation does.
+   */
+  private async verify(tokens: readonly Token[], everyPosition: boolean): Promise<Array<{ token: Token; margin: number }>> {
     const started = this.sequence.nextTokenIndex;
-    const input: Parameters<LlamaContextSequence["controlledEvaluate"]>[0] = [];
-    feed.forEach((t, i) => input.push(i === feed.length - 1 ? [t, GREEDY_NEXT] : t));
-    for (const t of draft) input.push([t, GREEDY_NEXT]);
-    const results = await this.sequence.controlledEvaluate(input);
+    const last = tokens.length - 1;
+    const results = await this.sequence.controlledEvaluate(tokens.map((t, i) => (everyPosition || i === last ? [t, GREEDY_NEXT] : t)));
     this.meter.evaluated += this.sequence.nextTokenIndex - started;
-    const predicted: Token[] = [];
-    for (let i = feed.length - 1; i < input.length; i++) {
-      const next = results[i]?.next.token;
-      if (next === undefined || next === null) break;
-      predicted.push(next);
+    const predicted: Array<{ token: Token; margin: number }> = [];
+    for (const r of everyPosition ? results : results.slice(last)) {
+      const token = r?.next.token;
+      if (token === undefined || token === null) break;
+      const top = [...(r!.next.logits?.values() ?? [])].sort((a, b) => b - a);
+      predicted.push({ token, margin: top.length >= 2 ? top[0]! - top[1]! : Infinity });
     }
     return predicted;
   }

@@ -106,13 +106,30 @@ export async function loadModel(
  */
 export function contextOptions(check: ModelFileCheck, config: ModelConfig) {
   const trainContext = Number((check.info.architectureMetadata as { context_length?: number }).context_length ?? config.contextSize);
-  const exact = check.arbitrage.role !== undefined;
+  const exact = computesExactly(check);
   return {
     contextSize: Math.min(config.contextSize, trainContext > 0 ? trainContext : config.contextSize),
     sequences: 1,
     threads: config.threads,
     ...(exact ? { flashAttention: false, experimentalKvCacheKeyType: "F32" as const, experimentalKvCacheValueType: "F32" as const } : {}),
   };
+}
+
+/** Whether a batch and one token at a time compute identical logits for this model (the embedded models' exact settings). */
+export function computesExactly(check: ModelFileCheck): boolean {
+  return check.arbitrage.role !== undefined;
+}
+
+/**
+ * The logit gap a batched greedy prediction needs before prefix reuse trusts it, for models whose
+ * batched and one-token evaluations differ (quantized kernels, F16 KV cache). Measured here: up to
+ * 1.01 logits between a 48-token batch and one-token steps on Gemma 3 270M Q4_K_M, and flips of
+ * near-ties (gap < 0.1) on SmolLM2-135M Q4_1; 2 leaves room above the largest difference seen.
+ */
+export const QUANTIZED_REUSE_MARGIN = 2;
+
+export function reuseMargin(check: ModelFileCheck): number {
+  return computesExactly(check) ? 0 : QUANTIZED_REUSE_MARGIN;
 }
 
 export async function createContext(model: LlamaModel, check: ModelFileCheck, config: ModelConfig, label: string): Promise<LlamaContext> {
