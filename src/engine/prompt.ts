@@ -23,6 +23,19 @@ const STYLE_INSTRUCTIONS: Record<PromptStyle, string> = {
   plain: "Answer step by step, separating steps with a blank line.",
 };
 
+/**
+ * One worked example per style for base models, which follow a pattern rather than an
+ * instruction: without it Gemma 3 270M (base) answered "Tom has 3 apples…" with an empty answer,
+ * going straight to a new "Question:".
+ */
+const RAW_EXAMPLES: Record<PromptStyle, string> = {
+  math: "Question: What is 2+3?\n\nAnswer:\n\n2 + 3 = 5\n\nThe answer is 5.\n\n",
+  code:
+    "Question: How do I reverse a list in Python?\n\nAnswer:\n\nSlicing with a step of -1 returns a reversed copy; list.reverse() reverses in place.\n\n" +
+    "The answer is `items[::-1]`.\n\n",
+  plain: "Question: What is the capital of France?\n\nAnswer:\n\nFrance is a country in Europe.\n\nThe answer is Paris.\n\n",
+};
+
 export interface BuiltPrompt {
   text: string;
   tokens: Token[];
@@ -76,6 +89,6 @@ export function buildPrompt(model: LlamaModel, check: ModelFileCheck, question: 
     const tokens = state.contextText.tokenize(model.tokenizer);
     return { text: model.detokenize(tokens, true), tokens, endOfAnswerPrefixes: [] };
   }
-  const text = `${STYLE_INSTRUCTIONS[style]}\n\n${RAW_QUESTION_LABEL} ${question}\n\nAnswer:\n\n`;
+  const text = `${STYLE_INSTRUCTIONS[style]}\n\n${RAW_EXAMPLES[style]}${RAW_QUESTION_LABEL} ${question}\n\nAnswer:\n\n`;
   return { text, tokens: withBos(model, model.tokenize(text, false, "trimLeadingSpace")), endOfAnswerPrefixes: [RAW_QUESTION_LABEL] };
 }
