@@ -20,7 +20,7 @@ export function modelFlags(cmd: Command): Command {
     .option("--scorer <scorer>", 'step scorer for rsd/oracle: "embedded" (learned PRM), "exact" (arithmetic checker) or a PRM GGUF file', "embedded")
     .addOption(new Option("--gpu <gpu>", "GPU offload").choices(GPU_CHOICES as string[]).default("auto"))
     .option("--gpu-layers <n>", "layers to offload to the GPU", number("--gpu-layers"))
-    .option("--threads <n>", "CPU threads (always explicit; default: the number of cores)", number("--threads"))
+    .option("--threads <n>", "CPU threads (always explicit; default: cores − 1, at least 1, at most 8)", number("--threads"))
     .option("--context-size <n>", "context size in tokens", number("--context-size"));
 }
 
