@@ -114,7 +114,100 @@ test("KaTeX inline styles move to CSSOM (CSP needs no 'unsafe-inline'), data-st 
   const a = await probe("$$\\sqrt{\\frac{a}{b}}$$");
   assert.ok(a.katex > 0);
   assert.equal(a.dataSt, 0);
+  assert.ok(a.styleAttrs > 0, "KaTeX's layout styles are applied (through CSSOM)");
   // styles applied via CSSOM are visible as style attributes after serialisation; none came from model text
+});
+
+// A reasoning model's answer as the panel receives it, one step per blank-line block: a
+// `<think>` block over three steps, then the answer after `</think>` (recorded shape of
+// DeepSeek-R1-distill/Qwen3 output; the panel renders each step with the think state the steps
+// before it leave open).
+const THINK_STEPS = [
+  "<think>\nThe user asks for 12+7. Let me add the units first.\n\n",
+  "2 + 7 = 9, and the tens give 10, so $10 + 9 = 19$.\n\n",
+  "Double-check: 19 - 7 = 12. Good.\n</think>\n\n",
+  "The answer is **19**.",
+];
+
+/** Renders recorded steps the way media/webview.ts does; returns facts per step. */
+function probeSteps(steps, { streamingLast = false } = {}) {
+  return page.evaluate(
+    ([texts, streamingLast]) => {
+      const R = window.ArbRender;
+      const starts = R.thinkStates(texts);
+      return texts.map((t, i) => {
+        const el = document.createElement("div");
+        document.body.append(el);
+        const r = R.renderStepInto(el, t, streamingLast && i === texts.length - 1, starts[i]);
+        const thinkText = Array.from(el.querySelectorAll(".think-body")).map((x) => x.textContent).join("|");
+        const outside = Array.from(el.childNodes).filter((n) => !(n instanceof Element && n.classList.contains("think"))).map((n) => n.textContent).join("");
+        return {
+          startsInside: starts[i],
+          thinking: r.thinking,
+          labels: Array.from(el.querySelectorAll(".think-label")).map((x) => x.textContent),
+          thinkText,
+          outside,
+          text: el.textContent,
+          html: el.innerHTML,
+          katex: el.querySelectorAll(".think .katex").length,
+          live: el.querySelectorAll("script, img, a, iframe, [onerror], [href], [src]").length,
+        };
+      });
+    },
+    [steps, streamingLast],
+  );
+}
+
+test("reasoning blocks: steps inside <think> are marked as thinking, the answer after </think> is not", async () => {
+  const s = await probeSteps(THINK_STEPS);
+  assert.deepEqual(s.map((x) => x.startsInside), [false, true, true, false]);
+  assert.deepEqual(s.map((x) => x.thinking), ["all", "all", "all", "none"]);
+  // The tags are labels, never tag text.
+  assert.deepEqual(s[0].labels, ["Thinking"]);
+  assert.deepEqual(s[1].labels, []);
+  assert.deepEqual(s[2].labels, ["end of thinking"]);
+  for (const x of s) {
+    assert.ok(!x.text.includes("<think>") && !x.text.includes("</think>"), `raw tag text shown: ${x.text}`);
+    assert.ok(!/<\/?think/i.test(x.html), `a think element in the DOM: ${x.html.slice(0, 200)}`);
+  }
+  assert.match(s[0].thinkText, /Let me add the units first/);
+  assert.equal(s[0].outside.replace(/Thinking/, "").trim(), "", "nothing of step 1 outside the block");
+  assert.match(s[1].thinkText, /2 \+ 7 = 9/);
+  assert.equal(s[1].katex, 1, "math inside a thinking step still renders");
+  assert.match(s[2].thinkText, /Double-check/);
+  // The answer is plain step text, outside any think block.
+  assert.equal(s[3].labels.length, 0);
+  assert.match(s[3].outside, /The answer is 19\./);
+  assert.equal(s[3].thinkText, "");
+});
+
+test("reasoning blocks: </think> and the answer in one step; a stray </think> makes what came before thinking", async () => {
+  const [a, b] = await probeSteps(["<think>\nshort thought\n\n", "so 19.\n</think>\n\nThe answer is 19."]);
+  assert.equal(a.thinking, "all");
+  assert.equal(b.thinking, "part");
+  assert.deepEqual(b.labels, ["end of thinking"]);
+  assert.match(b.thinkText, /so 19\./);
+  assert.match(b.outside, /The answer is 19\./);
+  assert.ok(!b.outside.includes("so 19"), "the thought is not in the answer part");
+  // Template put <think> into the prompt: the output starts inside the block.
+  const c = await probeSteps(["Thinking about 12+7 without an opening tag.\n\n", "It is 19.\n</think>\n\n", "19"]);
+  assert.deepEqual(c.map((x) => x.thinking), ["all", "all", "none"]);
+  assert.deepEqual(c[1].labels, ["end of thinking"]);
+  assert.match(c[2].outside, /19/);
+});
+
+test("reasoning blocks: a partial tag while streaming is held back; hostile text inside a block stays inert", async () => {
+  const [p] = await probeSteps(["Let me think <thi"], { streamingLast: true });
+  assert.equal(p.thinking, "none");
+  assert.ok(!p.text.includes("<thi"), p.text);
+  const [q] = await probeSteps(["<think>\nstill thinking </thi"], { streamingLast: true });
+  assert.equal(q.thinking, "all");
+  assert.ok(!q.text.includes("</thi"), q.text);
+  const [h] = await probeSteps(['<think><script>window.__x=9</script><img src=x onerror="window.__x=10"> [l](javascript:alert(1))</think>\n\nok']);
+  assert.equal(h.thinking, "part");
+  assert.match(h.thinkText, /<script>window\.__x=9<\/script>/, "markup inside a block shows as text");
+  assert.equal(await page.evaluate(() => window.__x ?? null), null);
+  assert.equal(h.live, 0, h.html.slice(0, 300));
 });
 
 const HOSTILE = [
@@ -139,3 +232,127 @@ for (const [i, h] of HOSTILE.entries()) {
     assert.equal(await page.evaluate(() => document.querySelectorAll("iframe, style, use, foreignObject").length), 0);
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// The whole panel page with a recorded reasoning run: the HTML and CSP that src/extension/panel.ts
+// writes (bundled with a stand-in `vscode` module that only joins URIs), the real webview bundle
+// (media/webview.ts) and stylesheet, and the host's messages posted as VS Code posts them.
+// ---------------------------------------------------------------------------------------------
+
+const ORIGIN = "http://arbitrage.test";
+
+/** Bundles a TypeScript module for Node and imports it (CommonJS dependencies get a real `require`). */
+async function importBundled(entry, plugins = []) {
+  const banner = `import { createRequire as __arbRequire } from "node:module"; const require = __arbRequire(${JSON.stringify(join(root, "package.json"))});`;
+  const out = await esbuild.build({ entryPoints: [join(root, entry)], bundle: true, write: false, format: "esm", platform: "node", target: "node20", logLevel: "warning", plugins, banner: { js: banner } });
+  return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString("base64")}`);
+}
+
+const vscodeStub = {
+  name: "vscode-stub",
+  setup(b) {
+    b.onResolve({ filter: /^vscode$/ }, () => ({ path: "vscode", namespace: "stub" }));
+    b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
+      contents: "export const Uri = { joinPath: (b, ...p) => ({ path: [b.path, ...p].join('/') }) }; export const ViewColumn = {}; export const window = {};",
+      loader: "js",
+    }));
+  },
+};
+
+async function panelPage() {
+  const panel = await importBundled("src/extension/panel.ts", [vscodeStub]);
+  const webview = { cspSource: ORIGIN, asWebviewUri: (u) => ({ toString: () => `${ORIGIN}${u.path}` }) };
+  const html = panel.renderHtml(webview, { path: "/ext" });
+  const assets = new Map();
+  const js = await esbuild.build({ entryPoints: [join(root, "media", "webview.ts")], bundle: true, write: false, format: "iife", platform: "browser", target: ["chrome120"], logLevel: "warning" });
+  assets.set("/ext/dist/webview/webview.js", { type: "text/javascript", body: js.outputFiles[0].contents });
+  const css = await esbuild.build({
+    entryPoints: [join(root, "media", "webview.css")], bundle: true, write: false, outdir: "/ext/dist/webview", assetNames: "fonts/[name]",
+    loader: { ".woff2": "file", ".woff": "file", ".ttf": "file" }, logLevel: "warning",
+  });
+  for (const f of css.outputFiles) assets.set(f.path, { type: f.path.endsWith(".css") ? "text/css" : "font/woff2", body: f.contents });
+  const p = await browser.context.newPage();
+  await p.setViewportSize({ width: 760, height: 900 });
+  const errors = [];
+  p.on("pageerror", (e) => errors.push(String(e)));
+  p.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await p.route(`${ORIGIN}/**`, (r) => {
+    const path = new URL(r.request().url()).pathname;
+    if (path === "/panel") return r.fulfill({ status: 200, contentType: "text/html", body: html });
+    const a = assets.get(path);
+    return a ? r.fulfill({ status: 200, contentType: a.type, body: Buffer.from(a.body) }) : r.fulfill({ status: 404, body: "" });
+  });
+  await p.addInitScript(() => {
+    window.__posted = [];
+    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} (${e.sourceFile}:${e.lineNumber}:${e.columnNumber})`));
+    window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: (s) => (window.__saved = s) });
+  });
+  await p.goto(`${ORIGIN}/panel`);
+  await p.waitForFunction(() => window.__posted.some((m) => m.type === "ready"));
+  // The theme variables VS Code sets on a webview's <html> (Dark Modern), through CSSOM as VS Code does.
+  await p.evaluate(() => {
+    const vars = {
+      "--vscode-font-family": "system-ui, sans-serif", "--vscode-font-size": "13px", "--vscode-foreground": "#cccccc",
+      "--vscode-editor-background": "#1f1f1f", "--vscode-descriptionForeground": "#9d9d9d", "--vscode-panel-border": "#2b2b2b",
+      "--vscode-button-background": "#0078d4", "--vscode-button-foreground": "#ffffff", "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-orange": "#d18616", "--vscode-textBlockQuote-background": "#2b2b2b", "--vscode-editor-font-family": "monospace",
+    };
+    for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
+  });
+  return { page: p, errors, post: (m) => p.evaluate((msg) => window.postMessage(msg, "*"), m) };
+}
+
+function recordedStep(index, model, text, routerScore) {
+  return { index, text, model, routerScore, tokens: Math.max(1, Math.round(text.length / 4)), draftTokensDiscarded: 0, targetTokensReused: 0, endedBy: "delimiter", ms: 40 + index * 7, draftMs: 30, targetMs: model === "target" ? 30 : 0, routerMs: 0.1 };
+}
+
+test("panel page: a recorded reasoning run shows thinking steps as thinking, the answer after </think> as the answer", async () => {
+  const { extractFinalAnswer } = await importBundled("src/engine/answer.ts");
+  const models = ["draft", "target", "draft", "target"];
+  const scores = [0.21, 0.64, 0.12, 0.51];
+  const steps = THINK_STEPS.map((t, i) => recordedStep(i, models[i], t, scores[i]));
+  const text = THINK_STEPS.join("");
+  const answer = extractFinalAnswer(text, "A:");
+  assert.equal(answer, "19", "the engine's extractor reads the answer after </think>");
+  const meter = (ms) => ({ generated: 20, evaluated: 30, committed: 20, discarded: 0, ms });
+  const result = {
+    question: "What is 12+7?", policy: "arbitrage", threshold: 0.5, steps, text, answer, finishReason: "eos",
+    stats: { steps: 4, stepsByModel: { draft: 2, target: 2 }, tokensByModel: { draft: 20, target: 20 }, draftTokensDiscarded: 4, targetTokensDiscarded: 0, targetTokensReused: 0, targetVerifyWasted: 0, routerCalls: 4, routerMs: 0.4, scorerCalls: 0, scorerMs: 0, meters: { draft: meter(60), target: meter(240) }, wallMs: 320, overheadMs: 10 },
+  };
+  const { page: p, errors, post } = await panelPage();
+  try {
+    const runId = "rec-1";
+    await post({ type: "run-started", run: { runId, question: "What is 12+7?", policy: "arbitrage", threshold: 0.5, pair: "recorded reasoning run", startedAt: 0 } });
+    for (const s of steps) {
+      // Stream each step token by token first (pending step, re-rendered per frame), then commit it.
+      for (const chunk of s.text.match(/[\s\S]{1,5}/g)) await post({ type: "engine-event", runId, event: { type: "token", index: s.index, model: s.model, text: chunk } });
+      await p.waitForTimeout(30);
+      await post({ type: "engine-event", runId, event: { type: "step-decided", step: s } });
+    }
+    await post({ type: "engine-event", runId, event: { type: "finished", result } });
+    await p.locator('body[data-state="finished"]').waitFor({ timeout: 5000 });
+    const dom = await p.evaluate(() => {
+      const arts = Array.from(document.querySelectorAll("#steps > .step"));
+      return {
+        steps: arts.map((a) => ({ model: a.dataset.model, thinking: a.dataset.thinking ?? "none", cls: a.className, labels: Array.from(a.querySelectorAll(".think-label")).map((l) => l.textContent), text: a.querySelector(".step-body").textContent })),
+        answer: document.getElementById("answer")?.textContent ?? null,
+        pending: document.querySelectorAll(".step.pending").length,
+        bodyText: document.getElementById("steps").textContent,
+        live: document.querySelectorAll("#steps script, #steps img, #steps a, #steps think").length,
+      };
+    });
+    await p.screenshot({ path: join(root, ".test-artifacts", "render-think.png"), fullPage: true });
+    assert.equal(dom.pending, 0);
+    assert.deepEqual(dom.steps.map((s) => s.model), models);
+    assert.deepEqual(dom.steps.map((s) => s.thinking), ["all", "all", "all", "none"]);
+    assert.ok(dom.steps.slice(0, 3).every((s) => / thinking/.test(s.cls)) && !/thinking/.test(dom.steps[3].cls));
+    assert.deepEqual(dom.steps.map((s) => s.labels), [["Thinking"], [], ["end of thinking"], []]);
+    assert.ok(!dom.bodyText.includes("<think>") && !dom.bodyText.includes("</think>"), "no raw tag text in the panel");
+    assert.match(dom.steps[3].text, /The answer is 19\./);
+    assert.equal(dom.answer, "19", "the final answer is shown");
+    assert.equal(dom.live, 0);
+    assert.deepEqual(errors, [], "no script error and no CSP violation in the panel");
+  } finally {
+    await p.close();
+  }
+});

@@ -59,7 +59,10 @@ const KATEX_OPTIONS = {
 
 function renderMath(tex: string, displayMode: boolean): string {
   try {
-    return katex.renderToString(tex, { ...KATEX_OPTIONS, displayMode });
+    // KaTeX's inline styles leave as `data-st` (applied later through CSSOM): a `style` attribute
+    // reaching DOMPurify's DOMParser would already be a CSP violation report in the webview.
+    // KaTeX escapes its text and attribute values, so ` style="` only occurs as its own attribute.
+    return katex.renderToString(tex, { ...KATEX_OPTIONS, displayMode }).replace(/ style="/g, ' data-st="');
   } catch {
     return `<code class="math-error">${escapeHtml(tex)}</code>`;
   }
@@ -235,7 +238,10 @@ function ensureHooks(): void {
   if (hooked) return;
   hooked = true;
   DOMPurify.addHook("uponSanitizeAttribute", (_node, data) => {
-    if (data.attrName === "style") {
+    // KaTeX's styles arrive as `data-st` (renderMath); USE_PROFILES makes DOMPurify ignore
+    // ADD_ATTR, so keep them here. applyStyles filters every property before it is applied.
+    if (data.attrName === "data-st") data.forceKeepAttr = true;
+    else if (data.attrName === "style") {
       data.keepAttr = false;
       (_node as Element).setAttribute("data-st", data.attrValue);
     }
@@ -285,4 +291,135 @@ export function renderModelText(text: string, streaming: boolean): string {
 export function renderInto(el: Element, text: string, streaming: boolean): void {
   el.innerHTML = renderModelText(text, streaming);
   applyStyles(el);
+}
+
+// ----------------------------------------------------------------------------------------------
+// Reasoning blocks: `<think> … </think>`
+// ----------------------------------------------------------------------------------------------
+// A reasoning model writes its thinking between `<think>` and `</think>` before the answer, and
+// a block usually spans several steps (a step ends at a blank line). The tags are shown as labels
+// ("Thinking", "end of thinking") built with textContent, never as tag text and never as HTML;
+// the text inside goes through renderInto like any other model text. Templates that put
+// `<think>` into the prompt (DeepSeek-R1 distills, Qwen3) make the answer start inside the block
+// with only `</think>` written: as in src/engine/answer.ts, everything before a `</think>` that no
+// `<think>` opened is thinking.
+
+export const THINK_OPEN = "<think>";
+export const THINK_CLOSE = "</think>";
+
+export interface ThinkSegment {
+  text: string;
+  thinking: boolean;
+  /** This step wrote the segment's `<think>`. */
+  opened: boolean;
+  /** This step wrote the segment's `</think>`. */
+  closed: boolean;
+}
+
+/**
+ * Splits one step's text at its think tags. `inside`: a think block is open at the step's start.
+ * While streaming, a trailing partial tag (`<thi`) is held back so it never flashes as text.
+ */
+export function splitThinking(text: string, inside: boolean, streaming = false): { segments: ThinkSegment[]; insideAtEnd: boolean } {
+  const segments: ThinkSegment[] = [];
+  let pos = 0;
+  let opened = false;
+  for (;;) {
+    const tag = inside ? THINK_CLOSE : THINK_OPEN;
+    const at = text.indexOf(tag, pos);
+    if (at < 0) {
+      let rest = text.slice(pos);
+      if (streaming) {
+        for (let k = Math.min(tag.length - 1, rest.length); k > 0; k--) {
+          if (tag.startsWith(rest.slice(rest.length - k))) {
+            rest = rest.slice(0, rest.length - k);
+            break;
+          }
+        }
+      }
+      if (rest !== "" || opened) segments.push({ text: rest, thinking: inside, opened, closed: false });
+      return { segments, insideAtEnd: inside };
+    }
+    const before = text.slice(pos, at);
+    if (inside) segments.push({ text: before, thinking: true, opened, closed: true });
+    else if (before !== "") segments.push({ text: before, thinking: false, opened: false, closed: false });
+    opened = !inside;
+    inside = !inside;
+    pos = at + tag.length;
+  }
+}
+
+/** Whether the answer starts inside a think block: its first think tag is a `</think>`. */
+export function startsInsideThink(texts: readonly string[]): boolean {
+  for (const t of texts) {
+    const close = t.indexOf(THINK_CLOSE);
+    const open = t.indexOf(THINK_OPEN);
+    if (close >= 0 || open >= 0) return close >= 0 && (open < 0 || close < open);
+  }
+  return false;
+}
+
+/**
+ * Whether a think block is open at the start of each step (`texts`: the steps in order). The
+ * answer starts inside one when its first think tag is a `</think>`.
+ */
+export function thinkStates(texts: readonly string[]): boolean[] {
+  let inside = startsInsideThink(texts);
+  return texts.map((t) => {
+    const start = inside;
+    inside = splitThinking(t, inside).insideAtEnd;
+    return start;
+  });
+}
+
+export type StepThinking = "none" | "part" | "all";
+
+/**
+ * Renders one step (the panel's only way to put a step's text into the DOM): text without think
+ * tags outside a block renders exactly as renderInto; otherwise each segment gets its own
+ * element, thinking ones inside `div.think` with their labels.
+ */
+export function renderStepInto(el: Element, text: string, streaming: boolean, thinkingAtStart: boolean): { thinking: StepThinking; insideAtEnd: boolean } {
+  const { segments, insideAtEnd } = splitThinking(text, thinkingAtStart, streaming);
+  if (!thinkingAtStart && segments.every((s) => !s.thinking)) {
+    renderInto(el, segments.map((s) => s.text).join(""), streaming);
+    return { thinking: "none", insideAtEnd };
+  }
+  el.textContent = "";
+  const doc = el.ownerDocument;
+  let thinkingParts = 0;
+  let otherParts = 0;
+  for (const s of segments) {
+    const blank = s.text.trim() === "";
+    if (!s.thinking) {
+      if (blank) continue;
+      otherParts++;
+      const div = doc.createElement("div");
+      div.className = "after-think";
+      renderInto(div, s.text, streaming);
+      el.append(div);
+      continue;
+    }
+    thinkingParts++;
+    const block = doc.createElement("div");
+    block.className = "think";
+    if (s.opened) block.classList.add("think-start");
+    if (s.closed) block.classList.add("think-end");
+    const label = (cls: string, t: string) => {
+      const span = doc.createElement("div");
+      span.className = `think-label ${cls}`;
+      span.textContent = t;
+      return span;
+    };
+    if (s.opened) block.append(label("think-open", "Thinking"));
+    if (!blank) {
+      const body = doc.createElement("div");
+      body.className = "think-body";
+      renderInto(body, s.text, streaming);
+      block.append(body);
+    }
+    if (s.closed) block.append(label("think-close", "end of thinking"));
+    el.append(block);
+  }
+  return { thinking: thinkingParts === 0 ? "none" : otherParts === 0 ? "all" : "part", insideAtEnd };
 }

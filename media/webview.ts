@@ -7,7 +7,8 @@
 import type { EngineEvent, StepRecord } from "../src/engine/types.js";
 import type { HostToWebview, PanelState, RunInfo, WebviewToHost } from "../src/protocol/index.js";
 import { formatMs, formatSpeedup, percent, summarize } from "../src/extension/summary.js";
-import { renderInto } from "./render.js";
+import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
+import { formatScore, formatThreshold } from "./scores.js";
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewToHost): void;
@@ -37,6 +38,8 @@ let state: PanelState = emptyState();
 /** The step being written: element + accumulated text. */
 let pending: { index: number; model: string; el: HTMLElement; body: HTMLElement; text: string } | null = null;
 let renderQueued = false;
+/** Whether a `<think>` block is open after the committed steps (where the pending step starts). */
+let thinkingAfterCommitted = false;
 
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, cls?: string, text?: string): HTMLElementTagNameMap[K] {
   const e = document.createElement(tag);
@@ -70,10 +73,10 @@ logEl.addEventListener("click", () => vscode.postMessage({ type: "show-log" }));
 
 function renderHeader(run: RunInfo | null): void {
   questionEl.textContent = run ? run.question : "Run “Reason with Arbitrage” to start.";
-  metaEl.textContent = run ? `${run.pair} · policy ${run.policy} · threshold ${run.threshold.toFixed(2)}` : "";
+  metaEl.textContent = run ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}` : "";
   if (run) {
     thresholdEl.value = String(run.threshold);
-    thresholdValueEl.textContent = run.threshold.toFixed(2);
+    thresholdValueEl.textContent = formatThreshold(run.threshold);
   }
 }
 
@@ -105,18 +108,26 @@ function routerInfo(step: StepRecord, threshold: number): HTMLElement | null {
   const mark = el("span", "mark");
   mark.style.left = `${Math.max(0, Math.min(1, threshold)) * 100}%`;
   bar.append(fill, mark);
-  const cmp = score >= threshold ? "≥" : "<";
-  box.append(el("span", "router-label", `${label} ${score.toFixed(2)} ${cmp} ${threshold.toFixed(2)}`), bar);
+  const shown = formatScore(score, threshold);
+  box.append(el("span", "router-label", `${label} ${shown.score} ${shown.cmp} ${shown.threshold}`), bar);
   return box;
 }
 
-function renderStep(step: StepRecord): HTMLElement {
+/** Marks a step inside a reasoning block: `thinking` when all of it is thinking, `part-thinking` when it also answers. */
+function markThinking(root: HTMLElement, thinking: StepThinking): void {
+  root.classList.toggle("thinking", thinking === "all");
+  root.classList.toggle("part-thinking", thinking === "part");
+  if (thinking === "none") delete root.dataset.thinking;
+  else root.dataset.thinking = thinking;
+}
+
+function renderStep(step: StepRecord, thinkingAtStart: boolean): HTMLElement {
   const threshold = state.run?.threshold ?? 0.5;
   const { root, head, body } = stepShell(step.index, step.model, false);
   const info = routerInfo(step, threshold);
   if (info) head.append(info);
   head.append(el("span", "step-stats", `${step.tokens} tok · ${formatMs(step.ms)}`));
-  renderInto(body, step.text, false);
+  markThinking(root, renderStepInto(body, step.text, false, thinkingAtStart).thinking);
   for (const d of state.discarded.filter((x) => x.index === step.index)) {
     const det = el("details", "discarded");
     det.append(el("summary", undefined, `${modelLabel(d.model)} step discarded: ${d.reason}`));
@@ -137,6 +148,13 @@ function renderSummary(): void {
   summaryEl.hidden = false;
   summaryEl.textContent = "";
   summaryEl.append(el("h2", undefined, "Summary"));
+  if (r.answer !== null) {
+    // The final answer (src/engine/answer.ts), as text: the first thing to read when a run ends.
+    const answer = el("p", "final-answer");
+    answer.append(el("span", "final-answer-label", "Answer"), el("strong", undefined, r.answer));
+    answer.lastElementChild!.id = "answer";
+    summaryEl.append(answer);
+  }
   const share = el("div", "share");
   const d = el("span", "share-draft");
   d.style.width = `${s.draftShare * 100}%`;
@@ -150,24 +168,36 @@ function renderSummary(): void {
   row("Tokens", `${s.tokens} — draft ${s.draftTokens}, target ${s.targetTokens}`);
   row("Wall time", `${formatMs(s.wallMs)} (${s.tokensPerSecond.toFixed(0)} tok/s)`);
   row("Est. speedup vs target-only", formatSpeedup(s.speedup));
-  row("Finished", r.finishReason + (r.answer !== null ? ` — answer: ${r.answer}` : ""));
+  row("Finished", r.finishReason);
   summaryEl.append(dl);
 }
 
 function renderAll(): void {
   renderHeader(state.run);
-  stepsEl.textContent = "";
   pending = null;
-  for (const step of state.steps) stepsEl.append(renderStep(step));
+  renderCommittedSteps();
   renderSummary();
   errorEl.hidden = !state.error;
   errorEl.textContent = state.error ? state.error.message : "";
   updateControls();
 }
 
+function renderCommittedSteps(): void {
+  stepsEl.textContent = "";
+  const starts = thinkStates(state.steps.map((s) => s.text));
+  state.steps.forEach((step, i) => stepsEl.append(renderStep(step, starts[i]!)));
+  const last = state.steps.at(-1);
+  thinkingAfterCommitted = last ? splitThinking(last.text, starts.at(-1)!).insideAtEnd : false;
+}
+
+/** Whether the answer starts inside a think block (its first think tag is a stray `</think>`). */
+function answerStartsInThink(): boolean {
+  return startsInsideThink(state.steps.map((s) => s.text));
+}
+
 function flushPending(): void {
   renderQueued = false;
-  if (pending) renderInto(pending.body, pending.text, true);
+  if (pending) markThinking(pending.el, renderStepInto(pending.body, pending.text, true, thinkingAfterCommitted).thinking);
 }
 
 function onEngineEvent(e: EngineEvent): void {
@@ -201,8 +231,18 @@ function onEngineEvent(e: EngineEvent): void {
         pending.el.remove();
         pending = null;
       }
-      state.steps.push(e.step);
-      stepsEl.append(renderStep(e.step));
+      {
+        const startedInThink = answerStartsInThink();
+        const thinkingAtStart = thinkingAfterCommitted;
+        state.steps.push(e.step);
+        if (answerStartsInThink() !== startedInThink) {
+          // A `</think>` that no `<think>` opened: everything before it was thinking.
+          renderCommittedSteps();
+        } else {
+          stepsEl.append(renderStep(e.step, thinkingAtStart));
+          thinkingAfterCommitted = splitThinking(e.step.text, thinkingAtStart).insideAtEnd;
+        }
+      }
       save();
       break;
     case "finished":

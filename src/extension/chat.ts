@@ -8,6 +8,7 @@
  */
 import * as vscode from "vscode";
 import type { EngineEvent, PromptStyle, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
+import { formatScore } from "../../media/scores.js";
 import { formatMs, formatSpeedup, percent, summarize } from "./summary.js";
 
 export const PARTICIPANT_ID = "arbitrage.chat";
@@ -50,7 +51,8 @@ function safeMarkdown(value: string): vscode.MarkdownString {
 
 export function stepHeading(step: StepRecord, threshold: number): string {
   const score = step.routerScore ?? step.scorerScore;
-  const routing = score === undefined ? "" : ` · ${step.routerScore !== undefined ? "router" : "scorer"} ${score.toFixed(2)} ${score >= threshold ? "≥" : "<"} ${threshold.toFixed(2)}`;
+  const shown = score === undefined ? undefined : formatScore(score, threshold);
+  const routing = shown === undefined ? "" : ` · ${step.routerScore !== undefined ? "router" : "scorer"} ${shown.score} ${shown.cmp} ${shown.threshold}`;
   const icon = step.model === "target" ? "🟧" : "🟦";
   return `${icon} **${step.model}** · step ${step.index + 1}${routing} · ${step.tokens} tok · ${formatMs(step.ms)}`;
 }
