@@ -49,8 +49,11 @@ const HEADER_BYTES = 24; // magic, u32 version, u64 tensor count, u64 metadata c
 const MIN_KV_BYTES = 8 + 4 + 1; // key length, value type, smallest value
 const MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8; // name length, dimension count, type, offset
 const MAX_KEY_BYTES = 65535; // the GGUF spec's limit
-const MAX_TENSOR_NAME_BYTES = 63; // GGML_MAX_NAME - 1
+const MAX_TENSOR_NAME_BYTES = 63;
+const MAX_KEPT_STRING_BYTES = 1024; // GGML_MAX_NAME - 1
 const GGML_MAX_DIMS = 4;
+const LLAMA_MAX_LAYERS = 512;
+const LLAMA_MAX_EXPERTS = 1024;
 const INT64_MAX = 2n ** 63n - 1n;
 
 export interface ModelFileCheck {
@@ -103,7 +106,7 @@ export async function checkModelFile(path: string, label: string): Promise<Model
   }
   if (st.isDirectory()) fail("model-is-directory", label, path, "is a directory, not a .gguf file. Choose the model file inside it.");
   // Before anything opens it: reading a FIFO blocks until a writer comes, and /dev/zero never ends.
-  if (!st.isFile()) fail("model-not-regular-file", label, path, `is not a regular file (it is ${fileKind(st)}). Choose a .gguf model file.`);
+  if (!st.isFile()) fail("model-not-regular-file", label, path, `is not a regular file: it is ${fileKind(st)}. Choose a .gguf model file.`);
   try {
     await access(path, constants.R_OK);
   } catch {
@@ -122,7 +125,7 @@ export async function checkModelFile(path: string, label: string): Promise<Model
   let size: number;
   try {
     const fst = await handle.stat();
-    if (!fst.isFile()) fail("model-not-regular-file", label, path, `is not a regular file (it is ${fileKind(fst)}). Choose a .gguf model file.`);
+    if (!fst.isFile()) fail("model-not-regular-file", label, path, `is not a regular file: it is ${fileKind(fst)}. Choose a .gguf model file.`);
     size = fst.size;
     header = await readGgufHeader(handle, size, label, path);
   } finally {
@@ -162,10 +165,85 @@ export async function checkModelFile(path: string, label: string): Promise<Model
     );
   }
 
+  checkHyperparameters(header.values, architecture, header.tensors, (detail) =>
+    fail("model-corrupt", label, path, `the file is corrupt: ${detail}, which would abort llama.cpp. Download it again or re-convert it.`),
+  );
+
   const arbitrage: Record<string, string> = {};
   const custom = meta.arbitrage as Record<string, unknown> | undefined;
   flatten(custom, "", arbitrage);
   return { path, sizeBytes: size, info, architecture, arbitrage };
+}
+
+const ROPE_SCALING_TYPES = new Set(["none", "linear", "yarn", "longrope"]);
+
+/** Layer tensors whose shape llama.cpp derives from a hyperparameter (a 0 there is a GGML_ASSERT abort in create_tensor). */
+const LAYER_TENSOR = /^blk\.(\d+)\.(ffn_up|ffn_gate|ffn_down|ffn_up_exps|ffn_gate_exps|ffn_down_exps|attn_q|attn_k|attn_v|attn_qkv|attn_output)\.weight$/;
+
+/**
+ * The architecture-independent GGML_ASSERTs of llama.cpp's load_hparams and create_tensor
+ * (src/llama-model.cpp, src/llama-model-loader.cpp), checked on the metadata first: llama.cpp
+ * aborts the process on them instead of failing the load.
+ */
+function checkHyperparameters(values: ReadonlyMap<string, MetadataValue>, arch: string, tensors: GgufTensor[], corrupt: (detail: string) => never): void {
+  const get = (key: string) => values.get(`${arch}.${key}`);
+  const num = (v: MetadataValue | undefined) => (typeof v === "number" ? v : undefined);
+  const perLayer = (key: string, layer: number): number | undefined => {
+    const v = get(key);
+    return Array.isArray(v) ? v[layer] : num(v);
+  };
+  const max = (key: string): number => {
+    const v = get(key);
+    return Array.isArray(v) ? Math.max(0, ...v) : (num(v) ?? 0);
+  };
+  const layers = num(get("block_count"));
+  if (layers === undefined || !(layers >= 1 && layers <= LLAMA_MAX_LAYERS)) {
+    corrupt(`its metadata says ${arch}.block_count = ${JSON.stringify(get("block_count"))} (llama.cpp runs 1 to ${LLAMA_MAX_LAYERS} layers)`);
+  }
+  const nextn = num(get("nextn_predict_layers")) ?? 0;
+  if (nextn > layers) corrupt(`its metadata says ${arch}.nextn_predict_layers = ${nextn}, more than block_count = ${layers}`);
+  const embedding = num(get("embedding_length"));
+  if (embedding !== undefined && embedding < 1) corrupt(`its metadata says ${arch}.embedding_length = ${embedding}`);
+
+  let experts = num(get("expert_count")) ?? 0;
+  let used = max("expert_used_count");
+  if ((arch === "hunyuan-dense" || arch === "hunyuan_vl") && experts <= 1) [experts, used] = [0, 0]; // llama.cpp's own fix-up
+  const groups = num(get("expert_group_count")) ?? 0;
+  const groupsUsed = num(get("expert_group_used_count")) ?? 0;
+  const expertsDetail = `expert_count = ${experts}, expert_used_count = ${used}, expert_group_count = ${groups}, expert_group_used_count = ${groupsUsed}`;
+  const expertsOk =
+    experts <= LLAMA_MAX_EXPERTS &&
+    used <= experts &&
+    (experts > 0
+      ? used > 0 && groups < experts && (groups <= 1 || (experts % groups === 0 && groupsUsed > 0 && groupsUsed < groups))
+      : used === 0 && groups === 0);
+  if (!expertsOk) corrupt(`its metadata has inconsistent experts (${expertsDetail})`);
+
+  const ropeScaling = get("rope.scaling.type");
+  if (ropeScaling !== undefined && !ROPE_SCALING_TYPES.has(String(ropeScaling))) {
+    corrupt(`its metadata says ${arch}.rope.scaling.type = ${short(String(ropeScaling))} (llama.cpp knows ${[...ROPE_SCALING_TYPES].join(", ")})`);
+  }
+
+  const headKvPath = get("attention.head_count_kv") === undefined ? "attention.head_count" : "attention.head_count_kv";
+  for (const t of tensors) {
+    const m = LAYER_TENSOR.exec(t.name);
+    if (!m) continue;
+    const layer = Number(m[1]);
+    const kind = m[2]!;
+    const needs: string[] = kind.endsWith("_exps")
+      ? ["expert_feed_forward_length"]
+      : kind.startsWith("ffn_")
+        ? ["feed_forward_length"]
+        : kind === "attn_k" || kind === "attn_v"
+          ? [headKvPath, "attention.key_length", "attention.value_length"]
+          : kind === "attn_qkv"
+            ? ["attention.head_count", headKvPath, "attention.key_length", "attention.value_length"]
+            : ["attention.head_count", "attention.key_length", "attention.value_length"];
+    for (const key of needs) {
+      const v = perLayer(key, layer);
+      if (v !== undefined && v < 1) corrupt(`its metadata says ${arch}.${key} = ${v} for layer ${layer}, which has the tensor ${t.name}`);
+    }
+  }
 }
 
 function flatten(obj: Record<string, unknown> | undefined, prefix: string, out: Record<string, string>): void {
@@ -175,6 +253,8 @@ function flatten(obj: Record<string, unknown> | undefined, prefix: string, out: 
     else out[`${prefix}${k}`] = String(v);
   }
 }
+
+type MetadataValue = number | string | number[];
 
 interface GgufTensor {
   name: string;
@@ -186,6 +266,8 @@ export interface GgufHeader {
   tensorCount: number;
   metadataCount: number;
   alignment: number;
+  /** The scalar values, strings up to 1 KiB and numeric arrays up to 512 long, by key, exactly as stored. */
+  values: ReadonlyMap<string, MetadataValue>;
   tensors: GgufTensor[];
   /** Where the data section starts. */
   dataOffset: number;
@@ -208,6 +290,15 @@ class WindowReader {
 
   get left(): number {
     return this.size - this.pos;
+  }
+
+  /** The window and the file position of its first byte. */
+  get window(): Buffer {
+    return this.buf;
+  }
+
+  get windowStart(): number {
+    return this.bufStart;
   }
 
   /** True when the next n bytes are in the window. */
@@ -263,8 +354,109 @@ class WindowReader {
     return s;
   }
 
+  /** A scalar metadata value of GGUF type `type` (its bytes are in the window). */
+  scalar(type: number): number {
+    const at = this.pos - this.bufStart;
+    const b = this.buf;
+    const v = [
+      () => b.readUInt8(at), () => b.readInt8(at), () => b.readUInt16LE(at), () => b.readInt16LE(at), () => b.readUInt32LE(at),
+      () => b.readInt32LE(at), () => b.readFloatLE(at), () => b.readUInt8(at), () => 0, () => 0,
+      () => Number(b.readBigUInt64LE(at)), () => Number(b.readBigInt64LE(at)), () => b.readDoubleLE(at),
+    ][type]!();
+    this.pos += SCALAR_SIZE[type]!;
+    return v;
+  }
+
+  /** The next n bytes, without moving on (a view of the window). */
+  peek(n: number): Buffer {
+    const at = this.pos - this.bufStart;
+    return this.buf.subarray(at, at + n);
+  }
+
+  /** The next n bytes, one character per byte (exact, unlike UTF-8 decoding of invalid sequences). */
+  bytes(n: number): string {
+    const at = this.pos - this.bufStart;
+    const s = this.buf.toString("latin1", at, at + n);
+    this.pos += n;
+    return s;
+  }
+
   skip(n: number): void {
     this.pos += n;
+  }
+}
+
+/**
+ * The tokens seen so far, to find a repeated one among a 262k-token vocabulary in a few tens of ms:
+ * an open-addressing table of two 32-bit hashes of each token's bytes, and on a match the earlier
+ * token's bytes read back from the file and compared. Empty tokens are distinct (llama.cpp renames
+ * them "[EMPTY_<id>]").
+ */
+class TokenSet {
+  private slots = new Int32Array(1 << 12); // token index + 1; 0 is free
+  private h1 = new Int32Array(1 << 11);
+  private h2 = new Int32Array(1 << 11);
+  private readonly positions: number[] = [];
+  private readonly lengths: number[] = [];
+  private count = 0;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  /** Adds token `index` (its `length` bytes at file position `pos`, at `at` in `buf`); returns the earlier tokens of the same hashes and length, if any. */
+  add(index: number, pos: number, buf: Buffer, at: number, length: number): number[] | undefined {
+    this.positions[index] = pos;
+    this.lengths[index] = length;
+    if (length === 0) return undefined;
+    let a = 0x811c9dc5 | 0;
+    let b = length | 0;
+    for (let i = at; i < at + length; i++) {
+      const c = buf[i]!;
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995) ^ (b >>> 13);
+    }
+    if (index >= this.h1.length) {
+      const grow = (old: Int32Array) => {
+        const next = new Int32Array(Math.max(old.length * 2, index + 1));
+        next.set(old);
+        return next;
+      };
+      this.h1 = grow(this.h1);
+      this.h2 = grow(this.h2);
+    }
+    this.h1[index] = a;
+    this.h2[index] = b;
+    if (++this.count * 2 > this.slots.length) this.rehash();
+    let same: number[] | undefined;
+    const mask = this.slots.length - 1;
+    let slot = a & mask;
+    for (let s = this.slots[slot]!; s !== 0; slot = (slot + 1) & mask, s = this.slots[slot]!) {
+      const earlier = s - 1;
+      if (this.h1[earlier] === a && this.h2[earlier] === b && this.lengths[earlier] === length) (same ??= []).push(earlier);
+    }
+    this.slots[slot] = index + 1;
+    return same;
+  }
+
+  private rehash(): void {
+    const old = this.slots;
+    this.slots = new Int32Array(old.length * 2);
+    const mask = this.slots.length - 1;
+    for (const s of old) {
+      if (s === 0) continue;
+      let slot = this.h1[s - 1]! & mask;
+      while (this.slots[slot] !== 0) slot = (slot + 1) & mask;
+      this.slots[slot] = s;
+    }
+  }
+
+  /** Which of the candidates really has these bytes (read back from the file). */
+  async confirm(candidates: number[], bytes: Buffer): Promise<number | undefined> {
+    for (const earlier of candidates) {
+      const other = Buffer.alloc(bytes.length);
+      await this.handle.read(other, 0, bytes.length, this.positions[earlier]!);
+      if (other.equals(bytes)) return earlier;
+    }
+    return undefined;
   }
 }
 
@@ -311,6 +503,7 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
 
   // Metadata: key (u64 length + bytes), u32 value type, value.
   const keys = new Set<string>();
+  const values = new Map<string, MetadataValue>();
   let alignment = 32;
   for (let i = 0; i < metadataCount; i++) {
     const entry = `metadata entry ${i}`;
@@ -334,10 +527,22 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
       if (elementType === 9) corrupt(`${at} is an array of arrays, which llama.cpp does not read`);
       if (elementType === 8) {
         if (count * 8 > r.left) corrupt(`${at} claims an array of ${countExact} strings (at least ${countExact * 8n} bytes) but the file has only ${r.left} left`);
+        // llama.cpp maps each token's bytes to its id and aborts when two tokens are the same.
+        const tokens = key === "tokenizer.ggml.tokens" ? new TokenSet(handle) : null;
+        if (tokens && count === 0) corrupt(`${at} is empty: the model has no tokens`);
         for (let j = 0; j < count; j++) {
           if (!r.has(8)) await ensure(8, `${at} element ${j}'s length`);
           const length = r.u64();
           if (length > r.left) corrupt(`${at} element ${j} claims a string of ${r.lastU64()} bytes but the file has only ${r.left} left`);
+          if (tokens && length <= MAX_KEY_BYTES) {
+            if (!r.has(length)) await r.need(length);
+            const same = tokens.add(j, r.pos, r.window, r.pos - r.windowStart, length);
+            const earlier = same && (await tokens.confirm(same, r.peek(length)));
+            if (earlier !== undefined) {
+              const token = length === 0 ? `[EMPTY_${j}]` : r.bytes(length);
+              corrupt(`${at} element ${j} is the same token as element ${earlier} (${short(token)}), which aborts llama.cpp`);
+            }
+          }
           r.skip(length);
         }
       } else {
@@ -347,23 +552,34 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
         if (bytes > r.left) {
           corrupt(`${at} claims an array of ${countExact} ${VALUE_TYPE_NAMES[elementType]} values (${countExact * BigInt(elementSize)} bytes) but the file has only ${r.left} left`);
         }
-        r.skip(bytes);
+        if (count <= LLAMA_MAX_LAYERS) {
+          // Per-layer hyperparameters come as short arrays.
+          await r.need(bytes);
+          values.set(key, Array.from({ length: count }, () => r.scalar(elementType)));
+        } else {
+          r.skip(bytes);
+        }
       }
     } else if (type === 8) {
       await ensure(8, `${at}'s string length`);
       const length = r.u64();
       if (length > r.left) corrupt(`${at} claims a string of ${r.lastU64()} bytes but the file has only ${r.left} left`);
-      r.skip(length);
+      if (length <= MAX_KEPT_STRING_BYTES) {
+        await r.need(length);
+        values.set(key, r.text(length));
+      } else {
+        r.skip(length);
+      }
     } else {
       const valueSize = SCALAR_SIZE[type];
       if (valueSize === undefined) corrupt(`${at} has unknown value type ${type}`);
       await ensure(valueSize, `${at}'s ${VALUE_TYPE_NAMES[type]} value`);
+      const value = r.scalar(type);
+      values.set(key, value);
       if (key === "general.alignment") {
         if (type !== 4) corrupt(`${at} must be a u32, not ${VALUE_TYPE_NAMES[type]}`);
-        alignment = r.u32();
+        alignment = value;
         if (alignment === 0 || (alignment & (alignment - 1)) !== 0) corrupt(`${at} is ${alignment}, not a power of 2`);
-      } else {
-        r.skip(valueSize);
       }
     }
   }
@@ -415,5 +631,5 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
   const dataOffset = tensorCount > 0 ? Number(pad(BigInt(r.pos), BigInt(alignment))) : r.pos;
   const lastEnd = ends.reduce((a, e) => (e > a ? e : a), 0n);
   const dataEnd = Number(BigInt(dataOffset) + lastEnd);
-  return { version, tensorCount, metadataCount, alignment, tensors, dataOffset, dataEnd };
+  return { version, tensorCount, metadataCount, alignment, values, tensors, dataOffset, dataEnd };
 }
