@@ -4,14 +4,13 @@ import { extractFinalAnswer } from "./answer.js";
 import { ArbitrageError, cancelledError } from "./errors.js";
 import { ConfidenceJudge, ExactArithmeticJudge, ModelJudge, type StepJudge } from "./judges.js";
 import { checkModelFile, type ModelFileCheck } from "./model-files.js";
-import { ModelSession, type CandidateStep, type StepLimits } from "./model-session.js";
+import { ModelSession, type CandidateStep } from "./model-session.js";
 import { validateModelConfig, validateReasonOptions } from "./options.js";
 import { embeddedModelPath } from "./paths.js";
 import { buildPrompt, isEmbeddedTaskModel } from "./prompt.js";
 import { createContext, loadLlama, loadModel, reuseMargin } from "./runtime.js";
 import { decideStep } from "./policies.js";
-import { BusyClock } from "./busy-clock.js";
-import { DraftSpeculation } from "./speculation.js";
+import { RequestRun, stepRecord } from "./request-run.js";
 import type {
   EngineEvent,
   FinishReason,
@@ -211,6 +210,12 @@ export class ArbitrageEngine {
     return run;
   }
 
+  /**
+   * The step loop (arXiv 2512.05033, Algorithm 1): for each step the policy decides who writes it —
+   * for arbitrage the draft writes, the router predicts the target's advantage, and only above the
+   * threshold does the target rewrite the step; the chosen step is committed, the other model
+   * catches up on it lazily, until the answer ends.
+   */
   private async run(questionInput: unknown, optionsInput: unknown, hooks: ReasonHooks): Promise<ReasonResult> {
     if (this.disposed) throw new ArbitrageError("internal", "The engine was disposed.");
     const question = validateQuestion(questionInput);
@@ -219,138 +224,32 @@ export class ArbitrageEngine {
     if (signal?.aborted) throw cancelledError();
     const emit = (e: EngineEvent) => hooks.onEvent?.(e);
     const started = performance.now();
-    const { draft, target } = this;
-
-    const needsRouter = options.policy === "arbitrage";
-    const needsScorer = options.policy === "rsd" || options.policy === "oracle";
-    const routerJudge = needsRouter ? await this.judgeFor("router", options.router ?? this.config.router) : null;
-    const scorerJudge = needsScorer ? await this.judgeFor("scorer", options.scorer ?? this.config.scorer) : null;
-    const router = routerJudge?.judge;
-    const scorer = scorerJudge?.judge;
-    const draftPrompt = buildPrompt(draft.model, draft.check, question, options.promptStyle);
-    const targetPrompt = buildPrompt(target.model, target.check, question, options.promptStyle);
-    for (const [g, p] of [[draft, draftPrompt], [target, targetPrompt]] as const) {
-      if (p.tokens.length >= g.session.contextSize - 8) {
-        throw new ArbitrageError(
-          "question-too-long",
-          `The question takes ${p.tokens.length} tokens, but the ${g.session.role} model's context holds ${g.session.contextSize}. Shorten the question or raise arbitrage.contextSize.`,
-        );
-      }
-    }
-    await draft.session.reset(draftPrompt.tokens);
-    await target.session.reset(targetPrompt.tokens);
-    const judgePrompt = (j: LoadedJudge) => () => (j.model && j.check ? buildPrompt(j.model, j.check, question, options.promptStyle).tokens : []);
-    const activeJudges = [routerJudge, scorerJudge].filter((j): j is LoadedJudge => j !== null);
-    for (const j of activeJudges) await j.judge.begin({ question, promptTokens: judgePrompt(j), delimiter: options.stepDelimiter });
-    emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: targetPrompt.text });
+    const { request, judges, router, scorer } = await this.begin(question, options, signal, emit);
 
     const steps: StepRecord[] = [];
-    const speculated = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
     let finishReason: FinishReason = "max-steps";
-    const limitsFor = (role: ModelRole, index: number): StepLimits => ({
-      delimiter: options.stepDelimiter,
-      maxTokens: options.maxTokensPerStep,
-      temperature: options.temperature,
-      seed: options.temperature > 0 ? 1 + index : undefined,
-      signal,
-      wantConfidences: role === "draft" && router?.needsConfidences === true,
-      onText: (text) => emit({ type: "token", index, model: role, text }),
-    });
-
-    const clock = new BusyClock();
-    const speculation = new DraftSpeculation(draft.session, emit, (w) => clock.time(w));
-    const isFinalStep = (step: CandidateStep) => options.finalAnswerMarker !== "" && step.text.trim().startsWith(options.finalAnswerMarker);
-
     try {
       for (let index = 0; index < options.maxSteps; index++) {
         const stepStarted = performance.now();
-        const generate = async (role: ModelRole, reuse?: CandidateStep): Promise<CandidateStep> => {
-          if (role === "draft") {
-            const speculated = await speculation.take(index);
-            if (speculated) return speculated;
-          }
-          emit({ type: "step-started", index, model: role });
-          const g = role === "draft" ? draft : target;
-          const reuseTokens = reuse && options.prefixReuse && this.sameTokenizer && role === "target" ? reuse.tokens : undefined;
-          return clock.time(g.session.generateStep(limitsFor(role, index), reuseTokens));
-        };
-        const decision = await decideStep(options, {
-          generate,
-          judgeDraft: (kind, step) => {
-            // Write the next draft step while this one is judged, unless this step ends the answer.
-            const next = index + 1;
-            if (options.speculativeDraft && step.endedBy === "delimiter" && !isFinalStep(step) && next < options.maxSteps && !signal?.aborted) {
-              speculation.start(step, next, limitsFor("draft", next), signal);
-            }
-            return clock.time((kind === "router" ? router! : scorer!).judge(step, index));
-          },
-          settle: (kept) => (kept ? Promise.resolve() : speculation.drop()),
-          score: (step) => clock.time(scorer!.judge(step, index)),
-          cancelled: () => signal?.aborted === true,
-        });
-
-        // Close every open candidate: the chosen one is committed, the others erased from their caches.
-        // A cancelled step is dropped whole, leaving every cache exactly at the committed text.
-        const { chosen, candidates } = decision;
-        const cancelled = chosen.endedBy === "cancelled" || signal?.aborted === true;
-        // A step that starts a new question is past the end of the answer: it is dropped like a cancelled one.
-        const pastEnd = !cancelled && (chosen.model === "draft" ? draftPrompt : targetPrompt).endOfAnswerPrefixes.some((p) => chosen.text.trimStart().startsWith(p));
-        const keep = !cancelled && !pastEnd;
-        if (!keep) await speculation.drop();
-        for (const c of candidates) {
-          const g = c.model === "draft" ? draft : target;
-          if (c.model === "target") speculated.targetVerifyWasted += c.verifyWasted;
-          if (c.model === "target" && c !== chosen && !cancelled) speculated.targetTokensDiscarded += c.tokens.length;
-          if (c === chosen && keep) g.session.commitCandidate(c);
-          else {
-            await g.session.discardCandidate();
-            const reason = cancelled ? "cancelled" : c === chosen ? "past the end of the answer" : "not chosen";
-            if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason });
-          }
-        }
-        if (!keep) {
-          finishReason = cancelled ? "cancelled" : "eos";
+        const decision = await decideStep(options, request.ops(index));
+        const closed = await request.close(decision, index);
+        if (closed !== "kept") {
+          finishReason = closed === "cancelled" ? "cancelled" : "eos";
           break;
         }
-        this.commitElsewhere(chosen, activeJudges);
-        const draftStep = candidates.find((c) => c.model === "draft");
-        const targetStep = candidates.find((c) => c.model === "target");
-        const record: StepRecord = {
-          index,
-          text: chosen.text,
-          model: chosen.model,
-          routerScore: decision.routerScore,
-          scorerScore: decision.scorerScore,
-          targetScorerScore: decision.targetScorerScore,
-          tokens: chosen.tokens.length,
-          draftTokensDiscarded: draftStep && chosen !== draftStep ? draftStep.tokens.length : 0,
-          targetTokensReused: chosen.model === "target" ? chosen.reused : 0,
-          endedBy: chosen.endedBy,
-          ms: performance.now() - stepStarted,
-          draftMs: draftStep?.ms ?? 0,
-          targetMs: targetStep?.ms ?? 0,
-          routerMs: decision.judgeMs,
-        };
+        this.commitElsewhere(decision.chosen, judges);
+        const record = stepRecord(index, decision, stepStarted);
         steps.push(record);
         emit({ type: "step-decided", step: record });
-
-        const trimmed = chosen.text.trim();
-        if (options.finalAnswerMarker && trimmed.startsWith(options.finalAnswerMarker) && (chosen.endedBy === "eos" || chosen.endedBy === "delimiter")) {
-          finishReason = "final-answer";
-          break;
-        }
-        if (chosen.endedBy === "eos") {
-          finishReason = "eos";
-          break;
-        }
-        if (chosen.endedBy === "context-full" || Math.min(draft.session.roomLeft(), target.session.roomLeft()) <= 1) {
-          finishReason = "context-full";
+        const end = request.answerEnd(decision.chosen);
+        if (end) {
+          finishReason = end;
           break;
         }
       }
     } finally {
       // A next step still being written when the answer ends is not needed.
-      await speculation.drop();
+      await request.speculation.drop();
     }
 
     const text = steps.map((s) => s.text).join("");
@@ -362,10 +261,51 @@ export class ArbitrageEngine {
       text,
       answer: extractFinalAnswer(text, options.finalAnswerMarker),
       finishReason,
-      stats: this.stats(steps, started, { ...speculated, draftSpeculativeDiscarded: speculation.discardedTokens }, clock.busyMs, router, scorer),
+      stats: this.stats(steps, started, { ...request.wasted, draftSpeculativeDiscarded: request.speculation.discardedTokens }, request.clock.busyMs, router, scorer),
     };
     emit({ type: "finished", result });
     return result;
+  }
+
+  /** A request's start: its judges, every model's prompt (checked against its context), fresh caches, and the run-started event. */
+  private async begin(question: string, options: ReasonOptions, signal: AbortSignal | undefined, emit: (e: EngineEvent) => void) {
+    const { draft, target } = this;
+    const routerJudge = options.policy === "arbitrage" ? await this.judgeFor("router", options.router ?? this.config.router) : null;
+    const scorerJudge = options.policy === "rsd" || options.policy === "oracle" ? await this.judgeFor("scorer", options.scorer ?? this.config.scorer) : null;
+    const prompts = {
+      draft: buildPrompt(draft.model, draft.check, question, options.promptStyle),
+      target: buildPrompt(target.model, target.check, question, options.promptStyle),
+    };
+    for (const g of [draft, target]) {
+      const p = prompts[g.session.role];
+      if (p.tokens.length >= g.session.contextSize - 8) {
+        throw new ArbitrageError(
+          "question-too-long",
+          `The question takes ${p.tokens.length} tokens, but the ${g.session.role} model's context holds ${g.session.contextSize}. Shorten the question or raise arbitrage.contextSize.`,
+        );
+      }
+    }
+    await draft.session.reset(prompts.draft.tokens);
+    await target.session.reset(prompts.target.tokens);
+    const judges = [routerJudge, scorerJudge].filter((j): j is LoadedJudge => j !== null);
+    for (const j of judges) {
+      const promptTokens = () => (j.model && j.check ? buildPrompt(j.model, j.check, question, options.promptStyle).tokens : []);
+      await j.judge.begin({ question, promptTokens, delimiter: options.stepDelimiter });
+    }
+    emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: prompts.target.text });
+    const router = routerJudge?.judge;
+    const scorer = scorerJudge?.judge;
+    const request = new RequestRun({
+      options,
+      sessions: { draft: draft.session, target: target.session },
+      prompts,
+      router,
+      scorer,
+      sameTokenizer: this.sameTokenizer,
+      signal,
+      emit,
+    });
+    return { request, judges, router, scorer };
   }
 
   /** Hands committed text to every model that did not write it; they evaluate it lazily. */

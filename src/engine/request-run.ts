@@ -1,0 +1,138 @@
+import { BusyClock } from "./busy-clock.js";
+import type { StepJudge } from "./judges.js";
+import type { CandidateStep, ModelSession, StepLimits } from "./model-session.js";
+import type { StepDecision, StepOps } from "./policies.js";
+import type { BuiltPrompt } from "./prompt.js";
+import { DraftSpeculation } from "./speculation.js";
+import type { EngineEvent, FinishReason, ModelRole, ReasonOptions, StepRecord } from "./types.js";
+
+/**
+ * One request's moving parts around the step loop: the operations a policy calls (generate,
+ * judge, score), closing each step's candidates (commit the chosen one, erase the rest), the
+ * step record, and when the answer ends. The loop itself stays in `ArbitrageEngine.run`, short
+ * enough to read as the paper's algorithm.
+ */
+export interface RequestParts {
+  options: ReasonOptions;
+  sessions: Record<ModelRole, ModelSession>;
+  prompts: Record<ModelRole, BuiltPrompt>;
+  router: StepJudge | undefined;
+  scorer: StepJudge | undefined;
+  sameTokenizer: boolean;
+  signal: AbortSignal | undefined;
+  emit: (e: EngineEvent) => void;
+}
+
+/** How a step's candidates were closed: kept (committed), or the answer stops here. */
+export type StepClose = "kept" | "cancelled" | "past-end";
+
+export class RequestRun {
+  readonly clock = new BusyClock();
+  readonly speculation: DraftSpeculation;
+  /** Target work thrown away: unchosen target steps (oracle) and unkept verification tails. */
+  readonly wasted = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
+
+  constructor(private readonly parts: RequestParts) {
+    this.speculation = new DraftSpeculation(parts.sessions.draft, parts.emit, (w) => this.clock.time(w));
+  }
+
+  private limits(role: ModelRole, index: number): StepLimits {
+    const { options, signal, emit, router } = this.parts;
+    return {
+      delimiter: options.stepDelimiter,
+      maxTokens: options.maxTokensPerStep,
+      temperature: options.temperature,
+      seed: options.temperature > 0 ? 1 + index : undefined,
+      signal,
+      wantConfidences: role === "draft" && router?.needsConfidences === true,
+      onText: (text) => emit({ type: "token", index, model: role, text }),
+    };
+  }
+
+  private isFinalStep(step: CandidateStep): boolean {
+    const marker = this.parts.options.finalAnswerMarker;
+    return marker !== "" && step.text.trim().startsWith(marker);
+  }
+
+  /** What the policies may do for step `index`. */
+  ops(index: number): StepOps {
+    const { options, sessions, router, scorer, sameTokenizer, signal, emit } = this.parts;
+    return {
+      generate: async (role, reuse) => {
+        if (role === "draft") {
+          const speculated = await this.speculation.take(index);
+          if (speculated) return speculated;
+        }
+        emit({ type: "step-started", index, model: role });
+        const reuseTokens = reuse && options.prefixReuse && sameTokenizer && role === "target" ? reuse.tokens : undefined;
+        return this.clock.time(sessions[role].generateStep(this.limits(role, index), reuseTokens));
+      },
+      judgeDraft: (kind, step) => {
+        // Write the next draft step while this one is judged, unless this step ends the answer.
+        const next = index + 1;
+        if (options.speculativeDraft && step.endedBy === "delimiter" && !this.isFinalStep(step) && next < options.maxSteps && !signal?.aborted) {
+          this.speculation.start(step, next, this.limits("draft", next), signal);
+        }
+        return this.clock.time((kind === "router" ? router! : scorer!).judge(step, index));
+      },
+      settle: (kept) => (kept ? Promise.resolve() : this.speculation.drop()),
+      score: (step) => this.clock.time(scorer!.judge(step, index)),
+      cancelled: () => signal?.aborted === true,
+    };
+  }
+
+  /**
+   * Closes every open candidate: the chosen one is committed, the others are erased from their
+   * caches. A cancelled step is dropped whole, and so is a step that starts a new question (past
+   * the end of the answer), leaving every cache exactly at the committed text.
+   */
+  async close({ chosen, candidates }: StepDecision, index: number): Promise<StepClose> {
+    const { sessions, prompts, signal, emit } = this.parts;
+    const cancelled = chosen.endedBy === "cancelled" || signal?.aborted === true;
+    const pastEnd = !cancelled && prompts[chosen.model].endOfAnswerPrefixes.some((p) => chosen.text.trimStart().startsWith(p));
+    const keep = !cancelled && !pastEnd;
+    if (!keep) await this.speculation.drop();
+    for (const c of candidates) {
+      if (c.model === "target") this.wasted.targetVerifyWasted += c.verifyWasted;
+      if (c.model === "target" && c !== chosen && !cancelled) this.wasted.targetTokensDiscarded += c.tokens.length;
+      if (c === chosen && keep) sessions[c.model].commitCandidate(c);
+      else {
+        await sessions[c.model].discardCandidate();
+        const reason = cancelled ? "cancelled" : c === chosen ? "past the end of the answer" : "not chosen";
+        if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason });
+      }
+    }
+    return cancelled ? "cancelled" : pastEnd ? "past-end" : "kept";
+  }
+
+  /** Whether the answer ends after this committed step, and why. */
+  answerEnd(chosen: CandidateStep): FinishReason | null {
+    const { sessions } = this.parts;
+    if (this.isFinalStep(chosen) && (chosen.endedBy === "eos" || chosen.endedBy === "delimiter")) return "final-answer";
+    if (chosen.endedBy === "eos") return "eos";
+    if (chosen.endedBy === "context-full" || Math.min(sessions.draft.roomLeft(), sessions.target.roomLeft()) <= 1) return "context-full";
+    return null;
+  }
+}
+
+export function stepRecord(index: number, decision: StepDecision, started: number): StepRecord {
+  const { chosen, candidates } = decision;
+  const draftStep = candidates.find((c) => c.model === "draft");
+  const targetStep = candidates.find((c) => c.model === "target");
+  return {
+    index,
+    text: chosen.text,
+    model: chosen.model,
+    routerScore: decision.routerScore,
+    scorerScore: decision.scorerScore,
+    targetScorerScore: decision.targetScorerScore,
+    tokens: chosen.tokens.length,
+    draftTokensDiscarded: draftStep && chosen !== draftStep ? draftStep.tokens.length : 0,
+    targetTokensReused: chosen.model === "target" ? chosen.reused : 0,
+    endedBy: chosen.endedBy,
+    ms: performance.now() - started,
+    draftMs: draftStep?.ms ?? 0,
+    targetMs: targetStep?.ms ?? 0,
+    routerMs: decision.judgeMs,
+  };
+}
