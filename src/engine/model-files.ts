@@ -224,24 +224,50 @@ function checkHyperparameters(values: ReadonlyMap<string, MetadataValue>, arch: 
     corrupt(`its metadata says ${arch}.rope.scaling.type = ${short(String(ropeScaling))} (llama.cpp knows ${[...ROPE_SCALING_TYPES].join(", ")})`);
   }
 
-  const headKvPath = get("attention.head_count_kv") === undefined ? "attention.head_count" : "attention.head_count_kv";
+  // llama.cpp's per-layer sizes: a missing head count or feed-forward length is 0, a missing KV head
+  // count is the head count, and the head size is key_length or embedding_length / head count of layer 0.
+  const heads = (layer: number) => perLayer("attention.head_count", layer) ?? 0;
+  const kvHeads = (layer: number) => (get("attention.head_count_kv") === undefined ? heads(layer) : (perLayer("attention.head_count_kv", layer) ?? 0));
+  const headSize = (which: "key" | "value") => {
+    const explicit = num(get(`attention.${which}_length`));
+    if (explicit !== undefined) return { size: explicit, from: `${arch}.attention.${which}_length = ${explicit}` };
+    if (embedding === undefined || heads(0) === 0) return undefined; // another arch-specific rule decides
+    return { size: Math.floor(embedding / heads(0)), from: `${arch}.embedding_length / ${arch}.attention.head_count = ${embedding} / ${heads(0)}` };
+  };
+  const sizes: Record<string, (layer: number) => [number, string] | undefined> = {
+    heads: (l) => [heads(l), `${arch}.attention.head_count = ${get("attention.head_count") === undefined ? "(missing, so 0)" : heads(l)}`],
+    kvHeads: (l) => [kvHeads(l), `${arch}.attention.head_count_kv = ${kvHeads(l)}`],
+    keySize: () => {
+      const k = headSize("key");
+      return k && [k.size, `a key size of ${k.from}`];
+    },
+    valueSize: () => {
+      const v = headSize("value");
+      return v && [v.size, `a value size of ${v.from}`];
+    },
+    ffn: (l) => [perLayer("feed_forward_length", l) ?? 0, `${arch}.feed_forward_length = ${get("feed_forward_length") === undefined ? "(missing, so 0)" : perLayer("feed_forward_length", l)}`],
+    expertFfn: (l) => {
+      const v = perLayer("expert_feed_forward_length", l);
+      return v === undefined ? undefined : [v, `${arch}.expert_feed_forward_length = ${v}`];
+    },
+  };
   for (const t of tensors) {
     const m = LAYER_TENSOR.exec(t.name);
     if (!m) continue;
     const layer = Number(m[1]);
     const kind = m[2]!;
-    const needs: string[] = kind.endsWith("_exps")
-      ? ["expert_feed_forward_length"]
+    const needs = kind.endsWith("_exps")
+      ? ["expertFfn"]
       : kind.startsWith("ffn_")
-        ? ["feed_forward_length"]
+        ? ["ffn"]
         : kind === "attn_k" || kind === "attn_v"
-          ? [headKvPath, "attention.key_length", "attention.value_length"]
+          ? ["kvHeads", "keySize", "valueSize"]
           : kind === "attn_qkv"
-            ? ["attention.head_count", headKvPath, "attention.key_length", "attention.value_length"]
-            : ["attention.head_count", "attention.key_length", "attention.value_length"];
-    for (const key of needs) {
-      const v = perLayer(key, layer);
-      if (v !== undefined && v < 1) corrupt(`its metadata says ${arch}.${key} = ${v} for layer ${layer}, which has the tensor ${t.name}`);
+            ? ["heads", "kvHeads", "keySize", "valueSize"]
+            : ["heads", "keySize", "valueSize"];
+    for (const need of needs) {
+      const found = sizes[need]!(layer);
+      if (found && found[0] < 1) corrupt(`layer ${layer} has the tensor ${t.name}, but its metadata gives it ${found[1]}`);
     }
   }
 }

@@ -291,11 +291,15 @@ describe("metadata llama.cpp aborts on", () => {
     await fails(model({ ...LLAMA_META, "llama.block_count": { type: "u32", value: 513 } }), "model-corrupt", /llama\.block_count = 513/);
   });
 
-  it("refuses a zero head count or feed-forward length for a layer that has those tensors", async () => {
-    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 0 } }, ATTN), "model-corrupt", /llama\.attention\.head_count = 0 for layer 0, which has the tensor blk\.0\.attn_q\.weight/);
-    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 2 }, "llama.attention.head_count_kv": { type: "u32[]", value: [2, 0] } }, ATTN), "model-corrupt", /llama\.attention\.head_count_kv = 0 for layer 1, which has the tensor blk\.1\.attn_k\.weight/);
+  it("refuses a zero, missing or too large head count, or a zero feed-forward length, for a layer that has those tensors", async () => {
+    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 0 } }, ATTN), "model-corrupt", /layer 0 has the tensor blk\.0\.attn_q\.weight, but its metadata gives it llama\.attention\.head_count = 0, which would abort llama\.cpp/);
+    // A flipped byte in the key's name makes it missing: llama.cpp then takes 0 heads.
+    await fails(model({ ...LAYERS, "llama.attention.headNcount": { type: "u32", value: 2 } }, ATTN), "model-corrupt", /layer 0 has the tensor blk\.0\.attn_q\.weight, but its metadata gives it llama\.attention\.head_count = \(missing, so 0\)/);
+    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 16 } }, ATTN), "model-corrupt", /gives it a key size of llama\.embedding_length \/ llama\.attention\.head_count = 8 \/ 16/);
+    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 2 }, "llama.attention.head_count_kv": { type: "u32[]", value: [2, 0] } }, ATTN), "model-corrupt", /layer 1 has the tensor blk\.1\.attn_k\.weight, but its metadata gives it llama\.attention\.head_count_kv = 0/);
     const ffn: Tensor[] = [EMBD, { name: "blk.0.ffn_up.weight", dims: [8, 16], type: 0, bytesPerElement: 4 }];
-    await fails(model({ ...LLAMA_META, "llama.feed_forward_length": { type: "u32", value: 0 } }, ffn), "model-corrupt", /llama\.feed_forward_length = 0 for layer 0, which has the tensor blk\.0\.ffn_up\.weight/);
+    await fails(model({ ...LLAMA_META, "llama.feed_forward_length": { type: "u32", value: 0 } }, ffn), "model-corrupt", /layer 0 has the tensor blk\.0\.ffn_up\.weight, but its metadata gives it llama\.feed_forward_length = 0/);
+    await fails(model(LLAMA_META, ffn), "model-corrupt", /llama\.feed_forward_length = \(missing, so 0\)/);
     // Hybrid models: no attention heads on a layer without attention tensors is fine.
     const hybrid = await checkModelFile(model({ ...LAYERS, "llama.attention.head_count": { type: "u32[]", value: [2, 2] }, "llama.attention.head_count_kv": { type: "u32[]", value: [0, 2] } }, ATTN), "Target");
     assert.equal(hybrid.architecture, "llama");
