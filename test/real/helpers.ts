@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { LlamaCompletion, type Token } from "node-llama-cpp";
-import { ArbitrageEngine, checkModelFile, defaultModelConfig, packageRoot, type ReasonResult } from "../../src/engine/index.js";
+import { checkModelFile, defaultModelConfig, packageRoot, type ReasonResult } from "../../src/engine/index.js";
 import { buildPrompt } from "../../src/engine/prompt.js";
 import { contextOptions, loadLlama } from "../../src/engine/runtime.js";
 
@@ -39,8 +39,9 @@ export const GEMMA = () => realModelPath("gemma3-270m");
 export const REAL_CONFIG = { threads: THREADS, contextSize: 512 };
 export const REAL_OPTIONS = { maxSteps: 5, maxTokensPerStep: 40, promptStyle: "math" as const };
 
-export function realEngine(draft: string, target: string, overrides: Record<string, unknown> = {}): Promise<ArbitrageEngine> {
-  return ArbitrageEngine.create({ ...REAL_CONFIG, draft, target, router: "confidence", scorer: "exact", ...overrides });
+/** Engine settings for a real pair: the confidence router (the embedded one only knows the embedded task). */
+export function realConfig(draft: string, target: string): Record<string, unknown> {
+  return { ...REAL_CONFIG, draft, target, router: "confidence", scorer: "exact" };
 }
 
 /** node-llama-cpp's own greedy completion of the same prompt tokens (the chat template rendered by the same wrapper), same context settings. */

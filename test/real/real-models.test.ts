@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import type { ArbitrageEngine, EngineEvent, ReasonResult } from "../../src/engine/index.js";
-import { GEMMA, REAL_OPTIONS, SMOL, plainGreedyTokens, realEngine, tokensOf } from "./helpers.js";
+import { sharedEngine } from "../engine/helpers.js";
+import { GEMMA, REAL_OPTIONS, SMOL, plainGreedyTokens, realConfig, tokensOf } from "./helpers.js";
 
 /**
  * The product on real published models: SmolLM2-135M-Instruct (Q4_1, ChatML chat template, 49k
@@ -25,16 +26,10 @@ function checkMeters(engine: ArbitrageEngine, r: ReasonResult, label: string): v
 }
 
 describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and templates)", () => {
-  let engine: ArbitrageEngine;
-  before(async () => {
-    engine = await realEngine(SMOL(), GEMMA());
-  });
-  after(async () => {
-    await engine?.dispose();
-  });
+  const engine = sharedEngine(realConfig(SMOL(), GEMMA()));
 
   it("loads both and reports the tokenizers differ", () => {
-    const info = engine.info();
+    const info = engine().info();
     assert.equal(info.sameTokenizer, false);
     assert.equal(info.draft.architecture, "llama");
     assert.equal(info.target.architecture, "gemma3");
@@ -44,7 +39,7 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
   for (const [role, path] of [["draft", SMOL], ["target", GEMMA]] as const) {
     it(`${role} policy is byte-identical to node-llama-cpp's greedy completion of the same prompt (${role === "draft" ? "ChatML template" : "raw base-model prompt"})`, async () => {
       for (const q of QUESTIONS) {
-        const r = await engine.reason(q, { ...REAL_OPTIONS, policy: role });
+        const r = await engine().reason(q, { ...REAL_OPTIONS, policy: role });
         assert.ok(r.steps.length >= 1 && r.steps.every((s) => s.model === role));
         const expected = await plainGreedyTokens(path(), q, tokensOf(r) + 24);
         if (r.finishReason === "eos" && r.steps.at(-1)?.endedBy === "eos") {
@@ -57,24 +52,24 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
           assert.equal(r.finishReason, "max-steps");
           assert.ok(expected.startsWith(r.text), `${role} ${q}: ${JSON.stringify(r.text)} vs ${JSON.stringify(expected)}`);
         }
-        checkMeters(engine, r, `${role} ${q}`);
+        checkMeters(engine(), r, `${role} ${q}`);
       }
     });
   }
 
   it("arbitrage with the confidence router: threshold 0 equals target, threshold 1 equals draft", async () => {
     for (const q of QUESTIONS) {
-      const target = await engine.reason(q, { ...REAL_OPTIONS, policy: "target" });
-      const draft = await engine.reason(q, { ...REAL_OPTIONS, policy: "draft" });
-      const all = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0 });
+      const target = await engine().reason(q, { ...REAL_OPTIONS, policy: "target" });
+      const draft = await engine().reason(q, { ...REAL_OPTIONS, policy: "draft" });
+      const all = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0 });
       assert.equal(all.text, target.text, `threshold 0, ${q}`);
       assert.ok(all.steps.every((s) => s.model === "target"));
-      checkMeters(engine, all, `@0 ${q}`);
-      const none = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 1 });
+      checkMeters(engine(), all, `@0 ${q}`);
+      const none = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 1 });
       assert.ok(none.steps.every((s) => (s.routerScore ?? 0) < 1), "no router score reaches 1");
       assert.equal(none.text, draft.text, `threshold 1, ${q}`);
       assert.equal(none.stats.meters.target.evaluated, 0, "the target never runs");
-      checkMeters(engine, none, `@1 ${q}`);
+      checkMeters(engine(), none, `@1 ${q}`);
     }
   });
 
@@ -83,12 +78,12 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
     // near 1 (calibration is its own issue), so the thresholds come from the scores it gives here.
     let mixed = 0;
     for (const q of QUESTIONS) {
-      const draftOnly = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 1 });
+      const draftOnly = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 1 });
       const scores = draftOnly.steps.map((s) => s.routerScore!).sort((a, b) => a - b);
       const between = scores.slice(1).map((s, i) => (s + scores[i]!) / 2).filter((t) => t > scores[0]!);
       for (const threshold of new Set([...between, (scores[0]! + 1) / 2])) {
-        const r = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold });
-        checkMeters(engine, r, `@${threshold} ${q}`);
+        const r = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold });
+        checkMeters(engine(), r, `@${threshold} ${q}`);
         if (r.stats.stepsByModel.draft > 0 && r.stats.stepsByModel.target > 0) mixed++;
         for (const s of r.steps) assert.ok(s.routerScore !== undefined && s.routerScore >= 0 && s.routerScore <= 1);
       }
@@ -98,23 +93,23 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
 
   it("a cancelled request leaves both caches consistent, and the rerun is identical", async () => {
     const q = QUESTIONS[1]!;
-    const plain = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 });
+    const plain = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 });
     for (const cancelAfter of [1, 3, 6, 12]) {
       const controller = new AbortController();
       let tokens = 0;
       const onEvent = (e: EngineEvent) => {
         if (e.type === "token" && ++tokens === cancelAfter) controller.abort();
       };
-      const r = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 }, { onEvent, signal: controller.signal }).catch((e: unknown) => e);
+      const r = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 }, { onEvent, signal: controller.signal }).catch((e: unknown) => e);
       if (!(r instanceof Error)) assert.equal((r as ReasonResult).finishReason, "cancelled", `cancelled after ${cancelAfter} tokens`);
-      for (const [role, s] of Object.entries(engine.cacheState())) assert.ok(s.consistent, `after cancel at ${cancelAfter}: ${role}`);
-      const again = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 });
+      for (const [role, s] of Object.entries(engine().cacheState())) assert.ok(s.consistent, `after cancel at ${cancelAfter}: ${role}`);
+      const again = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 });
       assert.deepEqual(again.steps.map((s) => [s.model, s.text]), plain.steps.map((s) => [s.model, s.text]), `rerun after cancel at ${cancelAfter}`);
     }
   });
 
   it("a step that never reaches the delimiter is cut by the per-step token cap; the answer still continues", async () => {
-    const r = await engine.reason(QUESTIONS[0]!, { ...REAL_OPTIONS, policy: "target", stepDelimiter: "\u0000never", maxTokensPerStep: 6, maxSteps: 3 });
+    const r = await engine().reason(QUESTIONS[0]!, { ...REAL_OPTIONS, policy: "target", stepDelimiter: "\u0000never", maxTokensPerStep: 6, maxSteps: 3 });
     assert.equal(r.steps.length, 3);
     assert.ok(r.steps.every((s) => s.endedBy === "token-cap" && s.tokens === 6), JSON.stringify(r.steps.map((s) => [s.endedBy, s.tokens])));
     const expected = await plainGreedyTokens(GEMMA(), QUESTIONS[0]!, 18);
@@ -122,7 +117,7 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
   });
 
   it("the instruct model's end-of-turn token ends the answer", async () => {
-    const r = await engine.reason(QUESTIONS[0]!, { ...REAL_OPTIONS, policy: "draft", maxSteps: 20, maxTokensPerStep: 80 });
+    const r = await engine().reason(QUESTIONS[0]!, { ...REAL_OPTIONS, policy: "draft", maxSteps: 20, maxTokensPerStep: 80 });
     assert.equal(r.finishReason, "eos");
     assert.equal(r.steps.at(-1)!.endedBy, "eos");
     assert.ok(!r.text.includes("<|im_end|>"), "the end-of-turn token is not part of the text");
@@ -131,34 +126,28 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
 
   it("a question longer than the real context is refused with a clear error", async () => {
     const long = "What is 1+1? ".repeat(200);
-    await assert.rejects(engine.reason(long, REAL_OPTIONS), (e: Error & { code?: string }) => {
+    await assert.rejects(engine().reason(long, REAL_OPTIONS), (e: Error & { code?: string }) => {
       assert.equal(e.code, "question-too-long");
       assert.match(e.message, /tokens, but the (draft|target) model's context holds 512/);
       return true;
     });
-    const ok = await engine.reason(QUESTIONS[0]!, { ...REAL_OPTIONS, policy: "draft" });
+    const ok = await engine().reason(QUESTIONS[0]!, { ...REAL_OPTIONS, policy: "draft" });
     assert.ok(ok.steps.length >= 1, "the engine still answers afterwards");
   });
 });
 
 describe("real models: prefix reuse on quantized weights (SmolLM2 as draft and target)", () => {
-  let engine: ArbitrageEngine;
-  before(async () => {
-    engine = await realEngine(SMOL(), SMOL());
-  });
-  after(async () => {
-    await engine?.dispose();
-  });
+  const engine = sharedEngine(realConfig(SMOL(), SMOL()));
 
   it("reuse on and off give identical target steps, and the target's generated tokens drop by the reused count", async () => {
-    assert.equal(engine.info().sameTokenizer, true);
+    assert.equal(engine().info().sameTokenizer, true);
     let reused = 0;
     let generatedWith = 0;
     let generatedWithout = 0;
     let committedTarget = 0;
     for (const q of QUESTIONS) {
-      const withReuse = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0, prefixReuse: true });
-      const without = await engine.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0, prefixReuse: false });
+      const withReuse = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0, prefixReuse: true });
+      const without = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0, prefixReuse: false });
       assert.deepEqual(withReuse.steps.map((s) => s.text), without.steps.map((s) => s.text), q);
       reused += withReuse.stats.targetTokensReused;
       generatedWith += withReuse.stats.meters.target.generated;
