@@ -302,6 +302,25 @@ async function panelPage() {
   return { page: p, errors, post: (m) => p.evaluate((msg) => window.postMessage(msg, "*"), m) };
 }
 
+test("router scores show the digits that decide them (confidence router scores of real models sit at 0.999…)", async () => {
+  const { formatScore, formatThreshold, thresholdStep } = await importBundled("media/scores.ts");
+  const show = (score, th) => {
+    const f = formatScore(score, th);
+    return `${f.score} ${f.cmp} ${f.threshold}`;
+  };
+  assert.equal(show(0.4, 0.3), "0.40 ≥ 0.30");
+  assert.equal(show(0.29, 0.3), "0.29 < 0.30", "0.29 * 100 is 28.999…: still 0.29");
+  assert.equal(show(0.2999, 0.3), "0.29 < 0.30", "truncated, never rounded up to the threshold");
+  assert.equal(show(0.99969, 0.999), "0.9996 ≥ 0.999");
+  assert.equal(show(0.98876, 0.999), "0.988 < 0.999");
+  assert.equal(show(0.99999999999, 0.999), "0.9999 ≥ 0.999", "never shown as 1");
+  assert.equal(show(0.3, 0.3), "0.30 ≥ 0.30");
+  assert.equal(formatThreshold(0.3), "0.30");
+  assert.equal(formatThreshold(0.999), "0.999");
+  assert.equal(thresholdStep(0.3), "0.01");
+  assert.equal(thresholdStep(0.999), "0.001", "the slider keeps a threshold like 0.999 for a re-run");
+});
+
 function recordedStep(index, model, text, routerScore) {
   return { index, text, model, routerScore, tokens: Math.max(1, Math.round(text.length / 4)), draftTokensDiscarded: 0, targetTokensReused: 0, endedBy: "delimiter", ms: 40 + index * 7, draftMs: 30, targetMs: model === "target" ? 30 : 0, routerMs: 0.1 };
 }

@@ -3,8 +3,9 @@
  * Two decimals are enough on the embedded pair, but the confidence router's scores on real models
  * sit at 0.999… (measured on SmolLM2-135M → Gemma 3 270M), where "1.00 ≥ 1.00" would hide the
  * decision. So: the threshold with its own decimals (at least 2, at most 8), and the score with as
- * many decimals as it takes for the shown numbers to tell the comparison the router made. Both are
- * truncated, not rounded, so 0.99969 never reads as 1.000 and the order shown is the true order.
+ * many decimals as it takes to tell it from the threshold (0.99969 vs 0.999 → "0.9996 ≥ 0.999").
+ * The score is truncated, not rounded, so 0.99969 never reads as 1.000 and the order shown is the
+ * true order.
  */
 const MAX_DECIMALS = 8;
 
@@ -32,7 +33,13 @@ export interface ScoreText {
 
 export function formatScore(score: number, threshold: number): ScoreText {
   const cmp = score >= threshold ? "≥" : "<";
-  let d = ownDecimals(threshold);
-  while (d < MAX_DECIMALS && cmp === "<" && truncated(score, d) === truncated(threshold, d)) d++;
-  return { score: truncated(score, d), threshold: threshold.toFixed(Math.max(d, ownDecimals(threshold))), cmp };
+  const own = ownDecimals(threshold);
+  let d = own;
+  while (d < MAX_DECIMALS && score !== threshold && truncated(score, d) === truncated(threshold, d)) d++;
+  return { score: truncated(score, d), threshold: threshold.toFixed(own), cmp };
+}
+
+/** The panel slider's step for a threshold: 0.01, or finer for a threshold like 0.999. */
+export function thresholdStep(threshold: number): string {
+  return (10 ** -ownDecimals(threshold)).toFixed(ownDecimals(threshold));
 }

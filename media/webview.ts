@@ -8,7 +8,7 @@ import type { EngineEvent, StepRecord } from "../src/engine/types.js";
 import type { HostToWebview, PanelState, RunInfo, WebviewToHost } from "../src/protocol/index.js";
 import { formatMs, formatSpeedup, percent, summarize } from "../src/extension/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
-import { formatScore, formatThreshold } from "./scores.js";
+import { formatScore, formatThreshold, thresholdStep } from "./scores.js";
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewToHost): void;
@@ -63,7 +63,7 @@ function updateControls(): void {
 }
 
 thresholdEl.addEventListener("input", () => {
-  thresholdValueEl.textContent = Number(thresholdEl.value).toFixed(2);
+  thresholdValueEl.textContent = formatThreshold(Number(thresholdEl.value));
 });
 rerunEl.addEventListener("click", () => vscode.postMessage({ type: "rerun", threshold: Number(thresholdEl.value) }));
 stopEl.addEventListener("click", () => vscode.postMessage({ type: "stop" }));
@@ -75,6 +75,7 @@ function renderHeader(run: RunInfo | null): void {
   questionEl.textContent = run ? run.question : "Run “Reason with Arbitrage” to start.";
   metaEl.textContent = run ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}` : "";
   if (run) {
+    thresholdEl.step = thresholdStep(run.threshold);
     thresholdEl.value = String(run.threshold);
     thresholdValueEl.textContent = formatThreshold(run.threshold);
   }
