@@ -8,12 +8,22 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runTests } from "@vscode/test-electron";
+import { realPair } from "./lib/real-models.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..");
 const workspace = mkdtempSync("/tmp/arbws-");
 mkdirSync(join(workspace, "src"), { recursive: true });
 writeFileSync(join(workspace, "question.md"), "Q: 12*7+5\n");
+
+// The real published pair for suite/real-pair.test.ts, resolved (and fetched when missing) here:
+// code-server points XDG_CACHE_HOME into a temp folder, so the extension host gets the folder.
+let realModels = {};
+try {
+  realModels = { ARBITRAGE_REAL_MODELS: dirname(realPair().draft) };
+} catch (e) {
+  realModels = { ARBITRAGE_REAL_MODELS_ERROR: e instanceof Error ? e.message : String(e) };
+}
 
 const mode = process.env.ARBITRAGE_VSCODE;
 const vscodeExecutablePath = mode === "download" ? undefined : process.env.VSCODE_EXECUTABLE ?? join(here, "bin", "code-launcher.mjs");
@@ -25,7 +35,7 @@ try {
     extensionDevelopmentPath: root,
     extensionTestsPath: join(root, "dist", "extension-tests", "index.cjs"),
     launchArgs: [workspace, "--disable-extensions"],
-    extensionTestsEnv: { ARBITRAGE_TEST_THREADS: process.env.ARBITRAGE_TEST_THREADS ?? "1" },
+    extensionTestsEnv: { ARBITRAGE_TEST_THREADS: process.env.ARBITRAGE_TEST_THREADS ?? "1", ...realModels },
   });
 } catch (e) {
   console.error(`integration tests failed: ${e instanceof Error ? e.message : String(e)}`);
