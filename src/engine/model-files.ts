@@ -29,13 +29,15 @@ const TYPE_LAYOUT: Record<number, readonly [number, number]> = {
   39: [32, 17], 40: [64, 36], 41: [128, 18], 42: [64, 18],
 };
 
+// GgufArchitectureType is declared a `const enum` but is a real object at run time: read it as one.
+const ARCHITECTURE_ENUM = (nodeLlamaCpp as unknown as { GgufArchitectureType: Record<string, string> }).GgufArchitectureType;
+
 /**
  * Architectures the bundled llama.cpp loads (its src/llama-arch.cpp): node-llama-cpp's
  * GgufArchitectureType, plus those that llama.cpp release already knows but the enum lags behind on.
- * llama.cpp itself only says "Failed to load model" for any other name.
+ * For any other name llama.cpp throws "unknown model architecture", which reaches us only as
+ * node-llama-cpp's "Failed to load model".
  */
-// GgufArchitectureType is declared a `const enum` but is a real object at run time: read it as one.
-const ARCHITECTURE_ENUM = (nodeLlamaCpp as unknown as { GgufArchitectureType: Record<string, string> }).GgufArchitectureType;
 export const KNOWN_ARCHITECTURES: ReadonlySet<string> = new Set([
   ...Object.values(ARCHITECTURE_ENUM).filter((a) => a !== "(unknown)"),
   ...["bailingmoe3", "dots3note", "granite_swa", "hrm_text", "hy_v4", "kimi-k3", "maple", "minimax-01", "pockettts", "qwen4exp", "spark2_5"],
@@ -49,8 +51,8 @@ const HEADER_BYTES = 24; // magic, u32 version, u64 tensor count, u64 metadata c
 const MIN_KV_BYTES = 8 + 4 + 1; // key length, value type, smallest value
 const MIN_TENSOR_INFO_BYTES = 8 + 4 + 4 + 8; // name length, dimension count, type, offset
 const MAX_KEY_BYTES = 65535; // the GGUF spec's limit
-const MAX_TENSOR_NAME_BYTES = 63;
-const MAX_KEPT_STRING_BYTES = 1024; // GGML_MAX_NAME - 1
+const MAX_TENSOR_NAME_BYTES = 63; // GGML_MAX_NAME - 1
+const MAX_KEPT_STRING_BYTES = 1024; // string values kept for the checks (architecture, RoPE scaling type)
 const GGML_MAX_DIMS = 4;
 const LLAMA_MAX_LAYERS = 512;
 const LLAMA_MAX_EXPERTS = 1024;
