@@ -270,7 +270,10 @@ if (process.env.ARBITRAGE_E2E_REAL !== "0") {
       continue;
     }
     counted++;
-    const detail = m[1] ? (tap.out.split(line)[1] ?? "").split("\n").find((l) => /^\s+error: /.test(l))?.trim() ?? "" : "";
+    // A failure's YAML block: `error: 'message'` or `error: |-` followed by the message lines.
+    const block = m[1] ? (tap.out.split(line)[1] ?? "").split("\n") : [];
+    const at = block.findIndex((l) => /^\s+error: /.test(l));
+    const detail = at < 0 ? "" : /\|-?$/.test(block[at]) ? (block[at + 1] ?? "").trim() : block[at].trim().replace(/^error: /, "");
     check(`real pair: ${m[2]}`, !m[1], detail);
   }
   for (const line of tap.out.split("\n")) if (/^# real pair run /.test(line)) console.log(`    ${line.slice(2)}`);
