@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import type { Token } from "node-llama-cpp";
 import { checkModelFile, defaultModelConfig, embeddedModelPath, packageRoot } from "../../src/engine/index.js";
 import { ClassifierSession, classifierSpecFromMetadata } from "../../src/engine/classifier-session.js";
 import { ModelJudge } from "../../src/engine/judges.js";
@@ -42,7 +43,7 @@ function byProblem(limit: number): OracleRow[][] {
 
 const step = (text: string): CandidateStep => ({ model: "draft", tokens: [], text: `${text}\n\n`, endedBy: "delimiter", reused: 0, verifyWasted: 0, ms: 0 });
 
-async function judgeFor(role: "router" | "prm"): Promise<{ judge: ModelJudge; session: ClassifierSession; prompt: (q: string) => number[]; tokenize: (t: string) => number[] }> {
+async function judgeFor(role: "router" | "prm"): Promise<{ judge: ModelJudge; session: ClassifierSession; prompt: (q: string) => Token[]; tokenize: (t: string) => Token[] }> {
   const config = { ...defaultModelConfig(), threads: THREADS };
   const path = embeddedModelPath(role);
   const check = await checkModelFile(path, role);
@@ -72,10 +73,10 @@ describe("the engine's judges against PyTorch, mid-answer", () => {
         for (let i = 0; i < answer.length; i++) {
           const r = answer[i]!;
           // A query on the other candidate first: its tokens must be erased without a trace.
-          await judge.judge(step(r.target_step), i);
+          await judge.judge(step(r.target_step));
           const want = role === "router" ? [[r.draft_step, r.router_p]] : [[r.draft_step, r.prm_p_draft], [r.target_step, r.prm_p_target]];
           for (const [text, p] of want as Array<[string, number]>) {
-            const got = await judge.judge(step(text), i);
+            const got = await judge.judge(step(text));
             worst = Math.max(worst, Math.abs(got - p));
             assert.ok(Math.abs(got - p) <= 1e-4, `${r.problem} step ${i} ${JSON.stringify(text)}: engine ${got}, PyTorch ${p}`);
             compared++;
