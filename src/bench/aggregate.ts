@@ -57,6 +57,13 @@ export interface ResultRow {
   /** The same with the rejected candidate steps (the method's intended speculation) taken out of the numerator. */
   evalPerCommittedExclRejected: Record<ModelRole, number | null>;
   finishReasons: Record<string, number>;
+  /**
+   * Per model: Σ time in its evaluation calls / Σ tokens it sampled (ms per generated token,
+   * prompt and catch-up evaluation included). null when the model sampled nothing.
+   */
+  msPerGeneratedToken: Record<ModelRole, number | null>;
+  /** The final answer of each problem, in problem order (null: none found). */
+  answers: (string | null)[];
 }
 
 export interface MatchedSetting {
@@ -112,6 +119,12 @@ export interface Summary {
   /** Share of the target's generated tokens that prefix reuse saves (arbitrage at its matched setting). */
   prefixReuseSavedShare: number | null;
   prefixReuse: PrefixReuseSummary | null;
+  /**
+   * Cost of one generated token of each model, each from its own single-model run (`target` and
+   * `draft` rows, same sweep): ms per generated token, and the target's over the draft's.
+   */
+  msPerToken: Record<ModelRole, number | null>;
+  targetDraftTokenCostRatio: number | null;
   matched: MatchedSetting[];
   goals: Goal[];
 }
@@ -176,6 +189,11 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     evalPerCommitted: evalRatio(false),
     evalPerCommittedExclRejected: evalRatio(true),
     finishReasons,
+    msPerGeneratedToken: {
+      draft: ratio(sum(records.map((r) => r.modelMs.draft)), sum(records.map((r) => r.meters.draft.generated))),
+      target: ratio(sum(records.map((r) => r.modelMs.target)), sum(records.map((r) => r.meters.target.generated))),
+    },
+    answers: records.map((r) => r.answer),
   };
   if (costs.length === n && n > 0) {
     row.routingCostMeanMs = mean(costs);
@@ -281,9 +299,12 @@ export function summarise(
     evalPerCommittedExclRejected: arb?.evalPerCommittedExclRejected ?? null,
     prefixReuseSavedShare: prefixReuse?.savedShare ?? null,
     prefixReuse,
+    msPerToken: { draft: draft?.msPerGeneratedToken.draft ?? null, target: target?.msPerGeneratedToken.target ?? null },
+    targetDraftTokenCostRatio: null,
     matched,
     goals: [],
   };
+  if (s.msPerToken.draft !== null && s.msPerToken.target !== null) s.targetDraftTokenCostRatio = ratio(s.msPerToken.target, s.msPerToken.draft);
   s.goals = goals(s);
   return s;
 }

@@ -1,11 +1,23 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
-import { checkPolicy, checkThreshold, type Policy, type RouterChoice, type ScorerChoice } from "../engine/index.js";
+import {
+  checkModelFile,
+  checkPolicy,
+  checkThreshold,
+  embeddedModelPath,
+  validateModelConfig,
+  validateReasonOptions,
+  type ModelConfig,
+  type Policy,
+  type RouterChoice,
+  type ScorerChoice,
+} from "../engine/index.js";
+import { isEmbeddedTaskModel } from "../engine/prompt.js";
 import { modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
 import { aggregateRows, summarise, matchedRow, type ResultRow, type Summary } from "./aggregate.js";
-import { BENCH_POLICIES, methodsFor } from "./methods.js";
+import { BENCH_POLICIES, planMethods, type SkippedMethod } from "./methods.js";
 import { writeFrontierPlot } from "./plot.js";
 import { defaultProblemsPath, exactCheckerApplies, loadProblems } from "./problems.js";
 import { progressBar } from "./progress.js";
@@ -68,6 +80,42 @@ export interface BenchOutput {
   summary: Summary;
 }
 
+function plotTitle(o: Record<string, unknown>, problems: number, draftPath: string, targetPath: string): string {
+  const file = (p: string) => p.split(/[\\/]/).pop();
+  return typeof o.title === "string" ? o.title : `Accuracy vs latency: ${problems} problems, draft ${file(draftPath)} / target ${file(targetPath)}`;
+}
+
+/** `--replot FILE.json`: the plot and table of a saved run, without running anything (e.g. after a change to the plot). */
+async function replot(o: Record<string, unknown>): Promise<void> {
+  const path = resolve(String(o.replot));
+  let saved: BenchOutput;
+  try {
+    saved = JSON.parse(readFileSync(path, "utf8")) as BenchOutput;
+  } catch (e) {
+    throw new Error(`--replot: cannot read ${JSON.stringify(path)}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(saved.results) || typeof saved.summary !== "object" || typeof saved.meta !== "object") {
+    throw new Error(`--replot: ${JSON.stringify(path)} is not a saved bench run ({meta, results, summary}).`);
+  }
+  const meta = saved.meta as { problems?: number; draft?: { path?: string }; target?: { path?: string }; skipped?: SkippedMethod[]; notes?: string[] };
+  if (typeof o.plot === "string") {
+    await writeFrontierPlot(resolve(o.plot), saved.results, saved.summary, plotTitle(o, meta.problems ?? 0, meta.draft?.path ?? "draft", meta.target?.path ?? "target"));
+  }
+  const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
+  process.stdout.write(formatReport(saved.results, saved.summary, colour, { skipped: meta.skipped ?? [], notes: meta.notes ?? [] }));
+}
+
+/** The default plot path; only the embedded pair writes there by default (its committed figure). */
+export const DEFAULT_PLOT = "bench/frontier.svg";
+
+/** Whether draft and target are both the embedded task's models (read from the GGUF metadata, as the engine does). */
+async function isEmbeddedPair(config: ModelConfig): Promise<boolean> {
+  const path = (v: string, role: "draft" | "target") => (v === "embedded" ? embeddedModelPath(role) : v);
+  const draft = await checkModelFile(path(config.draft, "draft"), "Draft");
+  if (!isEmbeddedTaskModel(draft)) return false;
+  return isEmbeddedTaskModel(await checkModelFile(path(config.target, "target"), "Target"));
+}
+
 export async function runBenchCli(argv: string[]): Promise<void> {
   const cmd = modelFlags(new Command("arbitrage bench"))
     .description("accuracy–latency frontier of every policy on a problem set; see bench/README.md")
@@ -77,7 +125,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     .option("--limit <n>", "use the first N problems", positiveInt("--limit", 1))
     .option("--warmup <n>", "problems run through every setting before measuring (not recorded)", positiveInt("--warmup", 0), 1)
     .option("--json", "print one JSON object {meta, results, summary} instead of the table")
-    .option("--plot <file>", "write the accuracy-vs-latency plot (SVG) here", "bench/frontier.svg")
+    .option("--plot <file>", `write the accuracy-vs-latency plot (SVG) here (default for the embedded pair: ${DEFAULT_PLOT}; another pair writes one only when given)`)
     .option("--no-plot", "do not write the plot")
     .option("--save <file>", "also write the JSON object to this file")
     .option("--max-steps <n>", "step cap per problem", number("--max-steps"))
@@ -85,6 +133,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     .option("--style <style>", "prompt style for instruct models: math, code or plain")
     .option("--speculative-draft", "write the next draft step while the current one is judged (off by default)")
     .option("--title <text>", "plot title")
+    .option("--replot <file>", "run nothing: redraw the plot (--plot) and print the table of a run saved with --save")
     .exitOverride()
     .configureOutput({ outputError: () => {} });
   try {
@@ -95,6 +144,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     throw new Error(`${(e as Error).message.replace(/^error: /, "")} (see arbitrage bench --help)`);
   }
   const o = cmd.opts() as Record<string, unknown>;
+  if (typeof o.replot === "string") return replot(o);
 
   const policies = parsePolicies(String(o.policies));
   const thresholds = parseThresholds(String(o.thresholds));
@@ -102,20 +152,32 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   let problems = loadProblems(problemsPath);
   if (o.limit !== undefined) problems = problems.slice(0, o.limit as number);
   const modelConfig = modelConfigFromFlags(o);
-  const methods = methodsFor(policies, modelConfig.router as RouterChoice, modelConfig.scorer as ScorerChoice, exactCheckerApplies(problems));
-  const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] => (m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }]));
   const request: RequestOptions = {};
   if (o.maxSteps !== undefined) request.maxSteps = o.maxSteps as number;
   if (o.maxTokensPerStep !== undefined) request.maxTokensPerStep = o.maxTokensPerStep as number;
   if (o.style !== undefined) request.promptStyle = String(o.style);
   if (o.speculativeDraft === true) request.speculativeDraft = true;
+  // The engine's own checks, before any model is loaded (the same messages as `arbitrage reason`).
+  validateReasonOptions(request);
+  const embeddedPair = await isEmbeddedPair(validateModelConfig(modelConfig));
+  const plan = planMethods(policies, modelConfig.router as RouterChoice, modelConfig.scorer as ScorerChoice, { embeddedPair, exactApplies: exactCheckerApplies(problems) });
+  const methods = plan.methods;
+  if (methods.length === 0) {
+    throw new Error(`nothing to run: ${plan.skipped.map((m) => `${m.label} (${m.reason})`).join("; ")}`);
+  }
+  const notes = [...plan.notes];
+  const plotPath = typeof o.plot === "string" ? o.plot : o.plot === false ? null : embeddedPair ? DEFAULT_PLOT : null;
+  if (o.plot === undefined && !embeddedPair) notes.push(`no plot written: give --plot FILE.svg (the default ${DEFAULT_PLOT} is the embedded pair's figure)`);
+  const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] => (m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }]));
   const hasArbitrage = methods.some((m) => m.id === "arbitrage");
-  const prefixWork = hasArbitrage ? 2 * problems.length : 0;
-
   const bar = progressBar();
   const engines = await BenchEngines.load(modelConfig, bar.update);
   try {
     const info = engines.first().info();
+    // Prefix reuse needs one vocabulary (the engine turns it off otherwise): on vs off would measure nothing.
+    const measurePrefix = hasArbitrage && info.sameTokenizer;
+    if (hasArbitrage && !info.sameTokenizer) notes.push("prefix reuse not measured: the draft and target tokenizers differ, so the engine runs without it");
+    const prefixWork = measurePrefix ? 2 * problems.length : 0;
     const started = new Date();
     const loadBefore = loadavg();
     await engines.preload(methods, problems[0]!, request);
@@ -123,7 +185,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     const rows = aggregateRows(configs, records);
 
     let prefix: Parameters<typeof summarise>[2] = null;
-    if (hasArbitrage) {
+    if (measurePrefix) {
       // Prefix reuse on vs off, on arbitrage at its matched setting (else its most accurate one).
       const target = rows.find((r) => r.method === "target");
       const arbRows = rows.filter((r) => r.method === "arbitrage");
@@ -142,6 +204,10 @@ export async function runBenchCli(argv: string[]): Promise<void> {
         thresholds,
         warmup: o.warmup,
         methods: methods.map((m) => ({ id: m.id, label: m.label, policy: m.policy, router: m.router, scorer: m.scorer })),
+        embeddedPair,
+        skipped: plan.skipped,
+        notes,
+        warnings: info.warnings,
         draft: info.draft,
         target: info.target,
         gpu: info.gpu,
@@ -162,12 +228,11 @@ export async function runBenchCli(argv: string[]): Promise<void> {
       mkdirSync(dirname(path), { recursive: true });
       writeFileSync(path, json);
     }
-    if (o.plot !== false) {
-      const title = typeof o.title === "string" ? o.title : `Accuracy vs latency: ${problems.length} problems, draft ${info.draft.path.split(/[\\/]/).pop()} / target ${info.target.path.split(/[\\/]/).pop()}`;
-      await writeFrontierPlot(resolve(String(o.plot)), rows, summary, title);
+    if (plotPath !== null) {
+      await writeFrontierPlot(resolve(plotPath), rows, summary, plotTitle(o, problems.length, info.draft.path, info.target.path));
     }
     if (o.json) process.stdout.write(`${JSON.stringify(output)}\n`);
-    else process.stdout.write(formatReport(rows, summary, process.stdout.isTTY === true && !process.env.NO_COLOR));
+    else process.stdout.write(formatReport(rows, summary, process.stdout.isTTY === true && !process.env.NO_COLOR, { skipped: plan.skipped, notes }));
     if (summary.prefixReuse && !summary.prefixReuse.identicalOutputs) {
       process.stderr.write(`arbitrage: error: prefix reuse changed the output on problems ${summary.prefixReuse.mismatches.join(", ")} (it must not).\n`);
       process.exitCode = 1;

@@ -55,6 +55,69 @@ export function methodsFor(policies: readonly Policy[], router: RouterChoice, sc
   return out;
 }
 
+/** Which judges are valid for this pair and problem set. */
+export interface PairFacts {
+  /** Both models are the embedded task's (GGUF metadata arbitrage.role): the embedded router and PRM were trained on exactly this pair. */
+  embeddedPair: boolean;
+  /** Every question is integer arithmetic the exact checker can parse (problems.ts exactCheckerApplies). */
+  exactApplies: boolean;
+}
+
+export interface SkippedMethod {
+  label: string;
+  reason: string;
+}
+
+export interface MethodPlan {
+  methods: Method[];
+  /** Methods the policies ask for that have no valid judge on this pair or set, and why. */
+  skipped: SkippedMethod[];
+  /** Substitutions made (e.g. the confidence router for the embedded one on another pair). */
+  notes: string[];
+}
+
+/**
+ * The methods for the chosen policies on this pair and problem set, leaving out every method
+ * whose judge means nothing here rather than running it:
+ * - the embedded router and PRM only judge the embedded pair (trained on its steps). On another
+ *   pair arbitrage uses the confidence router, as the engine itself does, and `rsd (learned PRM)`
+ *   is skipped unless a PRM file is given with --scorer;
+ * - the exact checker needs every question to be integer arithmetic, and reads steps in the
+ *   embedded task's format (`12+7=19` lines, `A: 19`): a real model's prose step would score 0
+ *   whether right or wrong. So on another pair it is used only when asked for (--scorer exact);
+ * - the oracle needs an ideal judge: the exact checker where it applies, else a valid scorer.
+ */
+export function planMethods(policies: readonly Policy[], router: RouterChoice, scorer: ScorerChoice, facts: PairFacts): MethodPlan {
+  const notes: string[] = [];
+  const skipped: SkippedMethod[] = [];
+  let useRouter = router;
+  if (router === "embedded" && !facts.embeddedPair) {
+    useRouter = "confidence";
+    notes.push("the embedded router is trained for the embedded pair only: arbitrage uses the confidence router on this pair (give a router file with --router to add one)");
+  }
+  const exactOk = facts.exactApplies && (facts.embeddedPair || scorer === "exact");
+  const whyNotExact = !facts.exactApplies
+    ? "not every question is integer arithmetic the exact checker can parse"
+    : "the exact checker reads only the embedded task's step format (12+7=19, A: 19); this pair writes prose steps, which it would score 0 whether right or wrong (ask for it with --scorer exact)";
+  const scorerWhyNot: string =
+    scorer === "embedded" && !facts.embeddedPair
+      ? "the embedded PRM is trained on the embedded pair's steps only; give a PRM file with --scorer FILE.gguf"
+      : scorer === "exact" && !exactOk
+        ? whyNotExact
+        : "";
+  const validScorer = scorerWhyNot === "";
+  const wanted = methodsFor(policies, useRouter, scorer, exactOk);
+  const methods: Method[] = [];
+  for (const m of wanted) {
+    if (m.id === "rsd-prm" && !validScorer) skipped.push({ label: m.label, reason: scorerWhyNot });
+    else if (m.id === "oracle" && !exactOk && !validScorer) {
+      skipped.push({ label: "oracle", reason: scorer === "exact" ? `no ideal judge: ${scorerWhyNot}` : `no ideal judge: ${whyNotExact}; and ${scorerWhyNot}` });
+    } else methods.push(m);
+  }
+  if (policies.includes("rsd") && !exactOk && scorer !== "exact") skipped.push({ label: "rsd (exact checker)", reason: whyNotExact });
+  return { methods, skipped, notes };
+}
+
 /** The judges a method uses (methods with the same key share their loaded judges). */
 export function engineKey(m: Method): string {
   return JSON.stringify([m.router, m.scorer]);

@@ -21,6 +21,21 @@ const STYLE: Record<MethodId, { color: string; dash: number[]; width: number }> 
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
+type Corner = "bottom-right" | "top-right" | "bottom-left" | "top-left";
+
+/**
+ * The legend's corner: the first (bottom-right preferred) whose quarter-height, 40%-wide box holds
+ * no point, so the legend never hides a setting (the default corner is where the draft sits on
+ * some pairs).
+ */
+export function legendCorner(points: readonly { latency: number; accuracy: number }[], xMax: number, yMin: number, yMax: number): Corner {
+  const fx = (p: { latency: number }) => (xMax > 0 ? p.latency / xMax : 0);
+  const fy = (p: { accuracy: number }) => (yMax > yMin ? (p.accuracy - yMin) / (yMax - yMin) : 0);
+  const empty = (right: boolean, top: boolean) => !points.some((p) => (right ? fx(p) > 0.6 : fx(p) < 0.4) && (top ? fy(p) > 0.72 : fy(p) < 0.28));
+  const order: [Corner, boolean, boolean][] = [["bottom-right", true, false], ["top-right", true, true], ["bottom-left", false, false], ["top-left", false, true]];
+  return order.find(([, r, t]) => empty(r, t))?.[0] ?? "bottom-right";
+}
+
 export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title: string): Record<string, unknown> {
   const labels = [...new Set(rows.map((r) => r.label))];
   const methodOf = new Map(rows.map((r) => [r.label, r.method]));
@@ -41,6 +56,8 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
   const accs = points.map((p) => p.accuracy);
   const yMin = Math.max(0, Math.floor((Math.min(...accs) - 3) / 5) * 5);
   const yMax = Math.min(100, Math.ceil((Math.max(...accs) + 2) / 5) * 5);
+  // The x axis is nice-rounded from 0; 1.1 × the slowest point is close enough to place the legend.
+  const corner = legendCorner(points, 1.1 * Math.max(...points.map((p) => p.latency)), yMin, yMax);
   const color = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].color) };
   const dash = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].dash) };
   const x = { field: "latency", type: "quantitative", title: "mean latency per problem (ms)  ← faster", scale: { zero: true, nice: true } };
@@ -76,7 +93,7 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
         x,
         y,
         order: { field: "threshold", type: "quantitative" },
-        color: { field: "method", type: "nominal", scale: color, legend: { title: null, orient: "bottom-right", labelFontSize: 11, labelLimit: 400, symbolStrokeWidth: 3, fillColor: "white", padding: 6 } },
+        color: { field: "method", type: "nominal", scale: color, legend: { title: null, orient: corner, labelFontSize: 11, labelLimit: 400, symbolStrokeWidth: 3, fillColor: "white", padding: 6 } },
         strokeDash: { field: "method", type: "nominal", scale: dash, legend: null },
         strokeWidth: { condition: { test: "datum.main", value: 3.5 }, value: 2 },
       },
@@ -109,9 +126,11 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
   );
   const arb = summary.matched.find((m) => m.method === "arbitrage" && Number.isFinite(m.latencyMs));
   if (arb && arb.speedupVsTarget !== null) {
+    // Right of the ring, unless the ring is the slowest point (the label would run past the plot).
+    const rightmost = arb.latencyMs >= 0.75 * Math.max(...points.map((p) => p.latency));
     layers.push({
       data: { values: [{ accuracy: round(100 * arb.accuracy, 2), latency: round(arb.latencyMs, 2), text: `${arb.speedupVsTarget.toFixed(2)}× faster than target` }] },
-      mark: { type: "text", align: "left", baseline: "top", dx: 12, dy: 8, fontSize: 12, fontWeight: "bold", color: STYLE.arbitrage.color },
+      mark: { type: "text", align: rightmost ? "right" : "left", baseline: "top", dx: rightmost ? -12 : 12, dy: 8, fontSize: 12, fontWeight: "bold", color: STYLE.arbitrage.color },
       encoding: { x, y, text: { field: "text" } },
     });
   }

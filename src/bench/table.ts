@@ -1,5 +1,6 @@
 import Table from "cli-table3";
 import type { ResultRow, Summary } from "./aggregate.js";
+import type { SkippedMethod } from "./methods.js";
 
 /** The human-readable report: one row per (method, threshold), the matched-accuracy comparison, and the goals. */
 
@@ -15,7 +16,12 @@ function table(head: string[], colour: boolean, align?: ("left" | "right")[]): T
   });
 }
 
-export function formatReport(rows: readonly ResultRow[], summary: Summary, colour: boolean): string {
+export interface ReportNotes {
+  skipped: readonly SkippedMethod[];
+  notes: readonly string[];
+}
+
+export function formatReport(rows: readonly ResultRow[], summary: Summary, colour: boolean, extra: ReportNotes = { skipped: [], notes: [] }): string {
   const main = table(
     ["method", "thr", "acc %", "mean ms", "median ms", "steps d/t %", "tok draft %", "disc/prob", "reused/prob", "judge ms", "overhead %", "eval/commit d", "eval/commit t"],
     colour,
@@ -78,5 +84,13 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
     `evaluated/committed excluding rejected draft steps (arbitrage, matched): draft ${num(summary.evalPerCommittedExclRejected?.draft, 3)}, target ${num(summary.evalPerCommittedExclRejected?.target, 3)}; ` +
       `engine overhead over all runs ${pct(summary.engineOverheadShareAllRuns, 2)}%`,
   );
+  if (summary.msPerToken && (summary.msPerToken.draft !== null || summary.msPerToken.target !== null)) {
+    lines.push(
+      `cost per generated token (each model alone, prompt included): draft ${num(summary.msPerToken.draft, 2)} ms, target ${num(summary.msPerToken.target, 2)} ms; ` +
+        `target / draft ${times(summary.targetDraftTokenCostRatio)}`,
+    );
+  }
+  for (const m of extra.skipped) lines.push(`skipped: ${m.label}: ${m.reason}`);
+  for (const n of extra.notes) lines.push(`note: ${n}`);
   return `${lines.join("\n")}\n`;
 }
