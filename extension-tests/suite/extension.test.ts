@@ -5,6 +5,7 @@
  */
 import * as assert from "node:assert/strict";
 import * as vscode from "vscode";
+import { chatRequest, recordingChatStream } from "./chat-recorder.js";
 import type { EngineEvent, ReasonResult } from "../../src/engine/types.js";
 import type { ArbitrageApi } from "../../src/extension/main.js";
 import { escapeChatMarkdown } from "../../src/extension/chat.js";
@@ -213,19 +214,8 @@ suite("Arbitrage extension (real extension host)", function () {
   });
 
   test("the chat participant streams steps into the response stream", async function () {
-    const parts: string[] = [];
-    const progress: string[] = [];
-    const buttons: vscode.Command[] = [];
-    const stream = {
-      markdown: (v: string | vscode.MarkdownString) => parts.push(typeof v === "string" ? v : v.value),
-      progress: (v: string) => progress.push(v),
-      button: (c: vscode.Command) => buttons.push(c),
-      anchor: () => undefined,
-      reference: () => undefined,
-      filetree: () => undefined,
-      push: () => undefined,
-    } as unknown as vscode.ChatResponseStream;
-    const request = { prompt: QUESTION, command: "math", references: [], toolReferences: [], toolInvocationToken: undefined } as unknown as vscode.ChatRequest;
+    const { stream, parts, progress, buttons } = recordingChatStream();
+    const request = chatRequest(QUESTION);
     const cts = new vscode.CancellationTokenSource();
     const r = (await api.chatHandler(request, { history: [] } as unknown as vscode.ChatContext, stream, cts.token)) as vscode.ChatResult;
     assert.equal(r.errorDetails, undefined, JSON.stringify(r.errorDetails));

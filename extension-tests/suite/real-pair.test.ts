@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as vscode from "vscode";
+import { chatRequest, recordingChatStream } from "./chat-recorder.js";
 import type { ArbitrageApi } from "../../src/extension/main.js";
 
 const EXTENSION_ID = "arbitrage.arbitrage";
@@ -76,19 +77,8 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
   });
 
   test("the participant streams steps of both models, each headed by its model and router score, and the final answer", async function () {
-    const parts: string[] = [];
-    const progress: string[] = [];
-    const buttons: vscode.Command[] = [];
-    const stream = {
-      markdown: (v: string | vscode.MarkdownString) => parts.push(typeof v === "string" ? v : v.value),
-      progress: (v: string) => progress.push(v),
-      button: (c: vscode.Command) => buttons.push(c),
-      anchor: () => undefined,
-      reference: () => undefined,
-      filetree: () => undefined,
-      push: () => undefined,
-    } as unknown as vscode.ChatResponseStream;
-    const request = { prompt: run.question, command: "math", references: [], toolReferences: [], toolInvocationToken: undefined } as unknown as vscode.ChatRequest;
+    const { stream, parts, progress, buttons } = recordingChatStream();
+    const request = chatRequest(run.question);
     const t0 = Date.now();
     const r = (await api.chatHandler(request, { history: [] } as unknown as vscode.ChatContext, stream, new vscode.CancellationTokenSource().token)) as vscode.ChatResult;
     const ms = Date.now() - t0;
