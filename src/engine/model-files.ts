@@ -375,9 +375,10 @@ class WindowReader {
     return v;
   }
 
-  text(n: number): string {
+  /** The next n bytes as UTF-8 text (`bytes` keeps one character per byte). */
+  text(n: number, encoding: "utf8" | "latin1" = "utf8"): string {
     const at = this.pos - this.bufStart;
-    const s = this.buf.toString("utf8", at, at + n);
+    const s = this.buf.toString(encoding, at, at + n);
     this.pos += n;
     return s;
   }
@@ -403,10 +404,7 @@ class WindowReader {
 
   /** The next n bytes, one character per byte (exact, unlike UTF-8 decoding of invalid sequences). */
   bytes(n: number): string {
-    const at = this.pos - this.bufStart;
-    const s = this.buf.toString("latin1", at, at + n);
-    this.pos += n;
-    return s;
+    return this.text(n, "latin1");
   }
 
   skip(n: number): void {
