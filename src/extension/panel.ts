@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import type { EngineEvent } from "../engine/types.js";
 import {
+  coerceState,
   emptyPanelState,
   parseWebviewMessage,
   type EngineErrorData,
@@ -201,19 +202,4 @@ export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
 <script nonce="${nonce}" src="${res("webview.js")}"></script>
 </body>
 </html>`;
-}
-
-/** The saved webview state is untrusted input too: keep only well-formed parts. */
-export function coerceState(saved: unknown): PanelState {
-  const s = emptyPanelState();
-  if (typeof saved !== "object" || saved === null) return s;
-  const v = saved as Partial<PanelState>;
-  if (v.version !== 1) return s;
-  if (v.run && typeof v.run === "object" && typeof v.run.runId === "string" && typeof v.run.question === "string") s.run = v.run;
-  if (Array.isArray(v.steps)) s.steps = v.steps.filter((x) => x && typeof x.text === "string" && typeof x.index === "number");
-  if (Array.isArray(v.discarded)) s.discarded = v.discarded.filter((x) => x && typeof x.text === "string");
-  if (v.result && typeof v.result === "object" && Array.isArray(v.result.steps)) s.result = v.result;
-  if (v.error && typeof v.error.message === "string") s.error = v.error;
-  if (typeof v.targetMsPerToken === "number") s.targetMsPerToken = v.targetMsPerToken;
-  return s;
 }

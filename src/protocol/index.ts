@@ -214,3 +214,18 @@ export function parseWebviewMessage(m: unknown): WebviewToHost | null {
 export function emptyPanelState(): PanelState {
   return { version: 1, run: null, steps: [], discarded: [], result: null, error: null, targetMsPerToken: null };
 }
+
+/** The saved webview state is untrusted input too: keep only well-formed parts. */
+export function coerceState(saved: unknown): PanelState {
+  const s = emptyPanelState();
+  if (typeof saved !== "object" || saved === null) return s;
+  const v = saved as Partial<PanelState>;
+  if (v.version !== 1) return s;
+  if (v.run && typeof v.run === "object" && typeof v.run.runId === "string" && typeof v.run.question === "string") s.run = v.run;
+  if (Array.isArray(v.steps)) s.steps = v.steps.filter((x) => x && typeof x.text === "string" && typeof x.index === "number");
+  if (Array.isArray(v.discarded)) s.discarded = v.discarded.filter((x) => x && typeof x.text === "string");
+  if (v.result && typeof v.result === "object" && Array.isArray(v.result.steps)) s.result = v.result;
+  if (v.error && typeof v.error.message === "string") s.error = v.error;
+  if (typeof v.targetMsPerToken === "number") s.targetMsPerToken = v.targetMsPerToken;
+  return s;
+}
