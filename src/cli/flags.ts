@@ -1,8 +1,11 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { resolve } from "node:path";
-import { GPU_CHOICES } from "../engine/index.js";
+import { DEFAULT_THREADS_RULE, GPU_CHOICES, MODEL_DEFAULTS } from "../engine/index.js";
 
-/** Flags shared by `reason` and `bench`: which models to load and how. */
+/**
+ * Flags shared by `reason` and `bench`: which models to load and how. Every default shown or
+ * applied here is the engine's (src/engine/defaults.ts); flags left unset take it there.
+ */
 
 export function number(flag: string) {
   return (value: string) => {
@@ -16,12 +19,12 @@ export function modelFlags(cmd: Command): Command {
   return cmd
     .option("--draft <file>", "draft GGUF model (default: the embedded demo draft)")
     .option("--target <file>", "target GGUF model (default: the embedded demo target)")
-    .option("--router <router>", 'router: "embedded", "confidence" or a router GGUF file', "embedded")
-    .option("--scorer <scorer>", 'step scorer for rsd/oracle: "embedded" (learned PRM), "exact" (arithmetic checker) or a PRM GGUF file', "embedded")
-    .addOption(new Option("--gpu <gpu>", "GPU offload").choices(GPU_CHOICES as string[]).default("auto"))
-    .option("--gpu-layers <n>", "layers to offload to the GPU", number("--gpu-layers"))
-    .option("--threads <n>", "CPU threads (always explicit; default: cores − 1, at least 1, at most 8)", number("--threads"))
-    .option("--context-size <n>", "context size in tokens", number("--context-size"));
+    .option("--router <router>", 'router: "embedded", "confidence" or a router GGUF file', MODEL_DEFAULTS.router)
+    .option("--scorer <scorer>", 'step scorer for rsd/oracle: "embedded" (learned PRM), "exact" (arithmetic checker) or a PRM GGUF file', MODEL_DEFAULTS.scorer)
+    .addOption(new Option("--gpu <gpu>", "GPU offload").choices(GPU_CHOICES as string[]).default(MODEL_DEFAULTS.gpu))
+    .option("--gpu-layers <n>", `layers to offload to the GPU (default: ${MODEL_DEFAULTS.gpuLayers})`, number("--gpu-layers"))
+    .option("--threads <n>", `CPU threads (always explicit; default: ${DEFAULT_THREADS_RULE})`, number("--threads"))
+    .option("--context-size <n>", `context size in tokens (default: ${MODEL_DEFAULTS.contextSize})`, number("--context-size"));
 }
 
 export function modelConfigFromFlags(o: Record<string, unknown>): Record<string, unknown> {

@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { POLICIES, defaultReasonOptions, isArbitrageError } from "../engine/index.js";
+import { POLICIES, PROMPT_STYLES, REASON_DEFAULTS, isArbitrageError } from "../engine/index.js";
 import { modelFlags, number } from "./flags.js";
 import { runReason } from "./reason.js";
 
@@ -18,12 +18,12 @@ const program = new Command()
 modelFlags(program.command("reason"))
   .description("answer a question step by step, routing each step between the draft and the target")
   .argument("<question>", 'the question, e.g. "(12+7)*3-5" for the embedded demo models')
-  .option("--policy <policy>", `one of: ${POLICIES.join(", ")}`, "arbitrage")
-  .option("--threshold <t>", "routing threshold in [0, 1]", String(defaultReasonOptions().threshold))
-  .option("--max-steps <n>", "step cap", number("--max-steps"))
-  .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
-  .option("--temperature <t>", "0 = greedy", number("--temperature"))
-  .option("--style <style>", "prompt style for instruct models: math, code or plain")
+  .option("--policy <policy>", `one of: ${POLICIES.join(", ")}`, REASON_DEFAULTS.policy)
+  .option("--threshold <t>", "routing threshold in [0, 1]", String(REASON_DEFAULTS.threshold))
+  .option("--max-steps <n>", `step cap (default: ${REASON_DEFAULTS.maxSteps})`, number("--max-steps"))
+  .option("--max-tokens-per-step <n>", `token cap per step (default: ${REASON_DEFAULTS.maxTokensPerStep})`, number("--max-tokens-per-step"))
+  .option("--temperature <t>", `0 = greedy (default: ${REASON_DEFAULTS.temperature})`, number("--temperature"))
+  .option("--style <style>", `prompt style for instruct models: ${PROMPT_STYLES.join(", ")} (default: ${REASON_DEFAULTS.promptStyle})`)
   .option("--no-prefix-reuse", "do not let the target keep the agreeing prefix of a rejected draft step")
   .option("--json", "print exactly one JSON object with the steps, answer and stats")
   .action(async (question: string, o: Record<string, unknown>) => {
@@ -32,7 +32,7 @@ modelFlags(program.command("reason"))
 
 modelFlags(program.command("demo"))
   .description("the offline demo: embedded-task questions with Arbitrage, side by side with the target alone")
-  .option("--threshold <t>", "routing threshold in [0, 1]", String(defaultReasonOptions().threshold))
+  .option("--threshold <t>", "routing threshold in [0, 1]", String(REASON_DEFAULTS.threshold))
   .action(async (o: Record<string, unknown>) => {
     const { runDemo } = await import("./demo.js");
     await runDemo(o);
@@ -42,8 +42,8 @@ modelFlags(program.command("soak"))
   .description("many sequential requests in one engine: memory, file descriptors and output stability")
   .option("--requests <n>", "requests in all", number("--requests"), 500)
   .option("--warmup <n>", "requests before the baseline sample (JIT and allocator warm-up)", number("--warmup"), 100)
-  .option("--policy <policy>", "policy of every request", "arbitrage")
-  .option("--threshold <t>", "routing threshold in [0, 1]", String(defaultReasonOptions().threshold))
+  .option("--policy <policy>", "policy of every request", REASON_DEFAULTS.policy)
+  .option("--threshold <t>", "routing threshold in [0, 1]", String(REASON_DEFAULTS.threshold))
   .option("--json", "print the report as one JSON object")
   .action(async (o: Record<string, unknown>) => {
     const { runSoak } = await import("./soak.js");

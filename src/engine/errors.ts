@@ -1,6 +1,10 @@
 /**
- * Every failure the engine reports is an ArbitrageError with a stable code (for programs,
- * tests and the protocol) and a message that names the cause and the fix (for people).
+ * Every failure Arbitrage reports is an ArbitrageError with a stable code (for programs, tests
+ * and the protocol) and a message that names the cause and the fix (for people). It is the one
+ * error class on both sides of the engine process: the server sends `toJSON()` as the JSON-RPC
+ * error's data and the extension host rebuilds it with `fromJSON` (src/protocol), so callers
+ * test `isArbitrageError(e, "cancelled")` instead of reading fields off an unknown value.
+ * Dependency-free: the engine, the server, the extension host and the webview all import it.
  */
 export const ERROR_CODES = [
   "model-missing",
@@ -22,28 +26,42 @@ export const ERROR_CODES = [
   "question-too-long",
   "cancelled",
   "engine-crashed",
-  "engine-busy",
   "internal",
 ] as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
+/** What crosses a process or frame boundary. */
+export interface ArbitrageErrorData {
+  code: ErrorCode;
+  message: string;
+  /** For `invalid-option`: the keys from the options' root to the bad value, e.g. ["threshold"]. */
+  path?: string[];
+}
+
 export class ArbitrageError extends Error {
   readonly code: ErrorCode;
-  constructor(code: ErrorCode, message: string) {
-    super(message);
+  readonly path: readonly string[] | undefined;
+  constructor(code: ErrorCode, message: string, details: { path?: readonly string[]; cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "ArbitrageError";
     this.code = code;
+    this.path = details.path;
   }
 
   /** JSON form used across process boundaries. */
-  toJSON(): { code: ErrorCode; message: string } {
-    return { code: this.code, message: this.message };
+  toJSON(): ArbitrageErrorData {
+    return this.path ? { code: this.code, message: this.message, path: [...this.path] } : { code: this.code, message: this.message };
+  }
+
+  static fromJSON(data: ArbitrageErrorData): ArbitrageError {
+    return new ArbitrageError(data.code, data.message, data.path ? { path: data.path } : {});
   }
 }
 
-export function isArbitrageError(e: unknown): e is ArbitrageError {
-  return e instanceof ArbitrageError;
+/** True for an ArbitrageError, and when `code` is given, one with that code. */
+export function isArbitrageError(e: unknown, code?: ErrorCode): e is ArbitrageError {
+  return e instanceof ArbitrageError && (code === undefined || e.code === code);
 }
 
 export function cancelledError(): ArbitrageError {

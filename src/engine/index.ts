@@ -3,14 +3,19 @@ export { ArbitrageEngine, validateQuestion, type CreateOptions, type EngineInfo,
 export { extractFinalAnswer } from "./answer.js";
 export { ArbitrageError, isArbitrageError, type ErrorCode } from "./errors.js";
 export { checkModelFile } from "./model-files.js";
+export { DEFAULT_THREADS_RULE, LIMITS, MODEL_DEFAULTS, REASON_DEFAULTS } from "./defaults.js";
 export {
+  checkModelConfig,
   checkPolicy,
+  checkReasonOptions,
   checkThreshold,
   defaultModelConfig,
   defaultReasonOptions,
   defaultThreads,
   validateModelConfig,
   validateReasonOptions,
+  type Checked,
+  type OptionIssue,
 } from "./options.js";
 export { embeddedModelPath, embeddedModelsDir, packageRoot } from "./paths.js";
 export * from "./types.js";

@@ -1,183 +1,173 @@
-import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
+import * as v from "valibot";
+import { LIMITS, MODEL_DEFAULTS, REASON_DEFAULTS, defaultModelConfig, defaultReasonOptions, defaultThreads } from "./defaults.js";
 import { ArbitrageError } from "./errors.js";
-import {
-  GPU_CHOICES,
-  POLICIES,
-  type GpuChoice,
-  type ModelConfig,
-  type Policy,
-  type PromptStyle,
-  type ReasonOptions,
-  type RouterChoice,
-  type ScorerChoice,
-} from "./types.js";
+import { GPU_CHOICES, POLICIES, PROMPT_STYLES, type ModelConfig, type Policy, type ReasonOptions } from "./types.js";
 
 /**
- * Defaults and validation for everything a user can set. Validation is strict and the
- * messages name the setting, the bad value and what is allowed, because the same checks
- * guard the CLI flags, the engine protocol and the VS Code settings.
+ * Validation of everything a user can set, as valibot schemas over the defaults of defaults.ts.
+ * The same schemas guard the CLI flags, the engine protocol and the VS Code settings, so each
+ * message names the setting, shows the bad value and says what is allowed; each issue also
+ * carries its path (["threshold"], ["router", "path"]), which the VS Code side maps to the
+ * setting key without reading the message.
  */
+
+export { defaultModelConfig, defaultReasonOptions, defaultThreads } from "./defaults.js";
+
+/** One invalid value: where it is (object keys from the root) and what to do about it. */
+export interface OptionIssue {
+  path: string[];
+  message: string;
+}
+
+export type Checked<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
+
+/** How a bad value is quoted in a message: strings and objects as JSON (cut short), the rest as is. */
+export function showValue(value: unknown): string {
+  if (typeof value === "string" || (typeof value === "object" && value !== null)) {
+    const json = JSON.stringify(value) ?? String(value);
+    return json.length > 120 ? `${json.slice(0, 117)}...` : json;
+  }
+  return String(value);
+}
+
+/** Every issue inside `schema` gets the message "Invalid <label>: <value>. <hint>" unless its check has its own. */
+function field<S extends v.GenericSchema>(label: string, hint: string, schema: S) {
+  return v.message(schema, (issue) => `Invalid ${label}: ${showValue(issue.input)}. ${hint}`);
+}
+
+function wholeNumber(name: keyof typeof LIMITS, hint?: string) {
+  const { min, max } = LIMITS[name];
+  return field(name, hint ?? `Use a whole number from ${min} to ${max}.`, v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max)));
+}
+
+function numberIn(name: keyof typeof LIMITS, hint: string) {
+  const { min, max } = LIMITS[name];
+  return field(name, hint, v.pipe(v.number(), v.finite(), v.minValue(min), v.maxValue(max)));
+}
+
+function oneOf<const T extends string>(name: string, choices: readonly T[]) {
+  return field(name, `Use one of: ${choices.join(", ")}.`, v.picklist(choices));
+}
+
+/** An absolute path; a relative one is refused with the reason (it would resolve against an unrelated folder). */
+function absoluteFile(label: string) {
+  return v.pipe(
+    v.string(),
+    v.check((s) => s.trim() !== ""),
+    v.check(isAbsolute, (issue) =>
+      `Invalid ${label}: ${showValue(issue.input)}. Model paths must be absolute (relative paths would resolve against an unrelated folder).`),
+  );
+}
+
+/** "embedded" or the absolute path of a GGUF file. */
+function modelFile(label: string) {
+  return field(label, 'Use "embedded" or the absolute path of a .gguf file.', v.union([v.literal("embedded"), absoluteFile(label)]));
+}
+
+/** A named judge, `{path}`, or a bare absolute path (→ `{path}`). */
+function judge<const T extends string>(name: string, named: readonly T[], hint: string) {
+  return field(name, hint, v.union([
+    v.picklist(named),
+    v.strictObject({ path: absoluteFile(name) }),
+    v.pipe(v.string(), v.check(isAbsolute), v.transform((path) => ({ path }))),
+  ]));
+}
+
+const router = judge("router", ["embedded", "confidence"], 'Use "embedded", "confidence" or the absolute path of a router .gguf file.');
+const scorer = judge("scorer", ["embedded", "exact"], 'Use "embedded", "exact" or the absolute path of a PRM .gguf file.');
+const threshold = numberIn("threshold", "Use a number from 0 to 1 (higher sends fewer steps to the target).");
+const policy = oneOf("policy", POLICIES);
 
 /**
- * node-llama-cpp defaults to max(4, cores) threads, which on 2 cores is ~100x slower. ggml's
- * thread pool spin-waits, so even `threads = cores` collapses (measured here: 3 ms/token with 1
- * thread vs 170 ms/token with 2) as soon as anything else wants a core — the editor, the other
- * model, a build. One core is therefore left free: cores − 1, at least 1, at most 8.
+ * An object of known keys only (an unknown key is usually a typo, so it is named with the known
+ * ones); arrays and other values are refused as a whole.
  */
-export function defaultThreads(): number {
-  return Math.max(1, Math.min(availableParallelism() - 1, 8));
+function settingsObject<E extends v.ObjectEntries>(what: string, keyKind: string, entries: E) {
+  const known = Object.keys(entries).join(", ");
+  const message = (issue: v.BaseIssue<unknown>) =>
+    issue.expected === "never"
+      ? `Invalid ${keyKind} name: ${showValue(issue.input)}. Known ${keyKind}s: ${known}.`
+      : `Invalid ${what}: ${showValue(issue.input)}. Expected an object.`;
+  return v.pipe(v.custom<object>((x) => typeof x === "object" && x !== null && !Array.isArray(x), message), v.strictObject(entries, message));
 }
 
-export function defaultModelConfig(): ModelConfig {
-  return {
-    draft: "embedded",
-    target: "embedded",
-    router: "embedded",
-    scorer: "embedded",
-    gpu: "auto",
-    gpuLayers: "auto",
-    threads: defaultThreads(),
-    contextSize: 4096,
-  };
+/** A partial model configuration over the defaults. */
+export const ModelConfigSchema = settingsObject("model configuration", "model setting", {
+  draft: v.optional(modelFile("draft model"), MODEL_DEFAULTS.draft),
+  target: v.optional(modelFile("target model"), MODEL_DEFAULTS.target),
+  router: v.optional(router, MODEL_DEFAULTS.router),
+  scorer: v.optional(scorer, MODEL_DEFAULTS.scorer),
+  gpu: v.optional(oneOf("gpu", GPU_CHOICES), MODEL_DEFAULTS.gpu),
+  gpuLayers: v.optional(
+    v.union([v.literal("auto"), wholeNumber("gpuLayers")], (issue) =>
+      `Invalid gpuLayers: ${showValue(issue.input)}. Use "auto" or a whole number from ${LIMITS.gpuLayers.min} to ${LIMITS.gpuLayers.max}.`),
+    MODEL_DEFAULTS.gpuLayers,
+  ),
+  threads: v.optional(wholeNumber("threads"), defaultThreads),
+  contextSize: v.optional(wholeNumber("contextSize"), MODEL_DEFAULTS.contextSize),
+});
+
+/** Partial request options over the defaults; `router`/`scorer` override the loaded ones for one request. */
+export const ReasonOptionsSchema = settingsObject("request options", "option", {
+  policy: v.optional(policy, REASON_DEFAULTS.policy),
+  threshold: v.optional(threshold, REASON_DEFAULTS.threshold),
+  maxSteps: v.optional(wholeNumber("maxSteps"), REASON_DEFAULTS.maxSteps),
+  maxTokensPerStep: v.optional(wholeNumber("maxTokensPerStep"), REASON_DEFAULTS.maxTokensPerStep),
+  stepDelimiter: v.optional(field("stepDelimiter", 'Use a non-empty string such as "\\n\\n".', v.pipe(v.string(), v.nonEmpty())), REASON_DEFAULTS.stepDelimiter),
+  temperature: v.optional(numberIn("temperature", "Use a number from 0 (greedy) to 2."), REASON_DEFAULTS.temperature),
+  prefixReuse: v.optional(field("prefixReuse", "Use true or false.", v.boolean()), REASON_DEFAULTS.prefixReuse),
+  speculativeDraft: v.optional(field("speculativeDraft", "Use true or false.", v.boolean()), REASON_DEFAULTS.speculativeDraft),
+  promptStyle: v.optional(oneOf("promptStyle", PROMPT_STYLES), REASON_DEFAULTS.promptStyle),
+  finalAnswerMarker: v.optional(field("finalAnswerMarker", "Use a string (empty disables it).", v.string()), REASON_DEFAULTS.finalAnswerMarker),
+  router: v.optional(router),
+  scorer: v.optional(scorer),
+});
+
+/** Runs a schema, reporting every invalid value (the first issue of each) with its path. */
+export function check<S extends v.GenericSchema>(schema: S, input: unknown): Checked<v.InferOutput<S>> {
+  const r = v.safeParse(schema, input, { abortPipeEarly: true });
+  if (r.success) return { ok: true, value: r.output };
+  return { ok: false, issues: r.issues.map((i) => ({ path: issuePath(i), message: i.message })) };
 }
 
-export function defaultReasonOptions(): ReasonOptions {
-  return {
-    policy: "arbitrage",
-    // On the embedded pair 0.3 keeps accuracy within ~2.5 points of the target at ~1.7x its speed
-    // (bench/results/embedded.json); `arbitrage bench` finds the setting for another pair.
-    threshold: 0.3,
-    maxSteps: 64,
-    maxTokensPerStep: 256,
-    stepDelimiter: "\n\n",
-    temperature: 0,
-    prefixReuse: true,
-    // Off by default: measured on 2 cores it did not pay (the draft and router decodes did not
-    // overlap; arbitrage 3-5% slower with it). Outputs are identical either way.
-    speculativeDraft: false,
-    promptStyle: "math",
-    finalAnswerMarker: "A:",
-  };
+/** Object keys from the root to the issue (valibot's structured path). */
+export function issuePath(issue: v.BaseIssue<unknown>): string[] {
+  return (issue.path ?? []).map((p) => String(p.key));
 }
 
-export const MAX_STEPS_LIMIT = 10_000;
-export const MAX_TOKENS_PER_STEP_LIMIT = 32_768;
-const PROMPT_STYLES: readonly PromptStyle[] = ["math", "code", "plain"];
-
-function invalid(setting: string, value: unknown, allowed: string): never {
-  const shown = typeof value === "string" ? JSON.stringify(value) : String(value);
-  throw new ArbitrageError("invalid-option", `Invalid ${setting}: ${shown}. ${allowed}`);
+/** Like `check`, but throws the first issue as an `invalid-option` error carrying its path. */
+export function parseOrThrow<S extends v.GenericSchema>(schema: S, input: unknown): v.InferOutput<S> {
+  const r = check(schema, input);
+  if (r.ok) return r.value;
+  const first = r.issues[0]!;
+  throw new ArbitrageError("invalid-option", first.message, { path: first.path });
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+export function checkModelConfig(partial: unknown): Checked<ModelConfig> {
+  return check(ModelConfigSchema, partial ?? {});
 }
 
-export function checkThreshold(value: unknown): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || value > 1) {
-    invalid("threshold", value, "Use a number from 0 to 1 (higher sends fewer steps to the target).");
-  }
-  return value;
-}
-
-export function checkPolicy(value: unknown): Policy {
-  if (typeof value !== "string" || !POLICIES.includes(value as Policy)) {
-    invalid("policy", value, `Use one of: ${POLICIES.join(", ")}.`);
-  }
-  return value as Policy;
-}
-
-function checkInteger(setting: string, value: unknown, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    invalid(setting, value, `Use a whole number from ${min} to ${max}.`);
-  }
-  return value;
-}
-
-function checkModelPath(setting: string, value: unknown): string {
-  if (value === "embedded") return value;
-  if (typeof value !== "string" || value.trim() === "") {
-    invalid(setting, value, 'Use "embedded" or the absolute path of a .gguf file.');
-  }
-  if (!isAbsolute(value)) invalid(setting, value, "Model paths must be absolute (relative paths would resolve against an unrelated folder).");
-  return value;
-}
-
-function checkRouter(value: unknown): RouterChoice {
-  if (value === "embedded" || value === "confidence") return value;
-  if (isRecord(value) && typeof value.path === "string") return { path: checkModelPath("router", value.path) };
-  if (typeof value === "string" && isAbsolute(value)) return { path: value };
-  return invalid("router", value, 'Use "embedded", "confidence" or the absolute path of a router .gguf file.');
-}
-
-function checkScorer(value: unknown): ScorerChoice {
-  if (value === "embedded" || value === "exact") return value;
-  if (isRecord(value) && typeof value.path === "string") return { path: checkModelPath("scorer", value.path) };
-  if (typeof value === "string" && isAbsolute(value)) return { path: value };
-  return invalid("scorer", value, 'Use "embedded", "exact" or the absolute path of a PRM .gguf file.');
+export function checkReasonOptions(partial: unknown): Checked<ReasonOptions> {
+  return check(ReasonOptionsSchema, partial ?? {});
 }
 
 /** Validates a partial model config over the defaults. Unknown keys are rejected (they are usually typos). */
 export function validateModelConfig(partial: unknown): ModelConfig {
   if (partial === undefined || partial === null) return defaultModelConfig();
-  if (!isRecord(partial)) invalid("model configuration", partial, "Expected an object.");
-  const base = defaultModelConfig();
-  for (const key of Object.keys(partial)) {
-    if (!(key in base)) invalid("model setting name", key, `Known settings: ${Object.keys(base).join(", ")}.`);
-  }
-  const merged = { ...base, ...partial } as Record<string, unknown>;
-  const gpu = merged.gpu;
-  if (typeof gpu !== "string" || !GPU_CHOICES.includes(gpu as GpuChoice)) invalid("gpu", gpu, `Use one of: ${GPU_CHOICES.join(", ")}.`);
-  const gpuLayers = merged.gpuLayers === "auto" ? "auto" : checkInteger("gpuLayers", merged.gpuLayers, 0, 10_000);
-  return {
-    draft: checkModelPath("draft model", merged.draft),
-    target: checkModelPath("target model", merged.target),
-    router: checkRouter(merged.router),
-    scorer: checkScorer(merged.scorer),
-    gpu: gpu as GpuChoice,
-    gpuLayers,
-    threads: checkInteger("threads", merged.threads, 1, 256),
-    contextSize: checkInteger("contextSize", merged.contextSize, 64, 1_048_576),
-  };
+  return parseOrThrow(ModelConfigSchema, partial);
 }
 
 /** Validates partial request options over the defaults. */
 export function validateReasonOptions(partial: unknown): ReasonOptions {
   if (partial === undefined || partial === null) return defaultReasonOptions();
-  if (!isRecord(partial)) invalid("request options", partial, "Expected an object.");
-  const base = defaultReasonOptions();
-  const known = [...Object.keys(base), "router", "scorer"];
-  for (const key of Object.keys(partial)) {
-    if (!known.includes(key)) invalid("option name", key, `Known options: ${known.join(", ")}.`);
-  }
-  const m = { ...base, ...partial } as Record<string, unknown>;
-  const judges: Pick<ReasonOptions, "router" | "scorer"> = {};
-  if (m.router !== undefined) judges.router = checkRouter(m.router);
-  if (m.scorer !== undefined) judges.scorer = checkScorer(m.scorer);
-  if (typeof m.stepDelimiter !== "string" || m.stepDelimiter.length === 0) {
-    invalid("stepDelimiter", m.stepDelimiter, 'Use a non-empty string such as "\\n\\n".');
-  }
-  if (typeof m.finalAnswerMarker !== "string") invalid("finalAnswerMarker", m.finalAnswerMarker, "Use a string (empty disables it).");
-  if (typeof m.temperature !== "number" || !Number.isFinite(m.temperature) || m.temperature < 0 || m.temperature > 2) {
-    invalid("temperature", m.temperature, "Use a number from 0 (greedy) to 2.");
-  }
-  if (typeof m.prefixReuse !== "boolean") invalid("prefixReuse", m.prefixReuse, "Use true or false.");
-  if (typeof m.speculativeDraft !== "boolean") invalid("speculativeDraft", m.speculativeDraft, "Use true or false.");
-  if (typeof m.promptStyle !== "string" || !PROMPT_STYLES.includes(m.promptStyle as PromptStyle)) {
-    invalid("promptStyle", m.promptStyle, `Use one of: ${PROMPT_STYLES.join(", ")}.`);
-  }
-  return {
-    policy: checkPolicy(m.policy),
-    threshold: checkThreshold(m.threshold),
-    maxSteps: checkInteger("maxSteps", m.maxSteps, 1, MAX_STEPS_LIMIT),
-    maxTokensPerStep: checkInteger("maxTokensPerStep", m.maxTokensPerStep, 1, MAX_TOKENS_PER_STEP_LIMIT),
-    stepDelimiter: m.stepDelimiter as string,
-    temperature: m.temperature as number,
-    prefixReuse: m.prefixReuse as boolean,
-    speculativeDraft: m.speculativeDraft as boolean,
-    promptStyle: m.promptStyle as PromptStyle,
-    finalAnswerMarker: m.finalAnswerMarker as string,
-    ...judges,
-  };
+  return parseOrThrow(ReasonOptionsSchema, partial);
+}
+
+export function checkThreshold(value: unknown): number {
+  return parseOrThrow(threshold, value);
+}
+
+export function checkPolicy(value: unknown): Policy {
+  return parseOrThrow(policy, value);
 }

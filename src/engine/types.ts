@@ -23,6 +23,7 @@ export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "vulkan", "met
 
 /** Prompt style for instruct models (raw completion models use the question as given). */
 export type PromptStyle = "math" | "code" | "plain";
+export const PROMPT_STYLES: readonly PromptStyle[] = ["math", "code", "plain"];
 
 /** Which router decides `arbitrage` steps: the embedded trained router, the model-free confidence router, or a GGUF path. */
 export type RouterChoice = "embedded" | "confidence" | { path: string };

@@ -1,101 +1,32 @@
 /**
- * `arbitrage.*` settings -> validated ModelConfig / ReasonOptions, using the engine's own pure
- * validators (src/engine/options.ts; no node-llama-cpp). An invalid value produces one clear
- * message naming the setting, and the previous valid configuration stays in use.
+ * `arbitrage.*` settings -> validated ModelConfig / ReasonOptions, with the engine's own schemas
+ * (src/engine/options.ts; no node-llama-cpp) through the pure table of setting-keys.ts. Each
+ * invalid value produces one clear message naming its setting, and the previous valid
+ * configuration stays in use.
  */
 import * as vscode from "vscode";
-import { defaultModelConfig, defaultReasonOptions, validateModelConfig, validateReasonOptions } from "../engine/options.js";
-import { isArbitrageError } from "../engine/errors.js";
+import { defaultModelConfig, defaultReasonOptions } from "../engine/options.js";
 import type { ModelConfig, ReasonOptions } from "../engine/types.js";
+import { checkSettings, SECTION, type SettingsProblem } from "./setting-keys.js";
 
-export const SECTION = "arbitrage";
-
-/** Setting key -> field of ModelConfig. */
-const MODEL_KEYS = {
-  draftModel: "draft",
-  targetModel: "target",
-  router: "router",
-  scorer: "scorer",
-  gpu: "gpu",
-  gpuLayers: "gpuLayers",
-  threads: "threads",
-  contextSize: "contextSize",
-} as const;
-
-/** Setting key -> field of ReasonOptions. */
-const OPTION_KEYS = {
-  policy: "policy",
-  threshold: "threshold",
-  maxSteps: "maxSteps",
-  maxTokensPerStep: "maxTokensPerStep",
-  stepDelimiter: "stepDelimiter",
-  temperature: "temperature",
-  prefixReuse: "prefixReuse",
-} as const;
-
-/**
- * Names the engine's messages use ("Invalid <name>: ...") -> setting key. The engine names a
- * setting by its config field, except the two model paths, which it spells out.
- */
-const MESSAGE_NAMES: Record<string, string> = {
-  ...Object.fromEntries(Object.entries({ ...MODEL_KEYS, ...OPTION_KEYS }).map(([key, field]) => [field, key])),
-  "draft model": "draftModel",
-  "target model": "targetModel",
-};
+export { SECTION, type SettingsProblem } from "./setting-keys.js";
 
 export interface SettingsSnapshot {
   model: ModelConfig;
   options: ReasonOptions;
 }
 
-export interface SettingsProblem {
-  setting: string;
-  message: string;
-}
-
-/** Values the user did not set are left out, so the engine's defaults apply. */
-function readRaw(cfg: vscode.WorkspaceConfiguration, keys: Record<string, string>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(keys)) {
-    const i = cfg.inspect(key);
-    const set = i && (i.globalValue !== undefined || i.workspaceValue !== undefined || i.workspaceFolderValue !== undefined);
-    if (!set) continue;
-    const v = cfg.get(key);
-    if (v === undefined || v === null) continue;
-    if (key === "threads" && v === 0) continue; // 0 = automatic
-    if ((key === "draftModel" || key === "targetModel" || key === "router" || key === "scorer") && v === "") continue;
-    out[field] = v;
-  }
-  return out;
-}
-
-function problemOf(e: unknown, fallbackSetting: string): SettingsProblem {
-  const message = isArbitrageError(e) || e instanceof Error ? e.message : String(e);
-  const m = /^Invalid ([^:]+):/.exec(message);
-  const key = (m && MESSAGE_NAMES[m[1]!]) ?? fallbackSetting;
-  return { setting: `${SECTION}.${key}`, message };
+/** A setting's value where the user set it (user, workspace or folder), else undefined (the default applies). */
+function userValue(cfg: vscode.WorkspaceConfiguration, key: string): unknown {
+  const i = cfg.inspect(key);
+  const set = i && (i.globalValue !== undefined || i.workspaceValue !== undefined || i.workspaceFolderValue !== undefined);
+  return set ? cfg.get(key) : undefined;
 }
 
 /** Reads and validates the current settings; throws nothing. */
-export function readSettings(): { model: ModelConfig | SettingsProblem; options: ReasonOptions | SettingsProblem } {
+function readSettings(): ReturnType<typeof checkSettings> {
   const cfg = vscode.workspace.getConfiguration(SECTION);
-  let model: ModelConfig | SettingsProblem;
-  let options: ReasonOptions | SettingsProblem;
-  try {
-    model = validateModelConfig(readRaw(cfg, MODEL_KEYS));
-  } catch (e) {
-    model = problemOf(e, "draftModel");
-  }
-  try {
-    options = validateReasonOptions(readRaw(cfg, OPTION_KEYS));
-  } catch (e) {
-    options = problemOf(e, "threshold");
-  }
-  return { model, options };
-}
-
-function isProblem(v: unknown): v is SettingsProblem {
-  return typeof v === "object" && v !== null && "setting" in v && "message" in v;
+  return checkSettings((key) => userValue(cfg, key));
 }
 
 export class Settings implements vscode.Disposable {
@@ -124,9 +55,9 @@ export class Settings implements vscode.Disposable {
     const prevModelKey = JSON.stringify(this.current.model);
     let model = this.current.model;
     let options = this.current.options;
-    if (isProblem(r.model)) problems.push(r.model);
+    if (Array.isArray(r.model)) problems.push(...r.model);
     else model = r.model;
-    if (isProblem(r.options)) problems.push(r.options);
+    if (Array.isArray(r.options)) problems.push(...r.options);
     else options = r.options;
     this.current = { model, options };
     this.lastProblems = problems;

@@ -1,0 +1,71 @@
+import { availableParallelism } from "node:os";
+import type { ModelConfig, ReasonOptions } from "./types.js";
+
+/**
+ * The one source of every default and limit a user can meet: the engine applies them, the
+ * option schemas (options.ts) check against them, the CLI help prints them, and a test holds
+ * package.json's `contributes.configuration` (defaults, minimum, maximum, enums) equal to them.
+ */
+
+/**
+ * node-llama-cpp defaults to max(4, cores) threads, which on 2 cores is ~100x slower. ggml's
+ * thread pool spin-waits, so even `threads = cores` collapses (measured here: 3 ms/token with 1
+ * thread vs 170 ms/token with 2) as soon as anything else wants a core — the editor, the other
+ * model, a build. One core is therefore left free: cores − 1, at least 1, at most 8.
+ */
+export const DEFAULT_THREADS_CAP = 8;
+/** How the automatic thread count is described wherever a user reads it (CLI help, settings). */
+export const DEFAULT_THREADS_RULE = `the number of cores − 1, at least 1, at most ${DEFAULT_THREADS_CAP}`;
+
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(availableParallelism() - 1, DEFAULT_THREADS_CAP));
+}
+
+/** Inclusive bounds of every numeric setting. */
+export const LIMITS = {
+  threshold: { min: 0, max: 1 },
+  temperature: { min: 0, max: 2 },
+  maxSteps: { min: 1, max: 10_000 },
+  maxTokensPerStep: { min: 1, max: 32_768 },
+  threads: { min: 1, max: 256 },
+  contextSize: { min: 64, max: 1_048_576 },
+  gpuLayers: { min: 0, max: 10_000 },
+} as const satisfies Record<string, { min: number; max: number }>;
+
+/** Model defaults except `threads`, which depends on the machine (`defaultThreads()`). */
+export const MODEL_DEFAULTS = {
+  draft: "embedded",
+  target: "embedded",
+  router: "embedded",
+  scorer: "embedded",
+  gpu: "auto",
+  gpuLayers: "auto",
+  contextSize: 4096,
+} as const satisfies Omit<ModelConfig, "threads">;
+
+export const REASON_DEFAULTS = {
+  policy: "arbitrage",
+  // On the embedded pair 0.3 keeps accuracy within ~2.5 points of the target at ~1.7x its speed
+  // (bench/results/embedded.json); `arbitrage bench` finds the setting for another pair.
+  threshold: 0.3,
+  maxSteps: 64,
+  maxTokensPerStep: 256,
+  stepDelimiter: "\n\n",
+  temperature: 0,
+  prefixReuse: true,
+  // Off by default: measured on 2 cores it did not pay (the draft and router decodes did not
+  // overlap; arbitrage 3-5% slower with it). Outputs are identical either way.
+  speculativeDraft: false,
+  promptStyle: "math",
+  finalAnswerMarker: "A:",
+} as const satisfies ReasonOptions;
+
+export function defaultModelConfig(): ModelConfig {
+  // Key order as in ModelConfig and its schema: configs are compared as JSON.
+  const { contextSize, ...rest } = MODEL_DEFAULTS;
+  return { ...rest, threads: defaultThreads(), contextSize };
+}
+
+export function defaultReasonOptions(): ReasonOptions {
+  return { ...REASON_DEFAULTS };
+}
