@@ -15,7 +15,7 @@ import {
   type ScorerChoice,
 } from "../engine/index.js";
 import { isEmbeddedTaskModel } from "../engine/prompt.js";
-import { modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
+import { calibrationDirFromFlags, modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
 import { aggregateRows, summarise, matchedRow, type ResultRow, type Summary } from "./aggregate.js";
 import { BENCH_POLICIES, planMethods, type SkippedMethod } from "./methods.js";
 import { writeFrontierPlot } from "./plot.js";
@@ -109,7 +109,7 @@ async function replot(o: Record<string, unknown>): Promise<void> {
 export const DEFAULT_PLOT = "bench/frontier.svg";
 
 /** Whether draft and target are both the embedded task's models (read from the GGUF metadata, as the engine does). */
-async function isEmbeddedPair(config: ModelConfig): Promise<boolean> {
+export async function isEmbeddedPair(config: ModelConfig): Promise<boolean> {
   const path = (v: string, role: "draft" | "target") => (v === "embedded" ? embeddedModelPath(role) : v);
   const draft = await checkModelFile(path(config.draft, "draft"), "Draft");
   if (!isEmbeddedTaskModel(draft)) return false;
@@ -171,9 +171,11 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] => (m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }]));
   const hasArbitrage = methods.some((m) => m.id === "arbitrage");
   const bar = progressBar();
-  const engines = await BenchEngines.load(modelConfig, bar.update);
+  const engines = await BenchEngines.load(modelConfig, bar.update, calibrationDirFromFlags(o));
   try {
     const info = engines.first().info();
+    const confidenceRouter = engines.first().calibration.description;
+    if (methods.some((m) => m.id === "arbitrage-confidence" || (m.id === "arbitrage" && m.router === "confidence"))) notes.push(`arbitrage (confidence): ${confidenceRouter}`);
     // Prefix reuse needs one vocabulary (the engine turns it off otherwise): on vs off would measure nothing.
     const measurePrefix = hasArbitrage && info.sameTokenizer;
     if (hasArbitrage && !info.sameTokenizer) notes.push("prefix reuse not measured: the draft and target tokenizers differ, so the engine runs without it");
@@ -208,6 +210,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
         skipped: plan.skipped,
         notes,
         warnings: info.warnings,
+        confidenceRouter,
         draft: info.draft,
         target: info.target,
         gpu: info.gpu,

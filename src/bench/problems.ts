@@ -1,6 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ArbitrageError, packageRoot } from "../engine/index.js";
+import { answerMatches } from "../engine/answer.js";
+
+export { answerMatches };
 import { ArithmeticChecker } from "../engine/task/arithmetic.js";
 
 /** One benchmark problem: a question and its reference final answer. */
@@ -43,26 +46,6 @@ export function loadProblems(path: string): Problem[] {
   });
   if (problems.length === 0) throw new ArbitrageError("invalid-option", `The problem file ${JSON.stringify(path)} holds no problems.`);
   return problems;
-}
-
-function normalise(answer: string): string {
-  return answer
-    .trim()
-    .replace(/^\\boxed\{(.*)\}$/s, "$1")
-    .replace(/[\s,]/g, "")
-    .replace(/\.$/, "")
-    .replace(/^\$(.*)\$$/s, "$1");
-}
-
-/** Final-answer match: exact after normalising spaces, thousands separators and a trailing period; numbers compare by value. */
-export function answerMatches(got: string | null, want: string): boolean {
-  if (got === null) return false;
-  const a = normalise(got);
-  const b = normalise(want);
-  if (a === b) return true;
-  const na = Number(a);
-  const nb = Number(b);
-  return a !== "" && b !== "" && Number.isFinite(na) && Number.isFinite(nb) && na === nb;
 }
 
 /** Whether the exact arithmetic checker can judge every problem (it is the ideal PRM of the embedded task only). */

@@ -1,15 +1,22 @@
-import type { ProgressEvent } from "./run.js";
+/** What the bar shows (the bench's ProgressEvent, or calibration's); `etaMs` when the caller knows better than the bar's own rate. */
+export interface BarEvent {
+  done: number;
+  total: number;
+  phase: string;
+  detail: string;
+  etaMs?: number | null;
+}
 
 /** A one-line progress bar on stderr (a line per 10% when stderr is not a terminal). */
-export function progressBar(stream: NodeJS.WriteStream = process.stderr): { update: (e: ProgressEvent) => void; done: () => void } {
+export function progressBar(stream: NodeJS.WriteStream = process.stderr, label = "bench"): { update: (e: BarEvent) => void; done: () => void } {
   const tty = stream.isTTY === true;
   const started = performance.now();
   let lastDecile = -1;
   let lastDraw = 0;
   let drawn = false;
-  const eta = (e: ProgressEvent) => {
-    if (e.phase === "loading" || e.done === 0) return "";
-    const s = ((performance.now() - started) / e.done) * (e.total - e.done) / 1000;
+  const eta = (e: BarEvent) => {
+    if (e.etaMs === null || e.phase === "loading" || (e.etaMs === undefined && e.done === 0)) return "";
+    const s = e.etaMs !== undefined ? e.etaMs / 1000 : (((performance.now() - started) / e.done) * (e.total - e.done)) / 1000;
     return s >= 60 ? ` ETA ${Math.floor(s / 60)}m${String(Math.round(s % 60)).padStart(2, "0")}s` : ` ETA ${Math.round(s)}s`;
   };
   return {
@@ -21,14 +28,14 @@ export function progressBar(stream: NodeJS.WriteStream = process.stderr): { upda
         lastDraw = now;
         const width = 28;
         const fill = Math.round(frac * width);
-        const line = `bench [${"█".repeat(fill)}${"░".repeat(width - fill)}] ${(100 * frac).toFixed(0).padStart(3)}% ${e.done}/${e.total} ${e.phase}: ${e.detail}${eta(e)}`;
+        const line = `${label} [${"█".repeat(fill)}${"░".repeat(width - fill)}] ${(100 * frac).toFixed(0).padStart(3)}% ${e.done}/${e.total} ${e.phase}: ${e.detail}${eta(e)}`;
         stream.write(`\r${line.slice(0, (stream.columns || 120) - 1)}\u001b[K`);
         drawn = true;
       } else if (e.phase !== "loading") {
         const decile = Math.floor(frac * 10);
         if (decile > lastDecile) {
           lastDecile = decile;
-          stream.write(`bench: ${(100 * frac).toFixed(0)}% (${e.done}/${e.total}, ${e.phase})${eta(e)}\n`);
+          stream.write(`${label}: ${(100 * frac).toFixed(0)}% (${e.done}/${e.total}, ${e.phase})${eta(e)}\n`);
         }
       }
     },

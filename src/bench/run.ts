@@ -82,9 +82,9 @@ export interface ProgressEvent {
 export class BenchEngines {
   private constructor(private readonly engine: ArbitrageEngine) {}
 
-  static async load(baseConfig: Record<string, unknown>, onProgress?: (e: ProgressEvent) => void): Promise<BenchEngines> {
+  static async load(baseConfig: Record<string, unknown>, onProgress?: (e: ProgressEvent) => void, calibrationDir?: string): Promise<BenchEngines> {
     onProgress?.({ done: 0, total: 1, phase: "loading", detail: "models" });
-    return new BenchEngines(await ArbitrageEngine.create(baseConfig));
+    return new BenchEngines(await ArbitrageEngine.create(baseConfig, { calibrationDir }));
   }
 
   /** Loads every judge the methods use (one unrecorded run each), so no measured run pays a model load. */

@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { resolve } from "node:path";
 import { DEFAULT_THREADS_RULE, GPU_CHOICES, MODEL_DEFAULTS } from "../engine/index.js";
+import { defaultCalibrationDir } from "../engine/calibration/calibration-file.js";
 
 /**
  * Flags shared by `reason` and `bench`: which models to load and how. Every default shown or
@@ -24,7 +25,14 @@ export function modelFlags(cmd: Command): Command {
     .addOption(new Option("--gpu <gpu>", "GPU offload").choices(GPU_CHOICES as string[]).default(MODEL_DEFAULTS.gpu))
     .option("--gpu-layers <n>", `layers to offload to the GPU (default: ${MODEL_DEFAULTS.gpuLayers})`, number("--gpu-layers"))
     .option("--threads <n>", `CPU threads (always explicit; default: ${DEFAULT_THREADS_RULE})`, number("--threads"))
-    .option("--context-size <n>", `context size in tokens (default: ${MODEL_DEFAULTS.contextSize})`, number("--context-size"));
+    .option("--context-size <n>", `context size in tokens (default: ${MODEL_DEFAULTS.contextSize})`, number("--context-size"))
+    .option("--calibrations <dir>", 'folder of router calibrations (arbitrage calibrate); "none": the confidence router\'s default weights (default: $ARBITRAGE_CALIBRATIONS or ~/.cache/arbitrage/calibrations)');
+}
+
+/** The calibration folder the engine looks in, or undefined for none (the default weights). */
+export function calibrationDirFromFlags(o: Record<string, unknown>): string | undefined {
+  if (o.calibrations === "none") return undefined;
+  return typeof o.calibrations === "string" ? resolve(o.calibrations) : defaultCalibrationDir();
 }
 
 export function modelConfigFromFlags(o: Record<string, unknown>): Record<string, unknown> {

@@ -50,6 +50,18 @@ modelFlags(program.command("soak"))
     await runSoak(o);
   });
 
+modelFlags(program.command("calibrate"))
+  .description("fit the confidence router to this draft/target pair on problems with known answers (oracle rollouts)")
+  .option("--problems <file>", 'JSONL, one {"question", "answer"} per line, e.g. bench/problems/calibration-embedded.jsonl')
+  .option("--budget-minutes <n>", "stop new rollouts after this long and fit what is done", number("--budget-minutes"))
+  .option("--style <style>", "prompt style for instruct models: math, code or plain")
+  .option("--json", "print the result as one JSON object")
+  .addHelpText("after", '\n--scorer picks the labels: "exact" (embedded task checker), "outcome" (each step continued by the target to a final answer,\nchecked against the known one), a PRM GGUF file, or by default exact on the embedded pair and outcome on any other.\nInterrupted runs resume: run the same command again.')
+  .action(async (o: Record<string, unknown>) => {
+    const { runCalibrate } = await import("./calibrate.js");
+    await runCalibrate(o);
+  });
+
 program
   .command("bench")
   .description("accuracy–latency frontier of every policy on a problem set (see README)")

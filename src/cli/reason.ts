@@ -1,6 +1,6 @@
 import { styleText } from "node:util";
 import { ArbitrageEngine, validateQuestion, validateReasonOptions, type EngineEvent, type ReasonResult } from "../engine/index.js";
-import { modelConfigFromFlags } from "./flags.js";
+import { calibrationDirFromFlags, modelConfigFromFlags } from "./flags.js";
 
 type Colour = Parameters<typeof styleText>[0];
 const useColour = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -46,7 +46,7 @@ export async function runReason(question: string, o: Record<string, unknown>): P
   // Bad input is reported before any model is loaded.
   validateQuestion(question);
   const options = validateReasonOptions(reasonOptionsFromFlags(o));
-  const engine = await ArbitrageEngine.create(modelConfigFromFlags(o));
+  const engine = await ArbitrageEngine.create(modelConfigFromFlags(o), { calibrationDir: calibrationDirFromFlags(o) });
   try {
     for (const w of o.json ? [] : engine.warnings) process.stderr.write(`arbitrage: warning: ${w}\n`);
     const abort = new AbortController();

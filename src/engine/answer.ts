@@ -90,3 +90,23 @@ function clean(s: string): string {
     .replace(/[.。]$/, "")
     .trim();
 }
+
+function normalise(answer: string): string {
+  return answer
+    .trim()
+    .replace(/^\\boxed\{(.*)\}$/s, "$1")
+    .replace(/[\s,]/g, "")
+    .replace(/\.$/, "")
+    .replace(/^\$(.*)\$$/s, "$1");
+}
+
+/** Final-answer match: exact after normalising spaces, thousands separators and a trailing period; numbers compare by value. */
+export function answerMatches(got: string | null, want: string): boolean {
+  if (got === null) return false;
+  const a = normalise(got);
+  const b = normalise(want);
+  if (a === b) return true;
+  const na = Number(a);
+  const nb = Number(b);
+  return a !== "" && b !== "" && Number.isFinite(na) && Number.isFinite(nb) && na === nb;
+}

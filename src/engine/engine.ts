@@ -9,7 +9,9 @@ import { validateModelConfig, validateReasonOptions } from "./options.js";
 import { embeddedModelPath } from "./paths.js";
 import { buildPrompt, isEmbeddedTaskModel } from "./prompt.js";
 import { createContext, loadLlama, loadModel, reuseMargin } from "./runtime.js";
-import { decideStep } from "./policies.js";
+import { decideStep, type StepDecision } from "./policies.js";
+import { lookupCalibration, type CalibrationLookup } from "./calibration/calibration-file.js";
+import { modelIdentity, type PairIdentity } from "./calibration/pair-identity.js";
 import { RequestRun, stepRecord } from "./request-run.js";
 import type {
   EngineEvent,
@@ -29,11 +31,28 @@ import type {
 export interface CreateOptions {
   onProgress?: (p: LoadProgress) => void;
   signal?: AbortSignal;
+  /**
+   * Where router calibrations live (src/engine/calibration): the confidence router uses this
+   * pair's calibrated weights when the folder holds them. Unset: the default weights, no lookup.
+   */
+  calibrationDir?: string;
 }
 
 export interface ReasonHooks {
   onEvent?: (e: EngineEvent) => void;
   signal?: AbortSignal;
+  /** In-process only: oracle rollouts for router calibration (src/engine/calibration/rollouts.ts). */
+  rollout?: RolloutHooks;
+}
+
+/**
+ * Calibration's view of an oracle run: the draft writes every step with its token confidences
+ * (the router's features), `scorer` (when given) judges both candidates instead of the configured
+ * scorer, and every kept step's candidates are shown to `onStep` before the next step starts.
+ */
+export interface RolloutHooks {
+  scorer?: StepJudge;
+  onStep: (index: number, decision: StepDecision) => void;
 }
 
 export interface EngineInfo {
@@ -98,6 +117,10 @@ export class ArbitrageEngine {
     private readonly target: LoadedGenerator,
     readonly sameTokenizer: boolean,
     readonly warnings: string[],
+    /** The two models' identities, which router calibrations are keyed by. */
+    readonly pair: PairIdentity,
+    /** The confidence router's weights for this pair: calibrated, or the defaults and why. */
+    readonly calibration: CalibrationLookup,
   ) {}
 
   /** Routers and scorers, loaded once per choice and kept: a request may pick any of them. */
@@ -132,7 +155,13 @@ export class ArbitrageEngine {
       const target = await ArbitrageEngine.generator("target", targetCheck, targetModel, config);
       const same = sameTokenizer(draftCheck, targetCheck);
       if (!same) warnings.push("The draft and target tokenizers differ: committed text is re-tokenised at step boundaries and prefix reuse is off.");
-      engine = new ArbitrageEngine(config, llama, draft, target, same, warnings);
+      const pair = { draft: await modelIdentity(draftCheck), target: await modelIdentity(targetCheck) };
+      const calibration = opts.calibrationDir
+        ? await lookupCalibration(opts.calibrationDir, pair)
+        : ({ kind: "none", description: "confidence, default weights", notice: null } as const);
+      // Only a pair that routes with the confidence router needs to hear that its calibration is missing or unusable.
+      if (config.router === "confidence" && calibration.kind === "none" && calibration.notice) warnings.push(calibration.notice);
+      engine = new ArbitrageEngine(config, llama, draft, target, same, warnings, pair, calibration);
       engine.models.add(draftModel).add(targetModel);
       // The configured router and scorer load now, with progress, so the first request does not wait for them.
       // A judge that fails to load is reported by the first request that needs it (a broken PRM must not block
@@ -174,7 +203,10 @@ export class ArbitrageEngine {
     progress?: (role: LoadProgress["role"], path: string) => (p: number) => void,
     signal?: AbortSignal,
   ): Promise<LoadedJudge> {
-    if (choice === "confidence") return { judge: new ConfidenceJudge(), check: null, model: null, sharesTokenizer: false };
+    if (choice === "confidence") {
+      const weights = this.calibration.kind === "calibrated" ? this.calibration.weights : undefined;
+      return { judge: new ConfidenceJudge(weights), check: null, model: null, sharesTokenizer: false };
+    }
     if (choice === "exact") return { judge: new ExactArithmeticJudge(), check: null, model: null, sharesTokenizer: false };
     const path = choice === "embedded" ? embeddedModelPath(kind === "router" ? "router" : "prm") : choice.path;
     const label = kind === "router" ? "Router" : "Scorer";
@@ -193,7 +225,7 @@ export class ArbitrageEngine {
     return {
       draft: { path: this.draft.check.path, sizeBytes: this.draft.check.sizeBytes, architecture: this.draft.check.architecture },
       target: { path: this.target.check.path, sizeBytes: this.target.check.sizeBytes, architecture: this.target.check.architecture },
-      router: describeJudge(this.config.router, "router"),
+      router: this.describeRouter(this.config.router),
       scorer: describeJudge(this.config.scorer, "scorer"),
       sameTokenizer: this.sameTokenizer,
       contextSize: Math.min(this.draft.session.contextSize, this.target.session.contextSize),
@@ -202,6 +234,27 @@ export class ArbitrageEngine {
       warnings: this.warnings,
     };
   }
+
+  /** What routes a request: a file path, the embedded router, or the confidence router and where its weights come from. */
+  private describeRouter(choice: RouterChoice): string {
+    return choice === "confidence" ? this.calibration.description : describeJudge(choice, "router");
+  }
+
+  /**
+   * A second context on a loaded generating model, for calibration's outcome labels (a step is
+   * continued to a final answer without touching the request's own caches). Made once per role.
+   */
+  forkGenerator(role: ModelRole): Promise<LoadedGenerator> {
+    let fork = this.forks.get(role);
+    if (!fork) {
+      const g = role === "draft" ? this.draft : this.target;
+      fork = ArbitrageEngine.generator(role, g.check, g.model, this.config);
+      this.forks.set(role, fork);
+      fork.catch(() => this.forks.delete(role));
+    }
+    return fork;
+  }
+  private readonly forks = new Map<ModelRole, Promise<LoadedGenerator>>();
 
   /** Runs one request after the ones already queued. */
   reason(question: unknown, options?: unknown, hooks: ReasonHooks = {}): Promise<ReasonResult> {
@@ -224,7 +277,7 @@ export class ArbitrageEngine {
     if (signal?.aborted) throw cancelledError();
     const emit = (e: EngineEvent) => hooks.onEvent?.(e);
     const started = performance.now();
-    const { request, judges, router, scorer } = await this.begin(question, options, signal, emit);
+    const { request, judges, router, scorer } = await this.begin(question, options, signal, emit, hooks.rollout);
 
     const steps: StepRecord[] = [];
     let finishReason: FinishReason = "max-steps";
@@ -237,6 +290,7 @@ export class ArbitrageEngine {
           finishReason = closed === "cancelled" ? "cancelled" : "eos";
           break;
         }
+        hooks.rollout?.onStep(index, decision);
         this.commitElsewhere(decision.chosen, judges);
         const record = stepRecord(index, decision, stepStarted);
         steps.push(record);
@@ -263,15 +317,21 @@ export class ArbitrageEngine {
       finishReason,
       stats: this.stats(steps, started, { ...request.wasted, draftSpeculativeDiscarded: request.speculation.discardedTokens }, request.clock.busyMs, router, scorer),
     };
+    if (options.policy === "arbitrage") result.stats.router = this.describeRouter(options.router ?? this.config.router);
     emit({ type: "finished", result });
     return result;
   }
 
   /** A request's start: its judges, every model's prompt (checked against its context), fresh caches, and the run-started event. */
-  private async begin(question: string, options: ReasonOptions, signal: AbortSignal | undefined, emit: (e: EngineEvent) => void) {
+  private async begin(question: string, options: ReasonOptions, signal: AbortSignal | undefined, emit: (e: EngineEvent) => void, rollout?: RolloutHooks) {
     const { draft, target } = this;
     const routerJudge = options.policy === "arbitrage" ? await this.judgeFor("router", options.router ?? this.config.router) : null;
-    const scorerJudge = options.policy === "rsd" || options.policy === "oracle" ? await this.judgeFor("scorer", options.scorer ?? this.config.scorer) : null;
+    const scorerJudge =
+      options.policy === "rsd" || options.policy === "oracle"
+        ? rollout?.scorer
+          ? { judge: rollout.scorer, check: null, model: null, sharesTokenizer: false }
+          : await this.judgeFor("scorer", options.scorer ?? this.config.scorer)
+        : null;
     const prompts = {
       draft: buildPrompt(draft.model, draft.check, question, options.promptStyle),
       target: buildPrompt(target.model, target.check, question, options.promptStyle),
@@ -302,6 +362,7 @@ export class ArbitrageEngine {
       router,
       scorer,
       sameTokenizer: this.sameTokenizer,
+      draftConfidences: rollout !== undefined,
       signal,
       emit,
     });
@@ -374,7 +435,7 @@ export class ArbitrageEngine {
     if (this.disposed) return;
     this.disposed = true;
     await this.queue.catch(() => undefined);
-    await Promise.allSettled([...this.judges.values()]);
+    await Promise.allSettled([...this.judges.values(), ...this.forks.values()]);
     await Promise.all([...this.models].map((m) => m.dispose()));
   }
 }

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   "invalid-question",
   "question-too-long",
   "cancelled",
+  "calibration-failed",
   "engine-crashed",
   "internal",
 ] as const;

@@ -3,6 +3,9 @@ import { ArbitrageError } from "./errors.js";
 import type { ClassifierSession } from "./classifier-session.js";
 import type { CandidateStep } from "./model-session.js";
 import { ArithmeticChecker } from "./task/arithmetic.js";
+import { featureVector, logisticScore } from "./calibration/logistic.js";
+
+export { confidenceFeatures } from "./calibration/logistic.js";
 
 /**
  * Routers and scorers both judge a candidate step in its context and return a number in [0, 1]:
@@ -85,24 +88,11 @@ export const DEFAULT_CONFIDENCE_WEIGHTS: ConfidenceWeights = {
   position: 1.97,
 };
 
-export function confidenceFeatures(confidences: readonly number[], stepIndex: number) {
-  const ps = confidences.length > 0 ? confidences.map((p) => Math.min(1, Math.max(1e-9, p))) : [1];
-  const surprisal = ps.map((p) => -Math.log(p));
-  const entropy = ps.map((p) => (p >= 1 ? 0 : -(p * Math.log(p) + (1 - p) * Math.log(1 - p))));
-  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-  return {
-    meanSurprisal: mean(surprisal),
-    maxSurprisal: Math.max(...surprisal),
-    meanEntropy: mean(entropy),
-    length: Math.log(1 + confidences.length),
-    position: Math.log(1 + stepIndex),
-  };
-}
-
 export class ConfidenceJudge implements StepJudge {
   readonly name = "confidence";
   readonly needsConfidences = true;
   readonly meter = { calls: 0, ms: 0 };
+  /** The defaults, or the weights calibrated for this pair (src/engine/calibration). */
   constructor(private readonly weights: ConfidenceWeights = DEFAULT_CONFIDENCE_WEIGHTS) {}
   async begin(): Promise<void> {
     this.meter.calls = 0;
@@ -111,12 +101,10 @@ export class ConfidenceJudge implements StepJudge {
   async judge(step: CandidateStep, stepIndex: number): Promise<number> {
     const started = performance.now();
     if (!step.confidences) throw new ArbitrageError("internal", "The confidence router needs token confidences from the draft.");
-    const f = confidenceFeatures(step.confidences, stepIndex);
-    const w = this.weights;
-    const z = w.bias + w.meanSurprisal * f.meanSurprisal + w.maxSurprisal * f.maxSurprisal + w.meanEntropy * f.meanEntropy + w.length * f.length + w.position * f.position;
+    const score = logisticScore(this.weights, featureVector(step.confidences, stepIndex));
     this.meter.calls++;
     this.meter.ms += performance.now() - started;
-    return 1 / (1 + Math.exp(-z));
+    return score;
   }
   commit(): void {}
 }

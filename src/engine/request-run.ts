@@ -19,6 +19,8 @@ export interface RequestParts {
   router: StepJudge | undefined;
   scorer: StepJudge | undefined;
   sameTokenizer: boolean;
+  /** The draft reports its token confidences even when no judge needs them (calibration records them). */
+  draftConfidences?: boolean;
   signal: AbortSignal | undefined;
   emit: (e: EngineEvent) => void;
 }
@@ -37,14 +39,14 @@ export class RequestRun {
   }
 
   private limits(role: ModelRole, index: number): StepLimits {
-    const { options, signal, emit, router } = this.parts;
+    const { options, signal, emit, router, draftConfidences } = this.parts;
     return {
       delimiter: options.stepDelimiter,
       maxTokens: options.maxTokensPerStep,
       temperature: options.temperature,
       seed: options.temperature > 0 ? 1 + index : undefined,
       signal,
-      wantConfidences: role === "draft" && router?.needsConfidences === true,
+      wantConfidences: role === "draft" && (router?.needsConfidences === true || draftConfidences === true),
       onText: (text) => emit({ type: "token", index, model: role, text }),
     };
   }

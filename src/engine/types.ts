@@ -138,6 +138,8 @@ export interface RunStats {
   wallMs: number;
   /** Wall time during which no model, router or scorer was working (the engine's own overhead). */
   overheadMs: number;
+  /** The router that decided (arbitrage only), e.g. "confidence, calibrated for this pair, AUC 0.91". */
+  router?: string;
 }
 
 export interface ReasonResult {
