@@ -149,6 +149,9 @@ test("reason with invalid params replies InvalidParams naming the problem", asyn
     assert.match(r.error.message, re);
     if (params !== undefined) assert.equal(r.error.data.code, "invalid-option");
   }
+  // The path crosses the boundary with the code, so a client maps it without reading the message.
+  const t = await s.request("arbitrage/reason", { requestId: "a", question: "q", config: { ...embeddedConfig(), threads: -1 }, options: {} });
+  assert.deepEqual(t.error.data, { code: "invalid-option", message: t.error.message, path: ["config", "threads"] });
   await assertServing();
 });
 

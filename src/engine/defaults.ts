@@ -1,10 +1,12 @@
-import { availableParallelism } from "node:os";
 import type { ModelConfig, ReasonOptions } from "./types.js";
 
 /**
  * The one source of every default and limit a user can meet: the engine applies them, the
  * option schemas (options.ts) check against them, the CLI help prints them, and a test holds
  * package.json's `contributes.configuration` (defaults, minimum, maximum, enums) equal to them.
+ * Dependency-free data (no `node:` import), so the webview and the protocol module can import
+ * it too; `defaultThreads()` / `defaultModelConfig()`, which ask Node for the core count, are in
+ * options.ts.
  */
 
 /**
@@ -17,8 +19,8 @@ export const DEFAULT_THREADS_CAP = 8;
 /** How the automatic thread count is described wherever a user reads it (CLI help, settings). */
 export const DEFAULT_THREADS_RULE = `the number of cores − 1, at least 1, at most ${DEFAULT_THREADS_CAP}`;
 
-export function defaultThreads(): number {
-  return Math.max(1, Math.min(availableParallelism() - 1, DEFAULT_THREADS_CAP));
+export function defaultThreadsFor(cores: number): number {
+  return Math.max(1, Math.min(cores - 1, DEFAULT_THREADS_CAP));
 }
 
 /** Inclusive bounds of every numeric setting. */
@@ -60,10 +62,11 @@ export const REASON_DEFAULTS = {
   finalAnswerMarker: "A:",
 } as const satisfies ReasonOptions;
 
-export function defaultModelConfig(): ModelConfig {
+/** The model defaults for a machine with `cores` cores. */
+export function modelDefaultsFor(cores: number): ModelConfig {
   // Key order as in ModelConfig and its schema: configs are compared as JSON.
   const { contextSize, ...rest } = MODEL_DEFAULTS;
-  return { ...rest, threads: defaultThreads(), contextSize };
+  return { ...rest, threads: defaultThreadsFor(cores), contextSize };
 }
 
 export function defaultReasonOptions(): ReasonOptions {

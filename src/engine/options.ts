@@ -1,6 +1,7 @@
+import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import * as v from "valibot";
-import { LIMITS, MODEL_DEFAULTS, REASON_DEFAULTS, defaultModelConfig, defaultReasonOptions, defaultThreads } from "./defaults.js";
+import { LIMITS, MODEL_DEFAULTS, REASON_DEFAULTS, defaultReasonOptions, defaultThreadsFor, modelDefaultsFor } from "./defaults.js";
 import { ArbitrageError } from "./errors.js";
 import { GPU_CHOICES, POLICIES, PROMPT_STYLES, type ModelConfig, type Policy, type ReasonOptions } from "./types.js";
 
@@ -12,7 +13,16 @@ import { GPU_CHOICES, POLICIES, PROMPT_STYLES, type ModelConfig, type Policy, ty
  * setting key without reading the message.
  */
 
-export { defaultModelConfig, defaultReasonOptions, defaultThreads } from "./defaults.js";
+export { defaultReasonOptions } from "./defaults.js";
+
+/** Threads when none are set: this machine's cores − 1, at least 1, at most 8 (defaults.ts says why). */
+export function defaultThreads(): number {
+  return defaultThreadsFor(availableParallelism());
+}
+
+export function defaultModelConfig(): ModelConfig {
+  return modelDefaultsFor(availableParallelism());
+}
 
 /** One invalid value: where it is (object keys from the root) and what to do about it. */
 export interface OptionIssue {
@@ -89,7 +99,12 @@ function settingsObject<E extends v.ObjectEntries>(what: string, keyKind: string
     issue.expected === "never"
       ? `Invalid ${keyKind} name: ${showValue(issue.input)}. Known ${keyKind}s: ${known}.`
       : `Invalid ${what}: ${showValue(issue.input)}. Expected an object.`;
-  return v.pipe(v.custom<object>((x) => typeof x === "object" && x !== null && !Array.isArray(x), message), v.strictObject(entries, message));
+  return notArray(v.strictObject(entries, message), message);
+}
+
+/** `schema` (an object schema) that also refuses arrays, which valibot's object schemas accept as objects. */
+export function notArray<S extends v.GenericSchema<object>>(schema: S, message: v.ErrorMessage<v.CustomIssue>) {
+  return v.pipe(v.custom<object>((x) => typeof x === "object" && x !== null && !Array.isArray(x), message), schema);
 }
 
 /** A partial model configuration over the defaults. */

@@ -9,6 +9,7 @@
 import * as vscode from "vscode";
 import type { EngineEvent, PromptStyle, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { formatScore } from "../../media/scores.js";
+import { isArbitrageError } from "../protocol/index.js";
 import { formatMs, formatSpeedup, percent, summarize } from "./summary.js";
 
 export const PARTICIPANT_ID = "arbitrage.chat";
@@ -108,13 +109,12 @@ export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler
       stream.button({ command: "arbitrage.openPanel", title: "Open in Arbitrage panel", arguments: [runId] });
       return { metadata: { runId, steps: result.steps.length, finishReason: result.finishReason } };
     } catch (e) {
-      const code = (e as { code?: string }).code;
-      if (code === "cancelled" || token.isCancellationRequested) {
+      if (isArbitrageError(e, "cancelled") || token.isCancellationRequested) {
         stream.markdown(safeMarkdown(`_Stopped after ${steps} step(s)._\n`));
         return { metadata: { cancelled: true } };
       }
       const message = e instanceof Error ? e.message : String(e);
-      return { errorDetails: { message }, metadata: { error: code ?? "internal" } };
+      return { errorDetails: { message }, metadata: { error: isArbitrageError(e) ? e.code : "internal" } };
     }
   };
 }

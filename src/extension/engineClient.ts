@@ -27,8 +27,10 @@ import {
   CancelRequest,
   DownloadProgressNotification,
   DownloadRequest,
+  ArbitrageError,
+  cancelledError,
   EngineEventNotification,
-  isEngineErrorData,
+  errorFromData,
   LoadProgressNotification,
   LoadRequest,
   LogNotification,
@@ -37,21 +39,12 @@ import {
   StatusRequest,
   UnloadRequest,
   type DownloadProgressParams,
-  type EngineErrorData,
   type LoadResult,
   type StatusResult,
 } from "../protocol/index.js";
 import { describeCrash, type ExitInfo } from "./crash.js";
 
 export type { ExitInfo };
-
-/** Error surfaced to callers: always a code + a message that names cause and fix. */
-export class EngineRequestError extends Error implements EngineErrorData {
-  constructor(readonly code: EngineErrorData["code"], message: string) {
-    super(message);
-    this.name = "EngineRequestError";
-  }
-}
 
 const MAX_RESTARTS = 5;
 const RESTART_WINDOW_MS = 3 * 60_000;
@@ -65,7 +58,7 @@ export class EngineClient implements vscode.Disposable {
   private restarts: number[] = [];
   private seq = 0;
   private loadedKey: string | null = null;
-  private readonly inflight = new Map<string, (e: EngineRequestError) => void>();
+  private readonly inflight = new Map<string, (e: ArbitrageError) => void>();
   private readonly eventListeners = new Map<string, (e: EngineEvent) => void>();
   private readonly downloadListeners = new Map<string, (p: DownloadProgressParams) => void>();
   private loadProgressListener: ((p: LoadProgress) => void) | null = null;
@@ -144,7 +137,7 @@ export class EngineClient implements vscode.Disposable {
     }
     const message = describeCrash(info);
     this.output.error(message);
-    const err = new EngineRequestError("engine-crashed", message);
+    const err = new ArbitrageError("engine-crashed", message);
     for (const fail of [...this.inflight.values()]) fail(err);
     this.inflight.clear();
     this._onCrash.fire({ info, message });
@@ -212,7 +205,7 @@ export class EngineClient implements vscode.Disposable {
   /** Sends one request, failing fast (engine-crashed) when the process dies meanwhile. */
   private async request<R>(run: (c: LanguageClient) => Promise<R>): Promise<R> {
     const id = `q${++this.seq}`;
-    let failNow: (e: EngineRequestError) => void = () => undefined;
+    let failNow: (e: ArbitrageError) => void = () => undefined;
     const crashed = new Promise<never>((_, reject) => {
       failNow = reject;
     });
@@ -228,18 +221,19 @@ export class EngineClient implements vscode.Disposable {
     }
   }
 
-  private translate(e: unknown): EngineRequestError {
-    if (e instanceof EngineRequestError) return e;
-    if (e instanceof vscode.CancellationError) return new EngineRequestError("cancelled", "The request was cancelled.");
+  private translate(e: unknown): ArbitrageError {
+    if (e instanceof ArbitrageError) return e;
+    if (e instanceof vscode.CancellationError) return cancelledError();
     if (e instanceof ResponseError) {
-      if (isEngineErrorData(e.data)) return new EngineRequestError(e.data.code, e.data.message);
-      if (e.code === RpcErrorCodes.RequestCancelled) return new EngineRequestError("cancelled", "The request was cancelled.");
+      const carried = errorFromData(e.data);
+      if (carried) return carried;
+      if (e.code === RpcErrorCodes.RequestCancelled) return cancelledError();
       if (e.code === -32097 /* PendingResponseRejected */ || e.code === -32096 /* ConnectionInactive */) {
-        return new EngineRequestError("engine-crashed", this.lastExit ? describeCrash(this.lastExit) : `The Arbitrage engine process stopped (${e.message}).`);
+        return new ArbitrageError("engine-crashed", this.lastExit ? describeCrash(this.lastExit) : `The Arbitrage engine process stopped (${e.message}).`);
       }
-      return new EngineRequestError("internal", e.message);
+      return new ArbitrageError("internal", e.message);
     }
-    return new EngineRequestError("internal", e instanceof Error ? e.message : String(e));
+    return new ArbitrageError("internal", e instanceof Error ? e.message : String(e));
   }
 
   /** Loads the models when they differ from the loaded ones; shows progress with cancel. */
@@ -286,7 +280,7 @@ export class EngineClient implements vscode.Disposable {
     showLoadProgress = true,
   ): Promise<ReasonResult> {
     await this.ensureLoaded(config, token, showLoadProgress);
-    if (token?.isCancellationRequested) throw new EngineRequestError("cancelled", "The request was cancelled.");
+    if (token?.isCancellationRequested) throw cancelledError();
     this.eventListeners.set(requestId, onEvent);
     try {
       return await this.request((c) => c.sendRequest(ReasonRequest, { requestId, question, config, options }, token ?? new vscode.CancellationTokenSource().token));

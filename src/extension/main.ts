@@ -5,9 +5,9 @@
  */
 import * as vscode from "vscode";
 import type { EngineEvent, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
-import { emptyPanelState, type PanelState, type RunInfo } from "../protocol/index.js";
+import { ArbitrageError, emptyPanelState, isArbitrageError, type PanelState, type RunInfo } from "../protocol/index.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
-import { EngineClient, EngineRequestError } from "./engineClient.js";
+import { EngineClient } from "./engineClient.js";
 import { downloadRecommended, selectModels } from "./models.js";
 import { ArbitragePanel, PANEL_VIEW_TYPE, type PanelHandlers } from "./panel.js";
 import { Settings } from "./settings.js";
@@ -75,9 +75,8 @@ export class Controller implements vscode.Disposable, ChatRunner {
         // Models were warm: reload now (progress notification with cancel), so the next request is fast.
         this.output.info("model settings changed: reloading the models");
         this.engine.ensureLoaded(model).catch((e: unknown) => {
-          const err = e as { code?: string; message?: string };
-          if (err.code === "cancelled") return;
-          void vscode.window.showErrorMessage(`Arbitrage: could not load the new models — ${err.message ?? String(e)}`, "Show Engine Log")
+          if (isArbitrageError(e, "cancelled")) return;
+          void vscode.window.showErrorMessage(`Arbitrage: could not load the new models — ${e instanceof Error ? e.message : String(e)}`, "Show Engine Log")
             .then((c) => c && this.output.show(true));
         });
       }),
@@ -216,8 +215,8 @@ export class Controller implements vscode.Disposable, ChatRunner {
       }
       return result;
     } catch (e) {
-      const err = e instanceof EngineRequestError ? e : new EngineRequestError("internal", e instanceof Error ? e.message : String(e));
-      ArbitragePanel.current?.fail(runId, err);
+      const err = isArbitrageError(e) ? e : new ArbitrageError("internal", e instanceof Error ? e.message : String(e));
+      ArbitragePanel.current?.fail(runId, err.toJSON());
       ArbitragePanel.current?.status(err.code === "cancelled" ? "Stopped." : "Failed.");
       if (err.code !== "cancelled" && err.code !== "engine-crashed") {
         void vscode.window.showErrorMessage(`Arbitrage: ${err.message}`, "Show Engine Log").then((c) => c && this.output.show(true));

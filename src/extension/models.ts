@@ -5,6 +5,7 @@
  * download keeps its partial file and the next attempt continues it). Never exercised in tests.
  */
 import * as vscode from "vscode";
+import { isArbitrageError } from "../protocol/index.js";
 import type { EngineClient } from "./engineClient.js";
 import { SECTION } from "./settings.js";
 
@@ -107,8 +108,7 @@ async function downloadPair(engine: EngineClient, storage: vscode.Uri, pair: Rec
     await setPair(paths[0]!, paths[1]!, "confidence");
     void vscode.window.showInformationMessage(`Arbitrage: downloaded and selected ${pair.label}.`);
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === "cancelled") {
+    if (isArbitrageError(e, "cancelled")) {
       void vscode.window.showInformationMessage("Arbitrage: download cancelled; run it again to resume.");
     } else {
       void vscode.window.showErrorMessage(`Arbitrage: download failed — ${e instanceof Error ? e.message : String(e)}`);

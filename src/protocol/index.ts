@@ -7,11 +7,16 @@
  *  - extension host  <-> webview (postMessage): `HostToWebview` and `WebviewToHost`.
  *
  * Payloads reuse the engine's JSON-serialisable types (src/engine/types.ts) unchanged.
- * Nothing here may import `vscode` or `node-llama-cpp`: the module is bundled into the
- * extension host, the engine server and the webview script alike.
+ * Nothing here may import `vscode`, `node-llama-cpp` or `node:` modules: the module is bundled
+ * into the extension host, the engine server and the webview script alike. Untrusted input
+ * (webview messages, the saved panel state, error data off the wire) is checked with valibot
+ * schemas; valibot is tree-shaken, so a bundle that uses none of them carries none of it.
  */
+import * as v from "valibot";
 import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
-import type { ErrorCode } from "../engine/errors.js";
+import { LIMITS } from "../engine/defaults.js";
+import { ArbitrageError, cancelledError, ERROR_CODES, isArbitrageError, type ArbitrageErrorData, type ErrorCode } from "../engine/errors.js";
+import { POLICIES } from "../engine/types.js";
 import type {
   EngineEvent,
   LoadProgress,
@@ -23,6 +28,7 @@ import type {
 } from "../engine/types.js";
 
 export type { EngineEvent, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord, ErrorCode };
+export { ArbitrageError, cancelledError, isArbitrageError };
 
 /** Bumped whenever a message below changes shape; the server reports it in `initialize`. */
 export const PROTOCOL_VERSION = 1;
@@ -31,10 +37,22 @@ export const PROTOCOL_VERSION = 1;
 // Errors. A failed request replies with a JSON-RPC error whose `data` is `EngineErrorData`.
 // ---------------------------------------------------------------------------------------------
 
-/** Carried in `ResponseError.data` of every failed engine request. */
-export interface EngineErrorData {
-  code: ErrorCode;
-  message: string;
+/**
+ * Carried in `ResponseError.data` of every failed engine request: the server sends
+ * `ArbitrageError.toJSON()`, the client rebuilds the same class with `errorFromData`.
+ */
+export type EngineErrorData = ArbitrageErrorData;
+
+export const ErrorDataSchema = v.object({
+  code: v.picklist(ERROR_CODES),
+  message: v.string(),
+  path: v.optional(v.array(v.string())),
+});
+
+/** The ArbitrageError that a failed request's `data` describes, or null when it describes none. */
+export function errorFromData(data: unknown): ArbitrageError | null {
+  const r = v.safeParse(ErrorDataSchema, data);
+  return r.success ? ArbitrageError.fromJSON(r.output) : null;
 }
 
 /** JSON-RPC error codes used by the server (InvalidParams/MethodNotFound are the standard ones). */
@@ -47,11 +65,6 @@ export const RpcErrorCodes = {
   /** Engine-level failure (model missing, bad option…): see `data.code`. */
   EngineError: -32001,
 } as const;
-
-export function isEngineErrorData(v: unknown): v is EngineErrorData {
-  return typeof v === "object" && v !== null && typeof (v as EngineErrorData).code === "string" &&
-    typeof (v as EngineErrorData).message === "string";
-}
 
 // ---------------------------------------------------------------------------------------------
 // Extension host -> engine server: requests.
@@ -190,42 +203,111 @@ export type HostToWebview =
   | { type: "status"; text: string }
   | { type: "target-speed"; msPerToken: number };
 
-export type WebviewToHost =
-  | { type: "ready" }
-  | { type: "rerun"; threshold: number }
-  | { type: "stop" }
-  | { type: "show-log" };
+const ThresholdSchema = v.pipe(v.number(), v.finite(), v.minValue(LIMITS.threshold.min), v.maxValue(LIMITS.threshold.max));
 
-const WEBVIEW_TO_HOST_TYPES = new Set(["ready", "rerun", "stop", "show-log"]);
+/** Messages from the webview; each object schema keeps only its known fields. */
+const WebviewToHostSchema = v.variant("type", [
+  v.object({ type: v.literal("ready") }),
+  v.object({ type: v.literal("rerun"), threshold: ThresholdSchema }),
+  v.object({ type: v.literal("stop") }),
+  v.object({ type: v.literal("show-log") }),
+]);
+export type WebviewToHost = v.InferOutput<typeof WebviewToHostSchema>;
 
-/** Messages from the webview are checked before use (it renders untrusted text). */
+/** Messages from the webview are checked before use (it renders untrusted text); anything else is null. */
 export function parseWebviewMessage(m: unknown): WebviewToHost | null {
-  if (typeof m !== "object" || m === null) return null;
-  const t = (m as { type?: unknown }).type;
-  if (typeof t !== "string" || !WEBVIEW_TO_HOST_TYPES.has(t)) return null;
-  if (t === "rerun") {
-    const th = (m as { threshold?: unknown }).threshold;
-    if (typeof th !== "number" || !Number.isFinite(th) || th < 0 || th > 1) return null;
-    return { type: "rerun", threshold: th };
-  }
-  return { type: t } as WebviewToHost;
+  const r = v.safeParse(WebviewToHostSchema, m);
+  return r.success ? r.output : null;
 }
 
 export function emptyPanelState(): PanelState {
   return { version: 1, run: null, steps: [], discarded: [], result: null, error: null, targetMsPerToken: null };
 }
 
-/** The saved webview state is untrusted input too: keep only well-formed parts. */
+// The saved panel state, as the webview stored it. Each schema lists every field of its type, so
+// the compiler (the `GenericSchema<unknown, T>` annotations) reports a field added to the type
+// and not here; loose objects keep what they do not list, so a well-formed state comes back whole.
+const num = v.pipe(v.number(), v.finite());
+const ModelRoleSchema = v.picklist(["draft", "target"] as const satisfies readonly ModelRole[]);
+
+const RunInfoSchema: v.GenericSchema<unknown, RunInfo> = v.object({
+  runId: v.string(),
+  question: v.string(),
+  policy: v.picklist(POLICIES),
+  threshold: ThresholdSchema,
+  pair: v.string(),
+  startedAt: num,
+});
+
+const StepRecordSchema: v.GenericSchema<unknown, StepRecord> = v.looseObject({
+  index: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  text: v.string(),
+  model: ModelRoleSchema,
+  routerScore: v.optional(num),
+  scorerScore: v.optional(num),
+  targetScorerScore: v.optional(num),
+  tokens: num,
+  draftTokensDiscarded: num,
+  targetTokensReused: num,
+  endedBy: v.picklist(["delimiter", "eos", "token-cap", "context-full", "cancelled"] as const satisfies readonly StepRecord["endedBy"][]),
+  ms: num,
+  draftMs: num,
+  targetMs: num,
+  routerMs: num,
+});
+
+const DiscardedSchema: v.GenericSchema<unknown, PanelState["discarded"][number]> = v.object({
+  index: v.pipe(v.number(), v.integer(), v.minValue(0)),
+  model: ModelRoleSchema,
+  text: v.string(),
+  reason: v.string(),
+});
+
+const perModel = <T>(s: v.GenericSchema<unknown, T>) => v.object({ draft: s, target: s });
+const MeterSchema = v.looseObject({ generated: num, evaluated: num, discarded: num, committed: num, ms: num });
+const ResultSchema: v.GenericSchema<unknown, ReasonResult> = v.looseObject({
+  question: v.string(),
+  policy: v.picklist(POLICIES),
+  threshold: num,
+  steps: v.array(StepRecordSchema),
+  text: v.string(),
+  answer: v.nullable(v.string()),
+  finishReason: v.picklist(["eos", "final-answer", "max-steps", "context-full", "cancelled"] as const satisfies readonly ReasonResult["finishReason"][]),
+  stats: v.looseObject({
+    steps: num,
+    stepsByModel: perModel(num),
+    tokensByModel: perModel(num),
+    draftTokensDiscarded: num,
+    targetTokensDiscarded: num,
+    targetTokensReused: num,
+    targetVerifyWasted: num,
+    routerCalls: num,
+    routerMs: num,
+    scorerCalls: num,
+    scorerMs: num,
+    meters: perModel(MeterSchema),
+    wallMs: num,
+    overheadMs: num,
+  }),
+});
+
+/** An array of which only the elements matching `schema` are kept. */
+const wellFormed = <T>(schema: v.GenericSchema<unknown, T>) =>
+  v.pipe(v.array(v.unknown()), v.transform((xs) => xs.filter((x): x is T => v.is(schema, x))));
+
+/** Each part falls back on its own: one malformed part does not cost the others. */
+const PanelStateSchema = v.object({
+  version: v.literal(1),
+  run: v.fallback(v.nullable(RunInfoSchema), null),
+  steps: v.fallback(wellFormed(StepRecordSchema), []),
+  discarded: v.fallback(wellFormed(DiscardedSchema), []),
+  result: v.fallback(v.nullable(ResultSchema), null),
+  error: v.fallback(v.nullable(ErrorDataSchema), null),
+  targetMsPerToken: v.fallback(v.nullable(num), null),
+});
+
+/** The saved webview state is untrusted input too: keep only well-formed parts (anything but a version-1 object is an empty panel). */
 export function coerceState(saved: unknown): PanelState {
-  const s = emptyPanelState();
-  if (typeof saved !== "object" || saved === null) return s;
-  const v = saved as Partial<PanelState>;
-  if (v.version !== 1) return s;
-  if (v.run && typeof v.run === "object" && typeof v.run.runId === "string" && typeof v.run.question === "string") s.run = v.run;
-  if (Array.isArray(v.steps)) s.steps = v.steps.filter((x) => x && typeof x.text === "string" && typeof x.index === "number");
-  if (Array.isArray(v.discarded)) s.discarded = v.discarded.filter((x) => x && typeof x.text === "string");
-  if (v.result && typeof v.result === "object" && Array.isArray(v.result.steps)) s.result = v.result;
-  if (v.error && typeof v.error.message === "string") s.error = v.error;
-  if (typeof v.targetMsPerToken === "number") s.targetMsPerToken = v.targetMsPerToken;
-  return s;
+  const r = v.safeParse(PanelStateSchema, saved);
+  return r.success ? r.output : emptyPanelState();
 }

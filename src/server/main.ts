@@ -13,9 +13,9 @@ import {
   ResponseError,
   type CancellationToken,
 } from "vscode-languageserver/node.js";
-import { ArbitrageEngine, validateModelConfig, validateReasonOptions } from "../engine/index.js";
-import { ArbitrageError, isArbitrageError } from "../engine/errors.js";
-import type { ModelConfig, ReasonOptions, ReasonResult } from "../engine/types.js";
+import { ArbitrageEngine } from "../engine/index.js";
+import { ArbitrageError, cancelledError, isArbitrageError } from "../engine/errors.js";
+import type { ModelConfig, ReasonResult } from "../engine/types.js";
 import {
   CancelRequest,
   DownloadProgressNotification,
@@ -35,6 +35,7 @@ import {
   type StatusResult,
 } from "../protocol/index.js";
 import { installRawMessageGuard } from "./guard.js";
+import { CancelParamsSchema, DownloadParamsSchema, LoadParamsSchema, parseParams, ReasonParamsSchema } from "./params.js";
 
 installRawMessageGuard();
 process.title = "arbitrage-engine";
@@ -57,44 +58,15 @@ process.on("unhandledRejection", (e) => log("error", `unhandled rejection: ${e i
 // Errors
 // ------------------------------------------------------------------------------------------
 
-function invalidParams(message: string): ResponseError<EngineErrorData> {
-  return new ResponseError(RpcErrorCodes.InvalidParams, message, { code: "invalid-option", message });
-}
-
 function toResponseError(e: unknown): ResponseError<EngineErrorData> {
   if (e instanceof ResponseError) return e as ResponseError<EngineErrorData>;
   if (isArbitrageError(e)) {
     const code = e.code === "cancelled" ? RpcErrorCodes.RequestCancelled : RpcErrorCodes.EngineError;
-    return new ResponseError(code, e.message, { code: e.code, message: e.message });
+    return new ResponseError(code, e.message, e.toJSON());
   }
   const message = e instanceof Error ? e.message : String(e);
   log("error", `internal error: ${e instanceof Error ? e.stack : message}`);
   return new ResponseError(RpcErrorCodes.InternalError, `Internal engine error: ${message}`, { code: "internal", message });
-}
-
-function cancelled(): ArbitrageError {
-  return new ArbitrageError("cancelled", "The request was cancelled.");
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function checkConfig(v: unknown): ModelConfig {
-  try {
-    return validateModelConfig(v);
-  } catch (e) {
-    throw isArbitrageError(e) ? invalidParams(e.message) : e;
-  }
-}
-
-function checkOptions(v: unknown): Partial<ReasonOptions> {
-  try {
-    validateReasonOptions(v ?? {});
-  } catch (e) {
-    throw isArbitrageError(e) ? invalidParams(e.message) : e;
-  }
-  return (v ?? {}) as Partial<ReasonOptions>;
 }
 
 // ------------------------------------------------------------------------------------------
@@ -133,7 +105,7 @@ function enqueue<T>(id: string, token: CancellationToken | undefined, work: (sig
       abort,
       run: async () => {
         try {
-          if (abort.signal.aborted) throw cancelled();
+          if (abort.signal.aborted) throw cancelledError();
           resolve(await work(abort.signal));
         } catch (e) {
           reject(e);
@@ -150,7 +122,7 @@ function enqueue<T>(id: string, token: CancellationToken | undefined, work: (sig
         queue.splice(i, 1);
         sub?.dispose();
         controllers.delete(id);
-        reject(cancelled());
+        reject(cancelledError());
       }
     });
     queue.push(job);
@@ -215,15 +187,10 @@ connection.onInitialize(() => ({
 
 connection.onRequest(ReasonRequest, async (params, token) => {
   try {
-    if (!isRecord(params)) throw invalidParams("reason: params must be an object.");
-    const { requestId, question } = params;
-    if (typeof requestId !== "string" || requestId === "") throw invalidParams("reason: requestId must be a non-empty string.");
-    if (typeof question !== "string") throw invalidParams("reason: question must be a string.");
-    const config = checkConfig(params.config);
-    const options = checkOptions(params.options);
+    const { requestId, question, config, options } = parseParams(ReasonParamsSchema, params);
     return await enqueue<ReasonResult>(requestId, token, async (signal) => {
       await ensureLoaded(config, signal);
-      if (signal.aborted) throw cancelled();
+      if (signal.aborted) throw cancelledError();
       const t0 = Date.now();
       const result = await engine!.reason(question, options, {
         signal,
@@ -238,7 +205,7 @@ connection.onRequest(ReasonRequest, async (params, token) => {
 });
 
 connection.onRequest(CancelRequest, (params) => {
-  const id = isRecord(params) && typeof params.requestId === "string" ? params.requestId : undefined;
+  const id = parseParams(CancelParamsSchema, params).requestId;
   let n = 0;
   for (const [rid, ac] of [...controllers]) {
     if (id === undefined || rid === id) {
@@ -251,8 +218,7 @@ connection.onRequest(CancelRequest, (params) => {
 
 connection.onRequest(LoadRequest, async (params, token) => {
   try {
-    if (!isRecord(params)) throw invalidParams("load: params must be an object.");
-    const config = checkConfig(params.config);
+    const { config } = parseParams(LoadParamsSchema, params);
     return await enqueue(`load-${Date.now()}-${Math.random()}`, token, (signal) => ensureLoaded(config, signal));
   } catch (e) {
     throw toResponseError(e);
@@ -289,11 +255,7 @@ connection.onRequest(StatusRequest, (): StatusResult => ({
 
 connection.onRequest(DownloadRequest, async (params, token) => {
   try {
-    if (!isRecord(params)) throw invalidParams("download: params must be an object.");
-    const { downloadId, uri, dirPath } = params;
-    if (typeof downloadId !== "string" || typeof uri !== "string" || typeof dirPath !== "string" || !uri || !dirPath) {
-      throw invalidParams("download: downloadId, uri and dirPath must be non-empty strings.");
-    }
+    const { downloadId, uri, dirPath } = parseParams(DownloadParamsSchema, params);
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
     const { createModelDownloader } = await import("node-llama-cpp");
@@ -310,7 +272,7 @@ connection.onRequest(DownloadRequest, async (params, token) => {
       const path = await downloader.download({ signal: abort.signal });
       return { path };
     } catch (e) {
-      if (abort.signal.aborted) throw cancelled();
+      if (abort.signal.aborted) throw cancelledError();
       throw new ArbitrageError("internal", `Download of ${uri} failed: ${e instanceof Error ? e.message : String(e)}. Run the command again to resume.`);
     }
   } catch (e) {
