@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { ArbitrageEngine } from "../engine/index.js";
+import { ArbitrageEngine, ArbitrageError, REASON_DEFAULTS } from "../engine/index.js";
 import { modelConfigFromFlags } from "./flags.js";
 
 /**
@@ -43,9 +43,9 @@ export async function runSoak(o: Record<string, unknown>): Promise<void> {
   const requests = Number(o.requests ?? 500);
   const warmup = Number(o.warmup ?? 100);
   if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(warmup) || warmup < 0 || warmup >= requests) {
-    throw new Error(`--requests must be a whole number >= 1 and --warmup a smaller whole number (got ${o.requests}, ${o.warmup}).`);
+    throw new ArbitrageError("invalid-option", `--requests must be a whole number >= 1 and --warmup a smaller whole number (got ${o.requests}, ${o.warmup}).`);
   }
-  const options = { policy: (o.policy as string) ?? "arbitrage", threshold: Number(o.threshold) };
+  const options = { policy: (o.policy as string | undefined) ?? REASON_DEFAULTS.policy, threshold: Number(o.threshold) };
   const engine = await ArbitrageEngine.create(modelConfigFromFlags(o));
   const mib = () => process.memoryUsage().rss / 2 ** 20;
   const reference = new Map<string, string>();
