@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as v from "valibot";
 import { ArbitrageError, packageRoot } from "../engine/index.js";
+import { check, recordOf } from "../engine/options.js";
 import { answerMatches } from "../engine/answer.js";
 
 export { answerMatches };
@@ -16,6 +18,14 @@ export interface Problem {
 export function defaultProblemsPath(): string {
   return join(packageRoot(), "bench", "problems", "embedded-heldout.jsonl");
 }
+
+const QUESTION = 'needs a non-empty "question" string.';
+const ANSWER = 'needs an "answer" (string or number).';
+/** One line of a problem file; other fields (ids, sources) are ignored. */
+const ProblemSchema = recordOf({
+  question: v.pipe(v.string(QUESTION), v.check((q) => q.trim() !== "", QUESTION)),
+  answer: v.pipe(v.union([v.string(), v.number()], ANSWER), v.transform(String)),
+}, (key) => (key === "answer" ? ANSWER : QUESTION));
 
 /** Reads a JSONL file with one {"question", "answer"} object per line (blank lines ignored). */
 export function loadProblems(path: string): Problem[] {
@@ -35,14 +45,9 @@ export function loadProblems(path: string): Problem[] {
     } catch (e) {
       throw new ArbitrageError("invalid-option", `${where}: not JSON (${(e as Error).message}). Each line must be {"question": ..., "answer": ...}.`);
     }
-    const rec = value as Record<string, unknown>;
-    if (typeof rec !== "object" || rec === null || typeof rec.question !== "string" || rec.question.trim() === "") {
-      throw new ArbitrageError("invalid-option", `${where}: needs a non-empty "question" string.`);
-    }
-    if (typeof rec.answer !== "string" && typeof rec.answer !== "number") {
-      throw new ArbitrageError("invalid-option", `${where}: needs an "answer" (string or number).`);
-    }
-    problems.push({ question: rec.question, answer: String(rec.answer) });
+    const r = check(ProblemSchema, value);
+    if (!r.ok) throw new ArbitrageError("invalid-option", `${where}: ${r.issues[0]!.message}`, { path: r.issues[0]!.path });
+    problems.push(r.value);
   });
   if (problems.length === 0) throw new ArbitrageError("invalid-option", `The problem file ${JSON.stringify(path)} holds no problems.`);
   return problems;

@@ -102,6 +102,18 @@ function settingsObject<E extends v.ObjectEntries>(what: string, keyKind: string
   return notArray(v.strictObject(entries, message), message);
 }
 
+/**
+ * An object (arrays refused) whose own issues — not an object, a key missing — get the message
+ * `messageFor(key)`: the missing key's, or `messageFor(undefined)` when the value is no object.
+ */
+export function recordOf<E extends v.ObjectEntries>(entries: E, messageFor: (key: string | undefined) => string) {
+  const message = (issue: v.BaseIssue<unknown>) => {
+    const key = issue.path?.[0]?.key;
+    return messageFor(typeof key === "string" ? key : undefined);
+  };
+  return notArray(v.object(entries, message), message);
+}
+
 /** `schema` (an object schema) that also refuses arrays, which valibot's object schemas accept as objects. */
 export function notArray<S extends v.GenericSchema<object>>(schema: S, message: v.ErrorMessage<v.CustomIssue>) {
   return v.pipe(v.custom<object>((x) => typeof x === "object" && x !== null && !Array.isArray(x), message), schema);

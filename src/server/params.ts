@@ -6,18 +6,17 @@
  * and the protocol module is also bundled into the webview.
  */
 import * as v from "valibot";
-import { ModelConfigSchema, ReasonOptionsSchema, check, notArray } from "../engine/options.js";
+import { ModelConfigSchema, ReasonOptionsSchema, check, recordOf } from "../engine/options.js";
 import { ResponseError } from "vscode-languageserver/node.js";
 import { ArbitrageError } from "../engine/errors.js";
 import { RpcErrorCodes, type EngineErrorData } from "../protocol/index.js";
 
 /** An object of params; a missing or wrong field gets that field's sentence, a non-object the method's. */
 function params<E extends v.ObjectEntries>(method: string, entries: E, needs: Partial<Record<keyof E & string, string>>) {
-  const message = (issue: v.BaseIssue<unknown>) => {
-    const key = issue.path?.[0]?.key;
-    return typeof key === "string" && needs[key] ? `${method}: ${needs[key]}` : `${method}: params must be an object.`;
-  };
-  return notArray(v.object(entries, message), message);
+  return recordOf(entries, (key) => {
+    const sentence = key === undefined ? undefined : needs[key as keyof E & string];
+    return `${method}: ${sentence ?? "params must be an object."}`;
+  });
 }
 
 function text(method: string, sentence: string, nonEmpty: boolean) {
