@@ -33,9 +33,14 @@ export interface OptionIssue {
 export type Checked<T> = { ok: true; value: T } | { ok: false; issues: OptionIssue[] };
 
 /** How a bad value is quoted in a message: strings and objects as JSON (cut short), the rest as is. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   if (typeof value === "string" || (typeof value === "object" && value !== null)) {
-    const json = JSON.stringify(value) ?? String(value);
+    let json: string;
+    try {
+      json = JSON.stringify(value) ?? String(value);
+    } catch {
+      json = Object.prototype.toString.call(value); // a cycle or a BigInt inside: no JSON form
+    }
     return json.length > 120 ? `${json.slice(0, 117)}...` : json;
   }
   return String(value);
@@ -46,9 +51,9 @@ function field<S extends v.GenericSchema>(label: string, hint: string, schema: S
   return v.message(schema, (issue) => `Invalid ${label}: ${showValue(issue.input)}. ${hint}`);
 }
 
-function wholeNumber(name: keyof typeof LIMITS, hint?: string) {
+function wholeNumber(name: keyof typeof LIMITS) {
   const { min, max } = LIMITS[name];
-  return field(name, hint ?? `Use a whole number from ${min} to ${max}.`, v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max)));
+  return field(name, `Use a whole number from ${min} to ${max}.`, v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max)));
 }
 
 function numberIn(name: keyof typeof LIMITS, hint: string) {

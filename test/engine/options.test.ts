@@ -65,6 +65,14 @@ describe("option validation", () => {
     assert.deepEqual(new ArbitrageError("invalid-option", "m", { path: ["threads"] }).toJSON(), { code: "invalid-option", message: "m", path: ["threads"] });
   });
 
+  it("quotes a bad value shortly, whatever it is", () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    rejects(() => validateModelConfig({ router: cyclic }), /^Invalid router: \[object Object\]\. Use "embedded"/);
+    rejects(() => validateReasonOptions({ threshold: 10n }), /^Invalid threshold: 10\. Use a number/);
+    rejects(() => validateReasonOptions({ policy: "x".repeat(500) }), /^Invalid policy: "x{116}\.\.\.\. Use one of/);
+  });
+
   it("refuses arrays and unknown keys by name, with the known ones", () => {
     rejects(() => validateModelConfig([]), /^Invalid model configuration: \[\]\. Expected an object\.$/);
     rejects(() => validateReasonOptions(["threshold"]), /^Invalid request options: \["threshold"\]\. Expected an object\.$/);
