@@ -5,7 +5,8 @@
  * textContent.
  */
 import type { EngineEvent, StepRecord } from "../src/engine/types.js";
-import type { HostToWebview, PanelState, RunInfo, WebviewToHost } from "../src/protocol/index.js";
+import type { WebviewToHost } from "../src/protocol/index.js";
+import { emptyPanelState, isCurrentRun, isRunning, reducePanel, type HostToWebview, type PanelState, type RunInfo } from "../src/protocol/panel-state.js";
 import { formatMs, formatSpeedup, percent, summarize } from "../src/extension/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
 import { formatScore, formatThreshold, thresholdStep } from "./scores.js";
@@ -30,11 +31,8 @@ const rerunEl = $<HTMLButtonElement>("rerun");
 const stopEl = $<HTMLButtonElement>("stop");
 const logEl = $<HTMLButtonElement>("log");
 
-function emptyState(): PanelState {
-  return { version: 1, run: null, steps: [], discarded: [], result: null, error: null, targetMsPerToken: null };
-}
-
-let state: PanelState = emptyState();
+/** The panel state: only ever replaced by `reducePanel` (src/protocol/panel-state.ts), as on the host. */
+let state: PanelState = emptyPanelState();
 /** The step being written: element + accumulated text. */
 let pending: { index: number; model: string; el: HTMLElement; body: HTMLElement; text: string } | null = null;
 let renderQueued = false;
@@ -52,14 +50,10 @@ function save(): void {
   vscode.setState(state);
 }
 
-function running(): boolean {
-  return state.run !== null && state.result === null && state.error === null;
-}
-
 function updateControls(): void {
-  rerunEl.disabled = state.run === null || running();
-  stopEl.disabled = !running();
-  document.body.dataset.state = state.run === null ? "idle" : running() ? "running" : state.error ? "failed" : "finished";
+  rerunEl.disabled = state.run === null || isRunning(state);
+  stopEl.disabled = !isRunning(state);
+  document.body.dataset.state = state.run === null ? "idle" : isRunning(state) ? "running" : state.error ? "failed" : "finished";
 }
 
 thresholdEl.addEventListener("input", () => {
@@ -191,22 +185,23 @@ function renderCommittedSteps(): void {
   thinkingAfterCommitted = last ? splitThinking(last.text, starts.at(-1)!).insideAtEnd : false;
 }
 
-/** Whether the answer starts inside a think block (its first think tag is a stray `</think>`). */
-function answerStartsInThink(): boolean {
-  return startsInsideThink(state.steps.map((s) => s.text));
-}
-
 function flushPending(): void {
   renderQueued = false;
   if (pending) markThinking(pending.el, renderStepInto(pending.body, pending.text, true, thinkingAfterCommitted).thinking);
 }
 
-function onEngineEvent(e: EngineEvent): void {
+function dropPending(): void {
+  pending?.el.remove();
+  pending = null;
+}
+
+/** Shows one engine event of the current run; `before` is the state the reducer got it in. */
+function showEngineEvent(e: EngineEvent, before: PanelState): void {
   switch (e.type) {
     case "step-started":
     case "token": {
       if (!pending || pending.index !== e.index || pending.model !== e.model) {
-        pending?.el.remove();
+        dropPending();
         const { root, body } = stepShell(e.index, e.model, true);
         stepsEl.append(root);
         pending = { index: e.index, model: e.model, el: root, body, text: "" };
@@ -221,40 +216,54 @@ function onEngineEvent(e: EngineEvent): void {
       break;
     }
     case "step-discarded":
-      state.discarded.push({ index: e.index, model: e.model, text: e.text, reason: e.reason });
-      if (pending && pending.index === e.index && pending.model === e.model) {
-        pending.el.remove();
-        pending = null;
-      }
+      if (pending && pending.index === e.index && pending.model === e.model) dropPending();
       break;
-    case "step-decided":
-      if (pending && pending.index === e.step.index) {
-        pending.el.remove();
-        pending = null;
-      }
-      {
-        const startedInThink = answerStartsInThink();
+    case "step-decided": {
+      if (pending && pending.index === e.step.index) dropPending();
+      const texts = (s: PanelState) => s.steps.map((x) => x.text);
+      if (startsInsideThink(texts(state)) !== startsInsideThink(texts(before))) {
+        // A `</think>` that no `<think>` opened: everything before it was thinking.
+        renderCommittedSteps();
+      } else {
         const thinkingAtStart = thinkingAfterCommitted;
-        state.steps.push(e.step);
-        if (answerStartsInThink() !== startedInThink) {
-          // A `</think>` that no `<think>` opened: everything before it was thinking.
-          renderCommittedSteps();
-        } else {
-          stepsEl.append(renderStep(e.step, thinkingAtStart));
-          thinkingAfterCommitted = splitThinking(e.step.text, thinkingAtStart).insideAtEnd;
-        }
+        stepsEl.append(renderStep(e.step, thinkingAtStart));
+        thinkingAfterCommitted = splitThinking(e.step.text, thinkingAtStart).insideAtEnd;
       }
-      save();
       break;
+    }
     case "finished":
-      pending?.el.remove();
-      pending = null;
-      state.result = e.result;
+      dropPending();
       renderSummary();
       updateControls();
-      save();
       break;
     default:
+      break;
+  }
+}
+
+/** Shows what one host message changed; the state itself was already folded by `reducePanel`. */
+function show(m: HostToWebview, before: PanelState): void {
+  switch (m.type) {
+    case "restore":
+    case "run-started":
+      renderAll();
+      break;
+    case "engine-event":
+      if (isCurrentRun(before, m.runId)) showEngineEvent(m.event, before);
+      break;
+    case "run-failed":
+      if (state.error !== before.error) {
+        dropPending();
+        errorEl.hidden = false;
+        errorEl.textContent = state.error?.message ?? "";
+        updateControls();
+      }
+      break;
+    case "status":
+      statusEl.textContent = m.text;
+      break;
+    case "target-speed":
+      renderSummary();
       break;
   }
 }
@@ -262,40 +271,10 @@ function onEngineEvent(e: EngineEvent): void {
 window.addEventListener("message", (ev: MessageEvent) => {
   const m = ev.data as HostToWebview;
   if (typeof m !== "object" || m === null) return;
-  switch (m.type) {
-    case "restore":
-      state = m.state;
-      renderAll();
-      save();
-      break;
-    case "run-started":
-      state = { ...emptyState(), targetMsPerToken: state.targetMsPerToken, run: m.run };
-      renderAll();
-      save();
-      break;
-    case "engine-event":
-      if (state.run?.runId === m.runId) onEngineEvent(m.event);
-      break;
-    case "run-failed":
-      if (state.run?.runId === m.runId) {
-        state.error = m.error;
-        pending?.el.remove();
-        pending = null;
-        errorEl.hidden = false;
-        errorEl.textContent = m.error.message;
-        updateControls();
-        save();
-      }
-      break;
-    case "status":
-      statusEl.textContent = m.text;
-      break;
-    case "target-speed":
-      state.targetMsPerToken = m.msPerToken;
-      renderSummary();
-      save();
-      break;
-  }
+  const before = state;
+  state = reducePanel(state, m);
+  show(m, before);
+  if (state !== before) save();
 });
 
 // Show what we had before a reload at once; the host's `restore` follows.
@@ -305,7 +284,7 @@ if (saved && saved.version === 1) {
   try {
     renderAll();
   } catch {
-    state = emptyState();
+    state = emptyPanelState();
   }
 }
 updateControls();

@@ -5,7 +5,7 @@
  */
 import * as vscode from "vscode";
 import type { EngineEvent, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
-import { ArbitrageError, emptyPanelState, isArbitrageError, type PanelState, type RunInfo } from "../protocol/index.js";
+import { applyEngineEvent, ArbitrageError, emptyPanelState, isArbitrageError, startedPanelState, type PanelState, type RunInfo } from "../protocol/index.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
 import { EngineClient } from "./engineClient.js";
 import { downloadRecommended, selectModels } from "./models.js";
@@ -134,8 +134,14 @@ export class Controller implements vscode.Disposable, ChatRunner {
     const cts = new vscode.CancellationTokenSource();
     const sub = token?.onCancellationRequested(() => cts.cancel());
     this.active.set(runId, cts);
-    const mirror: PanelState = { ...emptyPanelState(), run: this.runInfo(runId, question, opts) };
-    if (source === "chat" || source === "lm") this.remember(runId, mirror);
+    // Chat and LM runs keep a mirror of the panel state, so "Open in Arbitrage panel" can show them.
+    const remembered = source === "chat" || source === "lm";
+    let mirror = startedPanelState(emptyPanelState(), this.runInfo(runId, question, opts));
+    const update = (e: EngineEvent) => {
+      mirror = applyEngineEvent(mirror, e);
+      if (remembered) this.remember(runId, mirror);
+    };
+    if (remembered) this.remember(runId, mirror);
     let stepNo = 0;
     this.updateStatusBar("loading…");
     try {
@@ -146,13 +152,12 @@ export class Controller implements vscode.Disposable, ChatRunner {
         opts,
         (e) => {
           if (e.type === "step-started") this.updateStatusBar(`step ${(stepNo = e.index + 1)}`);
-          if (e.type === "step-decided") mirror.steps.push(e.step);
-          if (e.type === "step-discarded") mirror.discarded.push({ index: e.index, model: e.model, text: e.text, reason: e.reason });
+          update(e);
           onEvent(e);
         },
         cts.token,
       );
-      mirror.result = result;
+      if (!mirror.result) update({ type: "finished", result });
       this.lastResult = result;
       const ms = targetMsPerTokenOf(result);
       if (ms !== null) {
@@ -210,9 +215,8 @@ export class Controller implements vscode.Disposable, ChatRunner {
         ArbitragePanel.current?.event(runId, e);
       }, undefined, "panel", runId);
       ArbitragePanel.current?.status(`Finished: ${result.finishReason}.`);
-      if (ArbitragePanel.current && ArbitragePanel.current.state.run?.runId === runId && !ArbitragePanel.current.state.result) {
-        ArbitragePanel.current.event(runId, { type: "finished", result });
-      }
+      // The engine streams "finished" itself; this covers a result that arrived without it.
+      if (ArbitragePanel.current && !ArbitragePanel.current.state.result) ArbitragePanel.current.event(runId, { type: "finished", result });
       return result;
     } catch (e) {
       const err = isArbitrageError(e) ? e : new ArbitrageError("internal", e instanceof Error ? e.message : String(e));

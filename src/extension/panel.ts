@@ -14,7 +14,9 @@ import type { EngineEvent } from "../engine/types.js";
 import {
   coerceState,
   emptyPanelState,
+  isCurrentRun,
   parseWebviewMessage,
+  reducePanel,
   type EngineErrorData,
   type HostToWebview,
   type PanelState,
@@ -83,7 +85,7 @@ export class ArbitragePanel implements vscode.Disposable {
     if (!m) return; // ignore anything malformed: the webview is not trusted either
     switch (m.type) {
       case "ready":
-        void this.postRaw({ type: "restore", state: this.state });
+        this.send({ type: "restore", state: this.state });
         this.readyResolve();
         break;
       case "rerun":
@@ -98,46 +100,41 @@ export class ArbitragePanel implements vscode.Disposable {
     }
   }
 
-  private postRaw(m: HostToWebview): Thenable<boolean> {
+  /**
+   * Every message to the webview goes through here: the mirror folds it with the same reducer the
+   * webview uses (src/protocol/panel-state.ts), then it is posted.
+   */
+  private send(m: HostToWebview): void {
+    this.state = reducePanel(this.state, m);
     this.posted.push(m);
     if (this.posted.length > 5000) this.posted.splice(0, this.posted.length - 5000);
-    return this.panel.webview.postMessage(m);
+    void this.panel.webview.postMessage(m);
   }
 
   startRun(run: RunInfo): void {
-    this.state = { ...emptyPanelState(), targetMsPerToken: this.state.targetMsPerToken, run };
-    void this.postRaw({ type: "run-started", run });
+    this.send({ type: "run-started", run });
   }
 
-  /** Applies one engine event to the mirror and forwards it to the webview. */
+  /** Forwards one engine event of the panel's run (a replaced run's late events are not posted). */
   event(runId: string, event: EngineEvent): void {
-    if (this.state.run?.runId !== runId) return;
-    if (event.type === "step-decided") this.state.steps.push(event.step);
-    else if (event.type === "step-discarded") {
-      this.state.discarded.push({ index: event.index, model: event.model, text: event.text, reason: event.reason });
-    } else if (event.type === "finished") this.state.result = event.result;
-    void this.postRaw({ type: "engine-event", runId, event });
+    if (isCurrentRun(this.state, runId)) this.send({ type: "engine-event", runId, event });
   }
 
   fail(runId: string, error: EngineErrorData): void {
-    if (this.state.run?.runId !== runId) return;
-    this.state.error = { code: error.code, message: error.message };
-    void this.postRaw({ type: "run-failed", runId, error: this.state.error });
+    if (isCurrentRun(this.state, runId)) this.send({ type: "run-failed", runId, error });
   }
 
   /** Shows a stored run (e.g. a chat run opened from its "Open in Arbitrage panel" button). */
   restoreState(state: PanelState): void {
-    this.state = JSON.parse(JSON.stringify(state)) as PanelState;
-    void this.postRaw({ type: "restore", state: this.state });
+    this.send({ type: "restore", state });
   }
 
   setTargetSpeed(msPerToken: number): void {
-    this.state.targetMsPerToken = msPerToken;
-    void this.postRaw({ type: "target-speed", msPerToken });
+    this.send({ type: "target-speed", msPerToken });
   }
 
   status(text: string): void {
-    void this.postRaw({ type: "status", text });
+    this.send({ type: "status", text });
   }
 
   dispose(): void {

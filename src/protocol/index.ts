@@ -26,6 +26,7 @@ import type {
   ReasonResult,
   StepRecord,
 } from "../engine/types.js";
+import { emptyPanelState, type PanelState, type RunInfo } from "./panel-state.js";
 
 export type { EngineEvent, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord, ErrorCode };
 export { ArbitrageError, cancelledError, isArbitrageError };
@@ -173,35 +174,20 @@ export const LogNotification = /* @__PURE__ */ new NotificationType<LogParams>("
 // Extension host <-> webview (postMessage). Model text inside these messages is untrusted.
 // ---------------------------------------------------------------------------------------------
 
-export interface RunInfo {
-  runId: string;
-  question: string;
-  policy: ReasonOptions["policy"];
-  threshold: number;
-  /** Short display names of the pair, e.g. "draft.gguf → target.gguf". */
-  pair: string;
-  startedAt: number;
-}
-
-/** What the webview persists (vscode.setState) and what the panel serializer hands back. */
-export interface PanelState {
-  version: 1;
-  run: RunInfo | null;
-  steps: StepRecord[];
-  discarded: { index: number; model: ModelRole; text: string; reason: string }[];
-  result: ReasonResult | null;
-  error: EngineErrorData | null;
-  /** Target-only speed measured in earlier runs (ms per target token), for the speedup estimate. */
-  targetMsPerToken: number | null;
-}
-
-export type HostToWebview =
-  | { type: "restore"; state: PanelState }
-  | { type: "run-started"; run: RunInfo }
-  | { type: "engine-event"; runId: string; event: EngineEvent }
-  | { type: "run-failed"; runId: string; error: EngineErrorData }
-  | { type: "status"; text: string }
-  | { type: "target-speed"; msPerToken: number };
+// The panel's state, the host's messages to the webview and their one reducer live in the
+// dependency-free ./panel-state.ts (the webview bundle imports it directly).
+export {
+  applyEngineEvent,
+  emptyPanelState,
+  isCurrentRun,
+  isRunning,
+  reducePanel,
+  startedPanelState,
+  type DiscardedStep,
+  type HostToWebview,
+  type PanelState,
+  type RunInfo,
+} from "./panel-state.js";
 
 const ThresholdSchema = v.pipe(v.number(), v.finite(), v.minValue(LIMITS.threshold.min), v.maxValue(LIMITS.threshold.max));
 
@@ -218,10 +204,6 @@ export type WebviewToHost = v.InferOutput<typeof WebviewToHostSchema>;
 export function parseWebviewMessage(m: unknown): WebviewToHost | null {
   const r = v.safeParse(WebviewToHostSchema, m);
   return r.success ? r.output : null;
-}
-
-export function emptyPanelState(): PanelState {
-  return { version: 1, run: null, steps: [], discarded: [], result: null, error: null, targetMsPerToken: null };
 }
 
 // The saved panel state, as the webview stored it. Each schema lists every field of its type, so
