@@ -117,7 +117,8 @@ function markThinking(root: HTMLElement, thinking: StepThinking): void {
 }
 
 function renderStep(step: StepRecord, thinkingAtStart: boolean): HTMLElement {
-  const threshold = state.run?.threshold ?? 0.5;
+  // Without a run (a partly unreadable saved state), the slider's value: the host renders it with the default.
+  const threshold = state.run?.threshold ?? Number(thresholdEl.value);
   const { root, head, body } = stepShell(step.index, step.model, false);
   const info = routerInfo(step, threshold);
   if (info) head.append(info);

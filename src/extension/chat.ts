@@ -7,6 +7,7 @@
  * Model output is untrusted: every piece of it goes through `escapeChatMarkdown`.
  */
 import * as vscode from "vscode";
+import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent, PromptStyle, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { formatScore } from "../../media/scores.js";
 import { isArbitrageError } from "../protocol/index.js";
@@ -84,7 +85,8 @@ export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler
     }
     const promptStyle = promptStyleFor(request.command);
     stream.progress("Arbitrage: loading models and reasoning…");
-    let threshold = 0.5;
+    // The engine's run-started event names the threshold in use; until then, the default.
+    let threshold: number = REASON_DEFAULTS.threshold;
     let steps = 0;
     try {
       const { runId, result } = await runner.run(

@@ -4,6 +4,7 @@
  * engine process nor node-llama-cpp nor any model is touched until the first request.
  */
 import * as vscode from "vscode";
+import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { applyEngineEvent, ArbitrageError, emptyPanelState, isArbitrageError, startedPanelState, type PanelState, type RunInfo } from "../protocol/index.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
@@ -284,7 +285,7 @@ export class Controller implements vscode.Disposable, ChatRunner {
     const list = Array.isArray(texts) && texts.every((t) => typeof t === "string") ? (texts as string[]) : HOSTILE_STEP_TEXTS;
     const panel = this.showPanel(true);
     const runId = this.newRunId();
-    const threshold = 0.5;
+    const { threshold } = REASON_DEFAULTS;
     panel.startRun({ runId, question: "Injected step texts (test hook)", policy: "arbitrage", threshold, pair: "test hook", startedAt: Date.now() });
     const steps: StepRecord[] = [];
     list.forEach((text, index) => {
@@ -300,7 +301,7 @@ export class Controller implements vscode.Disposable, ChatRunner {
     });
     const count = (m: "draft" | "target") => steps.filter((s) => s.model === m).length;
     const tokens = (m: "draft" | "target") => steps.filter((s) => s.model === m).reduce((a, s) => a + s.tokens, 0);
-    const meter = { generated: 0, evaluated: 0, committed: 0, ms: 0, discarded: 0, libraryEvaluated: 0 };
+    const meter = { generated: 0, evaluated: 0, committed: 0, ms: 0, discarded: 0 };
     panel.event(runId, {
       type: "finished",
       result: {

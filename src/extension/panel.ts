@@ -10,7 +10,9 @@
  */
 import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
+import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent } from "../engine/types.js";
+import { formatThreshold, thresholdStep } from "../../media/scores.js";
 import {
   coerceState,
   emptyPanelState,
@@ -169,6 +171,8 @@ export function contentSecurityPolicy(webview: vscode.Webview, nonce: string): s
 
 export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
   const nonce = randomBytes(18).toString("base64");
+  // Until a run starts, the slider shows the engine's default threshold.
+  const { threshold } = REASON_DEFAULTS;
   const res = (f: string) => webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, "dist", "webview", f)).toString();
   return `<!DOCTYPE html>
 <html lang="en">
@@ -185,8 +189,8 @@ export function renderHtml(webview: vscode.Webview, extensionUri: vscode.Uri): s
   <div id="meta" class="meta"></div>
   <div class="controls">
     <label for="threshold">Router threshold</label>
-    <input id="threshold" type="range" min="0" max="1" step="0.01" value="0.5">
-    <output id="thresholdValue" for="threshold">0.50</output>
+    <input id="threshold" type="range" min="0" max="1" step="${thresholdStep(threshold)}" value="${threshold}">
+    <output id="thresholdValue" for="threshold">${formatThreshold(threshold)}</output>
     <button id="rerun" type="button" disabled>Re-run with this threshold</button>
     <button id="stop" type="button" class="secondary" disabled>Stop</button>
     <button id="log" type="button" class="secondary">Engine log</button>
