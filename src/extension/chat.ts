@@ -172,8 +172,8 @@ export function createLanguageModelProvider(runner: ChatRunner) {
       progress: vscode.Progress<vscode.LanguageModelTextPart>,
       token: vscode.CancellationToken,
     ): Promise<void> {
-      // The engine answers one question: the last user message (role 1 = User).
-      const user = [...messages].reverse().find((m) => m.role === 1) ?? messages.at(-1);
+      // The engine answers one question: the last user message.
+      const user = [...messages].reverse().find((m) => m.role === vscode.LanguageModelChatMessageRole.User) ?? messages.at(-1);
       const question = user ? textOfMessage(user).trim() : "";
       if (!question) throw new Error("Arbitrage: the request has no user message to answer.");
       await runner.run(

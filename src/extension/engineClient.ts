@@ -13,12 +13,15 @@ import * as vscode from "vscode";
 import {
   CloseAction,
   ErrorAction,
+  ErrorCodes,
   IPCMessageReader,
   IPCMessageWriter,
   LanguageClient,
   ResponseError,
+  RevealOutputChannelOn,
   State,
   type CloseHandlerResult,
+  type ErrorHandler,
   type ErrorHandlerResult,
   type MessageTransports,
 } from "vscode-languageclient/node.js";
@@ -43,26 +46,26 @@ import {
   type StatusResult,
 } from "../protocol/index.js";
 import { describeCrash, type ExitInfo } from "./crash.js";
+import { Disposable, disposeAll } from "./dispose.js";
 
 export type { ExitInfo };
 
+/** Restarts allowed within 3 minutes (the window of the language client's default error handler). */
 const MAX_RESTARTS = 5;
-const RESTART_WINDOW_MS = 3 * 60_000;
 const STDERR_TAIL = 4000;
 
-export class EngineClient implements vscode.Disposable {
+export class EngineClient extends Disposable {
   private client: LanguageClient | null = null;
   private child: ChildProcess | null = null;
   private stderrTail = "";
   private stopping = false;
-  private restarts: number[] = [];
   private seq = 0;
   private loadedKey: string | null = null;
   private readonly inflight = new Map<string, (e: ArbitrageError) => void>();
   private readonly eventListeners = new Map<string, (e: EngineEvent) => void>();
   private readonly downloadListeners = new Map<string, (p: DownloadProgressParams) => void>();
   private loadProgressListener: ((p: LoadProgress) => void) | null = null;
-  private readonly _onCrash = new vscode.EventEmitter<{ info: ExitInfo; message: string }>();
+  private readonly _onCrash = this.register(new vscode.EventEmitter<{ info: ExitInfo; message: string }>());
   /** Fires after the engine process died unexpectedly (before the restart). */
   readonly onCrash = this._onCrash.event;
   lastExit: ExitInfo | null = null;
@@ -75,7 +78,9 @@ export class EngineClient implements vscode.Disposable {
     private readonly serverModule: string,
     readonly output: vscode.LogOutputChannel,
     private readonly forkEnv: NodeJS.ProcessEnv = {},
-  ) {}
+  ) {
+    super();
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -154,38 +159,19 @@ export class EngineClient implements vscode.Disposable {
     }
     if (!this.client) {
       this.stopping = false;
-      const client = new LanguageClient(
+      const client: LanguageClient = new LanguageClient(
         "arbitrageEngine",
         "Arbitrage Engine",
         this.serverOptions,
         {
           documentSelector: [],
           outputChannel: this.output,
-          revealOutputChannelOn: 4 /* RevealOutputChannelOn.Never */,
+          revealOutputChannelOn: RevealOutputChannelOn.Never,
           initializationFailedHandler: (e) => {
             this.output.error(`engine initialization failed: ${String(e)}`);
             return false;
           },
-          errorHandler: {
-            error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue, handled: true }),
-            closed: (): CloseHandlerResult => {
-              if (this.stopping) {
-                this.endRestartWait?.();
-                return { action: CloseAction.DoNotRestart, handled: true };
-              }
-              const now = Date.now();
-              this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
-              if (this.restarts.length >= MAX_RESTARTS) {
-                const message = `The Arbitrage engine crashed ${MAX_RESTARTS} times in 3 minutes and will not be restarted automatically. Check the model settings, then run any Arbitrage command to start it again.`;
-                void vscode.window.showErrorMessage(message);
-                this.endRestartWait?.();
-                return { action: CloseAction.DoNotRestart, handled: true };
-              }
-              this.restarts.push(now);
-              this.output.info("restarting the engine process");
-              return { action: CloseAction.Restart, handled: true };
-            },
-          },
+          errorHandler: this.restartPolicy((): LanguageClient => client),
         },
       );
       client.onNotification(EngineEventNotification, ({ requestId, event }) => this.eventListeners.get(requestId)?.(event));
@@ -200,6 +186,36 @@ export class EngineClient implements vscode.Disposable {
     }
     await this.client.start();
     return this.client;
+  }
+
+  /**
+   * When the engine process closes, the language client's own default handler decides whether to
+   * restart it (yes, unless it died MAX_RESTARTS + 1 times within 3 minutes); this adds what the
+   * library cannot know — a stop we asked for is no crash — and our message when it gives up.
+   * A read/write error on the IPC channel comes with the close, so the close decides alone.
+   */
+  private restartPolicy(client: () => LanguageClient): ErrorHandler {
+    let library: ErrorHandler | undefined;
+    return {
+      error: (): ErrorHandlerResult => ({ action: ErrorAction.Continue, handled: true }),
+      closed: async (): Promise<CloseHandlerResult> => {
+        if (this.stopping) {
+          this.endRestartWait?.();
+          return { action: CloseAction.DoNotRestart, handled: true };
+        }
+        library ??= client().createDefaultErrorHandler(MAX_RESTARTS);
+        const { action } = await library.closed();
+        if (action === CloseAction.DoNotRestart) {
+          void vscode.window.showErrorMessage(
+            `The Arbitrage engine crashed ${MAX_RESTARTS + 1} times within 3 minutes and will not be restarted automatically. Check the model settings, then run any Arbitrage command to start it again.`,
+          );
+          this.endRestartWait?.();
+          return { action, handled: true };
+        }
+        this.output.info("restarting the engine process");
+        return { action: CloseAction.Restart, handled: true };
+      },
+    };
   }
 
   /** Sends one request, failing fast (engine-crashed) when the process dies meanwhile. */
@@ -228,7 +244,7 @@ export class EngineClient implements vscode.Disposable {
       const carried = errorFromData(e.data);
       if (carried) return carried;
       if (e.code === RpcErrorCodes.RequestCancelled) return cancelledError();
-      if (e.code === -32097 /* PendingResponseRejected */ || e.code === -32096 /* ConnectionInactive */) {
+      if (e.code === ErrorCodes.PendingResponseRejected || e.code === ErrorCodes.ConnectionInactive) {
         return new ArbitrageError("engine-crashed", this.lastExit ? describeCrash(this.lastExit) : `The Arbitrage engine process stopped (${e.message}).`);
       }
       return new ArbitrageError("internal", e.message);
@@ -240,7 +256,7 @@ export class EngineClient implements vscode.Disposable {
   async ensureLoaded(config: ModelConfig, token?: vscode.CancellationToken, showProgress = true): Promise<LoadResult | null> {
     const key = JSON.stringify(config);
     if (this.loadedKey === key && this.running) return null;
-    const run = (t: vscode.CancellationToken, report?: (p: LoadProgress) => void) =>
+    const run = (t: vscode.CancellationToken | undefined, report?: (p: LoadProgress) => void) =>
       this.request(async (c) => {
         this.loadProgressListener = report ?? null;
         try {
@@ -251,20 +267,19 @@ export class EngineClient implements vscode.Disposable {
           this.loadProgressListener = null;
         }
       });
-    if (!showProgress) return run(token ?? new vscode.CancellationTokenSource().token);
+    if (!showProgress) return run(token);
     return vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: "Arbitrage: loading models", cancellable: true },
       async (progress, progressToken) => {
         const cts = new vscode.CancellationTokenSource();
-        const subs = [progressToken.onCancellationRequested(() => cts.cancel())];
+        const subs = [cts, progressToken.onCancellationRequested(() => cts.cancel())];
         if (token) subs.push(token.onCancellationRequested(() => cts.cancel()));
         try {
           return await run(cts.token, (p) => {
             progress.report({ message: `${p.role}: ${basename(p.path)} ${Math.round(p.progress * 100)}%` });
           });
         } finally {
-          subs.forEach((s) => s.dispose());
-          cts.dispose();
+          disposeAll(subs);
         }
       },
     );
@@ -283,7 +298,7 @@ export class EngineClient implements vscode.Disposable {
     if (token?.isCancellationRequested) throw cancelledError();
     this.eventListeners.set(requestId, onEvent);
     try {
-      return await this.request((c) => c.sendRequest(ReasonRequest, { requestId, question, config, options }, token ?? new vscode.CancellationTokenSource().token));
+      return await this.request((c) => c.sendRequest(ReasonRequest, { requestId, question, config, options }, token));
     } finally {
       this.eventListeners.delete(requestId);
     }
@@ -344,9 +359,9 @@ export class EngineClient implements vscode.Disposable {
     this.loadedKey = null;
   }
 
-  async dispose(): Promise<void> {
+  override async dispose(): Promise<void> {
     await this.stop();
-    this._onCrash.dispose();
+    super.dispose();
   }
 }
 

@@ -11,6 +11,7 @@ import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registe
 import { EngineClient } from "./engineClient.js";
 import { downloadRecommended, selectModels } from "./models.js";
 import { ArbitragePanel, PANEL_VIEW_TYPE, type PanelHandlers } from "./panel.js";
+import { Disposable } from "./dispose.js";
 import { Settings } from "./settings.js";
 import { formatSpeedup, summarize, targetMsPerTokenOf } from "./summary.js";
 import { HOSTILE_STEP_TEXTS } from "./testHooks.js";
@@ -34,12 +35,11 @@ function shortName(p: string): string {
   return (i >= 0 ? p.slice(i + 1) : p).replace(/\.gguf$/i, "");
 }
 
-export class Controller implements vscode.Disposable, ChatRunner {
+export class Controller extends Disposable implements ChatRunner {
   readonly output: vscode.LogOutputChannel;
   readonly engine: EngineClient;
   readonly settings: Settings;
   readonly statusBar: vscode.StatusBarItem;
-  private readonly disposables: vscode.Disposable[] = [];
   private seq = 0;
   private readonly active = new Map<string, vscode.CancellationTokenSource>();
   private panelRun: string | null = null;
@@ -49,22 +49,23 @@ export class Controller implements vscode.Disposable, ChatRunner {
   lastResult: ReasonResult | null = null;
 
   constructor(readonly context: vscode.ExtensionContext) {
-    this.output = vscode.window.createOutputChannel("Arbitrage Engine", { log: true });
+    super();
+    this.output = this.register(vscode.window.createOutputChannel("Arbitrage Engine", { log: true }));
+    // Stopped (asynchronously) in dispose(), before the rest.
     this.engine = new EngineClient(context.asAbsolutePath("dist/server.mjs"), this.output);
-    this.settings = new Settings();
-    this.statusBar = vscode.window.createStatusBarItem("arbitrage.status", vscode.StatusBarAlignment.Right, 100);
+    this.settings = this.register(new Settings());
+    this.statusBar = this.register(vscode.window.createStatusBarItem("arbitrage.status", vscode.StatusBarAlignment.Right, 100));
     this.statusBar.name = "Arbitrage";
     this.statusBar.command = COMMANDS.openPanel;
     this.updateStatusBar();
     this.statusBar.show();
-    this.disposables.push(
-      this.output,
-      this.statusBar,
-      this.settings,
+    this.register(
       this.engine.onCrash(({ message }) => {
         void vscode.window.showErrorMessage(message, "Show Engine Log").then((c) => c && this.output.show(true));
         this.updateStatusBar();
       }),
+    );
+    this.register(
       this.settings.onDidChangeModels((model) => {
         const wasLoaded = this.engine.hasLoadedModels;
         this.engine.invalidateModels();
@@ -316,11 +317,12 @@ export class Controller implements vscode.Disposable, ChatRunner {
     return runId;
   }
 
-  async dispose(): Promise<void> {
+  /** Cancels the runs (each disposes its own token source), closes the panel, stops the engine process, then releases the rest. */
+  override async dispose(): Promise<void> {
     for (const cts of this.active.values()) cts.cancel();
     ArbitragePanel.current?.dispose();
-    while (this.disposables.length) this.disposables.pop()?.dispose();
     await this.engine.dispose();
+    super.dispose();
   }
 }
 

@@ -13,6 +13,7 @@ import * as vscode from "vscode";
 import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent } from "../engine/types.js";
 import { formatThreshold, thresholdStep } from "../../media/scores.js";
+import { Disposable } from "./dispose.js";
 import {
   coerceState,
   emptyPanelState,
@@ -34,9 +35,8 @@ export interface PanelHandlers {
   showLog(): void;
 }
 
-export class ArbitragePanel implements vscode.Disposable {
+export class ArbitragePanel extends Disposable {
   static current: ArbitragePanel | undefined;
-  private readonly disposables: vscode.Disposable[] = [];
   private readyResolve!: () => void;
   /** Resolves once the webview script has started and asked for its state. */
   ready: Promise<void>;
@@ -72,14 +72,13 @@ export class ArbitragePanel implements vscode.Disposable {
     private readonly handlers: PanelHandlers,
     state: PanelState,
   ) {
+    super();
     this.state = state;
     this.ready = new Promise((r) => (this.readyResolve = r));
     panel.iconPath = vscode.Uri.joinPath(extensionUri, "media", "icon.svg");
     panel.webview.html = renderHtml(panel.webview, extensionUri);
-    this.disposables.push(
-      panel.onDidDispose(() => this.dispose()),
-      panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)),
-    );
+    this.register(panel.onDidDispose(() => this.dispose()));
+    this.register(panel.webview.onDidReceiveMessage((m: unknown) => this.onMessage(m)));
   }
 
   private onMessage(raw: unknown): void {
@@ -139,9 +138,10 @@ export class ArbitragePanel implements vscode.Disposable {
     this.send({ type: "status", text });
   }
 
-  dispose(): void {
+  override dispose(): void {
+    if (this.isDisposed) return;
     if (ArbitragePanel.current === this) ArbitragePanel.current = undefined;
-    while (this.disposables.length) this.disposables.pop()?.dispose();
+    super.dispose();
     this.panel.dispose();
   }
 }

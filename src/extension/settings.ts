@@ -8,6 +8,7 @@ import * as vscode from "vscode";
 import { defaultModelConfig, defaultReasonOptions } from "../engine/options.js";
 import type { ModelConfig, ReasonOptions } from "../engine/types.js";
 import { checkSettings, SECTION, type SettingsProblem } from "./setting-keys.js";
+import { Disposable } from "./dispose.js";
 
 export { SECTION, type SettingsProblem } from "./setting-keys.js";
 
@@ -29,19 +30,21 @@ function readSettings(): ReturnType<typeof checkSettings> {
   return checkSettings((key) => userValue(cfg, key));
 }
 
-export class Settings implements vscode.Disposable {
+export class Settings extends Disposable {
   private current: SettingsSnapshot = { model: defaultModelConfig(), options: defaultReasonOptions() };
   /** The last problem found (for tests and the status bar tooltip). */
   lastProblems: SettingsProblem[] = [];
-  private readonly _onDidChangeModels = new vscode.EventEmitter<ModelConfig>();
+  private readonly _onDidChangeModels = this.register(new vscode.EventEmitter<ModelConfig>());
   readonly onDidChangeModels = this._onDidChangeModels.event;
-  private readonly sub: vscode.Disposable;
 
   constructor(private readonly showError: (message: string) => void = (m) => void vscode.window.showErrorMessage(m)) {
+    super();
     this.reload(false);
-    this.sub = vscode.workspace.onDidChangeConfiguration((e) => {
-      if (e.affectsConfiguration(SECTION)) this.reload(true);
-    });
+    this.register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (e.affectsConfiguration(SECTION)) this.reload(true);
+      }),
+    );
   }
 
   get snapshot(): SettingsSnapshot {
@@ -66,10 +69,5 @@ export class Settings implements vscode.Disposable {
     }
     if (notify && JSON.stringify(model) !== prevModelKey) this._onDidChangeModels.fire(model);
     return problems;
-  }
-
-  dispose(): void {
-    this.sub.dispose();
-    this._onDidChangeModels.dispose();
   }
 }

@@ -13,7 +13,7 @@
  * schemas; valibot is tree-shaken, so a bundle that uses none of them carries none of it.
  */
 import * as v from "valibot";
-import { NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
+import { ErrorCodes, LSPErrorCodes, NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import { LIMITS } from "../engine/defaults.js";
 import { ArbitrageError, cancelledError, ERROR_CODES, isArbitrageError, type ArbitrageErrorData, type ErrorCode } from "../engine/errors.js";
 import { POLICIES } from "../engine/types.js";
@@ -56,13 +56,14 @@ export function errorFromData(data: unknown): ArbitrageError | null {
   return r.success ? ArbitrageError.fromJSON(r.output) : null;
 }
 
-/** JSON-RPC error codes used by the server (InvalidParams/MethodNotFound are the standard ones). */
+/** JSON-RPC error codes used by the server: the protocol library's own, plus one of ours. */
 export const RpcErrorCodes = {
-  InvalidParams: -32602,
-  MethodNotFound: -32601,
-  InternalError: -32603,
-  /** LSP's RequestCancelled. */
-  RequestCancelled: -32800,
+  /** A message that is not JSON-RPC at all (answered by src/server/guard.ts). */
+  InvalidRequest: ErrorCodes.InvalidRequest,
+  InvalidParams: ErrorCodes.InvalidParams,
+  MethodNotFound: ErrorCodes.MethodNotFound,
+  InternalError: ErrorCodes.InternalError,
+  RequestCancelled: LSPErrorCodes.RequestCancelled,
   /** Engine-level failure (model missing, bad option…): see `data.code`. */
   EngineError: -32001,
 } as const;

@@ -4,6 +4,8 @@
  * raw IPC message first and answers those with a JSON-RPC "Invalid Request" error (-32600), so
  * a sender always gets a reply; the connection itself ignores them and keeps serving.
  */
+import { RpcErrorCodes } from "../protocol/index.js";
+
 export function installRawMessageGuard(): void {
   if (typeof process.send !== "function") return;
   process.on("message", (msg: unknown) => {
@@ -12,7 +14,7 @@ export function installRawMessageGuard(): void {
     const id = typeof msg === "object" && msg !== null && !Array.isArray(msg) ? (msg as { id?: unknown }).id : undefined;
     const replyId = typeof id === "string" || typeof id === "number" ? id : null;
     try {
-      process.send!({ jsonrpc: "2.0", id: replyId, error: { code: -32600, message: `Invalid Request: ${problem}` } });
+      process.send!({ jsonrpc: "2.0", id: replyId, error: { code: RpcErrorCodes.InvalidRequest, message: `Invalid Request: ${problem}` } });
     } catch {
       /* channel closed */
     }
