@@ -1,13 +1,16 @@
 import type { Llama, LlamaModel, Token } from "node-llama-cpp";
 import { ClassifierSession, classifierSpecFromMetadata } from "./classifier-session.js";
 import { extractFinalAnswer } from "./answer.js";
-import { ArbitrageError, cancelledError } from "./errors.js";
+import { ArbitrageError, cancelledError, isArbitrageError } from "./errors.js";
+import type { GeneratingSession } from "./generator.js";
 import { ConfidenceJudge, ExactArithmeticJudge, ModelJudge, type StepJudge } from "./judges.js";
 import { checkModelFile, type ModelFileCheck } from "./model-files.js";
 import { ModelSession, type CandidateStep } from "./model-session.js";
 import { validateModelConfig, validateReasonOptions } from "./options.js";
 import { embeddedModelPath } from "./paths.js";
 import { buildPrompt, isEmbeddedTaskModel } from "./prompt.js";
+import { connect, plainHttpWarning, type RemoteEndpoint } from "./remote/endpoint.js";
+import { RemoteSession } from "./remote/remote-session.js";
 import { createContext, loadLlama, loadModel, reuseMargin } from "./runtime.js";
 import { decideStep, type StepDecision } from "./policies.js";
 import { lookupCalibration, type CalibrationLookup } from "./calibration/calibration-file.js";
@@ -22,6 +25,7 @@ import type {
   ModelRole,
   ReasonOptions,
   ReasonResult,
+  RemoteMeter,
   RouterChoice,
   RunStats,
   ScorerChoice,
@@ -65,12 +69,15 @@ export interface EngineInfo {
   gpu: string | false;
   threads: number;
   warnings: string[];
+  /** The models that run on a serving engine: its URL and the model name sent. */
+  remote: Partial<Record<ModelRole, { url: string; model: string | undefined; api: string }>>;
 }
 
 interface LoadedGenerator {
   check: ModelFileCheck;
+  /** The model here (for a remote model: its vocabulary only, for prompts and tokens). */
   model: LlamaModel;
-  session: ModelSession;
+  session: GeneratingSession;
 }
 
 interface LoadedJudge {
@@ -143,16 +150,28 @@ export class ArbitrageEngine {
     if (draftPath === targetPath) {
       warnings.push("The draft and target are the same model file: every step costs the same either way, so routing cannot save time.");
     }
+    // Remote models are connected first: a wrong URL or model name is reported before anything loads.
+    const endpoints: Partial<Record<ModelRole, RemoteEndpoint>> = {};
+    for (const role of ["draft", "target"] as const) {
+      const remote = config.remote?.[role];
+      if (!remote) continue;
+      const warning = plainHttpWarning(role, remote.url);
+      if (warning) warnings.push(warning);
+      endpoints[role] = await connect(role, remote, signal);
+    }
     const llama = await loadLlama(config.gpu, config.threads);
     const progress = (role: LoadProgress["role"], path: string) => (p: number) => onProgress?.({ role, path, progress: p });
 
-    const draftModel = await loadModel(llama, draftCheck, "draft", config, progress("draft", draftPath), signal);
-    const targetModel =
-      draftPath === targetPath ? draftModel : await loadModel(llama, targetCheck, "target", config, progress("target", targetPath), signal);
+    // A remote model's file gives only its vocabulary (prompt format and tokens); its weights stay on the server.
+    const shared = draftPath === targetPath && !endpoints.draft === !endpoints.target;
+    const draftModel = await loadModel(llama, draftCheck, "draft", config, progress("draft", draftPath), signal, endpoints.draft !== undefined);
+    const targetModel = shared
+      ? draftModel
+      : await loadModel(llama, targetCheck, "target", config, progress("target", targetPath), signal, endpoints.target !== undefined);
     let engine: ArbitrageEngine | null = null;
     try {
-      const draft = await ArbitrageEngine.generator("draft", draftCheck, draftModel, config);
-      const target = await ArbitrageEngine.generator("target", targetCheck, targetModel, config);
+      const draft = await ArbitrageEngine.generator("draft", draftCheck, draftModel, config, endpoints.draft);
+      const target = await ArbitrageEngine.generator("target", targetCheck, targetModel, config, endpoints.target);
       const same = sameTokenizer(draftCheck, targetCheck);
       if (!same) warnings.push("The draft and target tokenizers differ: committed text is re-tokenised at step boundaries and prefix reuse is off.");
       const pair = { draft: await modelIdentity(draftCheck), target: await modelIdentity(targetCheck) };
@@ -175,7 +194,24 @@ export class ArbitrageEngine {
     }
   }
 
-  private static async generator(role: ModelRole, check: ModelFileCheck, model: LlamaModel, config: ModelConfig): Promise<LoadedGenerator> {
+  private static async generator(
+    role: ModelRole,
+    check: ModelFileCheck,
+    model: LlamaModel,
+    config: ModelConfig,
+    endpoint: RemoteEndpoint | undefined,
+  ): Promise<LoadedGenerator> {
+    if (endpoint) {
+      const localVocab = check.info.metadata.tokenizer?.ggml?.tokens?.length ?? 0;
+      if (endpoint.vocabSize !== undefined && localVocab > 0 && endpoint.vocabSize !== localVocab) {
+        throw new ArbitrageError(
+          "remote-unknown-model",
+          `The ${endpoint.http.label} serves a model with a ${endpoint.vocabSize}-token vocabulary, but the local ${role} file ${JSON.stringify(check.path)} has ${localVocab}: they are not the same model. Point the ${role} model file at a copy of the served model (a vocabulary-only GGUF is enough).`,
+        );
+      }
+      const contextSize = Math.min(config.contextSize, endpoint.contextSize ?? config.contextSize);
+      return { check, model, session: new RemoteSession(role, model, endpoint, contextSize) };
+    }
     const context = await createContext(model, check, config, role);
     return { check, model, session: new ModelSession(role, model, context, context.getSequence(), reuseMargin(check)) };
   }
@@ -232,6 +268,14 @@ export class ArbitrageEngine {
       gpu: this.llama.gpu,
       threads: this.config.threads,
       warnings: this.warnings,
+      remote: Object.fromEntries(
+        [this.draft, this.target]
+          .filter((g) => g.session instanceof RemoteSession)
+          .map((g) => {
+            const e = (g.session as RemoteSession).endpoint;
+            return [g.session.role, { url: e.http.baseUrl, model: e.model, api: e.dialect }];
+          }),
+      ),
     };
   }
 
@@ -248,7 +292,8 @@ export class ArbitrageEngine {
     let fork = this.forks.get(role);
     if (!fork) {
       const g = role === "draft" ? this.draft : this.target;
-      fork = ArbitrageEngine.generator(role, g.check, g.model, this.config);
+      // A remote model's fork is one more stateless session on the same server.
+      fork = ArbitrageEngine.generator(role, g.check, g.model, this.config, g.session instanceof RemoteSession ? g.session.endpoint : undefined);
       this.forks.set(role, fork);
       fork.catch(() => this.forks.delete(role));
     }
@@ -282,6 +327,7 @@ export class ArbitrageEngine {
     const steps: StepRecord[] = [];
     let finishReason: FinishReason = "max-steps";
     try {
+      try {
       for (let index = 0; index < options.maxSteps; index++) {
         const stepStarted = performance.now();
         const decision = await decideStep(options, request.ops(index));
@@ -300,6 +346,11 @@ export class ArbitrageEngine {
           finishReason = end;
           break;
         }
+      }
+      } catch (e) {
+        // A failure part-way (a remote server's error) ends the request; the committed answer so far travels with the error.
+        if (isArbitrageError(e) && steps.length > 0) e.partial = { steps: steps.length, text: steps.map((s) => s.text).join("") };
+        throw e;
       }
     } finally {
       // A next step still being written when the answer ends is not needed.
@@ -398,6 +449,12 @@ export class ArbitrageEngine {
     const routerMs = router?.meter.ms ?? 0;
     const scorerMs = scorer?.meter.ms ?? 0;
     const meters = { draft: meter(this.draft), target: meter(this.target) };
+    const remote: Partial<Record<ModelRole, RemoteMeter>> = {};
+    for (const g of [this.draft, this.target]) {
+      if (!g.session.remote) continue;
+      // A target-only run would have had the server write every committed step; the draft's steps were written here instead.
+      remote[g.session.role] = { ...g.session.remote, tokensSaved: g.session.role === "target" ? count("draft", (s) => s.tokens) : 0 };
+    }
     return {
       steps: steps.length,
       stepsByModel: { draft: count("draft", () => 1), target: count("target", () => 1) },
@@ -411,6 +468,7 @@ export class ArbitrageEngine {
       scorerCalls: scorer?.meter.calls ?? 0,
       scorerMs,
       meters,
+      ...(Object.keys(remote).length > 0 ? { remote } : {}),
       wallMs,
       overheadMs: Math.max(0, wallMs - busyMs),
     };
@@ -422,13 +480,7 @@ export class ArbitrageEngine {
    * pending newest one. Used by tests and the engine status.
    */
   cacheState(): Record<ModelRole, { cached: number; committed: number; consistent: boolean }> {
-    const state = (g: LoadedGenerator) => {
-      const cached = g.session.sequence.contextTokens.slice(0, g.session.cachedLength);
-      const committed = g.session.committedTokens;
-      const consistent = cached.length <= committed.length && cached.every((t, i) => t === committed[i]);
-      return { cached: cached.length, committed: committed.length, consistent };
-    };
-    return { draft: state(this.draft), target: state(this.target) };
+    return { draft: this.draft.session.cacheState(), target: this.target.session.cacheState() };
   }
 
   async dispose(): Promise<void> {

@@ -27,6 +27,11 @@ export const ERROR_CODES = [
   "cancelled",
   "calibration-failed",
   "engine-crashed",
+  "remote-unreachable",
+  "remote-timeout",
+  "remote-http-error",
+  "remote-bad-answer",
+  "remote-unknown-model",
   "internal",
 ] as const;
 
@@ -38,11 +43,21 @@ export interface ArbitrageErrorData {
   message: string;
   /** For `invalid-option`: the keys from the options' root to the bad value, e.g. ["threshold"]. */
   path?: string[];
+  /** The answer committed before the request failed part-way (a remote server's error). */
+  partial?: PartialAnswer;
+}
+
+/** What a request had committed when it failed: the error ends the request, the answer so far is kept. */
+export interface PartialAnswer {
+  steps: number;
+  text: string;
 }
 
 export class ArbitrageError extends Error {
   readonly code: ErrorCode;
   readonly path: readonly string[] | undefined;
+  /** The committed answer so far, when the request failed part-way. */
+  partial?: PartialAnswer;
   constructor(code: ErrorCode, message: string, details: { path?: readonly string[]; cause?: unknown } = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = "ArbitrageError";
@@ -52,11 +67,18 @@ export class ArbitrageError extends Error {
 
   /** JSON form used across process boundaries. */
   toJSON(): ArbitrageErrorData {
-    return this.path ? { code: this.code, message: this.message, path: [...this.path] } : { code: this.code, message: this.message };
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.path ? { path: [...this.path] } : {}),
+      ...(this.partial ? { partial: { ...this.partial } } : {}),
+    };
   }
 
   static fromJSON(data: ArbitrageErrorData): ArbitrageError {
-    return new ArbitrageError(data.code, data.message, data.path ? { path: data.path } : {});
+    const e = new ArbitrageError(data.code, data.message, data.path ? { path: data.path } : {});
+    if (data.partial) e.partial = { ...data.partial };
+    return e;
   }
 }
 

@@ -1,7 +1,8 @@
 /** The Arbitrage engine: pure Node (no `vscode` import), used by the CLI and the engine server. */
 export { ArbitrageEngine, validateQuestion, type CreateOptions, type EngineInfo, type ReasonHooks } from "./engine.js";
 export { extractFinalAnswer } from "./answer.js";
-export { ArbitrageError, isArbitrageError, type ErrorCode } from "./errors.js";
+export { ArbitrageError, isArbitrageError, type ErrorCode, type PartialAnswer } from "./errors.js";
+export { apiKeyVariable } from "./remote/endpoint.js";
 export { checkModelFile } from "./model-files.js";
 export { DEFAULT_THREADS_RULE, LIMITS, MODEL_DEFAULTS, REASON_DEFAULTS } from "./defaults.js";
 export {

@@ -1,4 +1,6 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { CommittedText } from "./committed-text.js";
+import type { GeneratingSession } from "./generator.js";
 import type { ModelRole, StepRecord } from "./types.js";
 
 /**
@@ -36,6 +38,8 @@ export interface StepLimits {
   signal?: AbortSignal;
   wantConfidences: boolean;
   onText?: (delta: string) => void;
+  /** The answer's step this candidate is for (remote call records). */
+  step?: number;
 }
 
 export interface SessionMeter {
@@ -49,15 +53,11 @@ export interface SessionMeter {
 /** Greedy next token plus the top two logits (their gap tells how decisive the choice is); nothing vocabulary-sized. */
 const GREEDY_NEXT = { generateNext: { token: true, logits: { filter: { tokens: [], includeTop: 2 } }, options: { temperature: 0 } } } as const;
 
-export class ModelSession {
-  private tokens: Token[] = [];
+export class ModelSession extends CommittedText implements GeneratingSession {
   /** The cache still holds the previous request's text (cleared lazily on first use). */
   private stale = true;
-  /** A step committed provisionally while it is being judged. */
-  private tentative: CandidateStep | null = null;
-  /** Length of the committed prefix when the current candidate started (candidate tokens follow it in the cache). */
-  private candidateBase = -1;
   meter: SessionMeter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
+  readonly remote = null;
 
   constructor(
     readonly role: ModelRole,
@@ -69,10 +69,8 @@ export class ModelSession {
      * single tokens compute identically (F32 weights and KV, no flash attention), more on quantized kernels.
      */
     private readonly reuseMargin = 0,
-  ) {}
-
-  get committedTokens(): readonly Token[] {
-    return this.tokens;
+  ) {
+    super();
   }
 
   get contextSize(): number {
@@ -94,10 +92,12 @@ export class ModelSession {
     return this.stale ? 0 : this.sequence.nextTokenIndex;
   }
 
-  /** Appends committed text written by another model; it is evaluated lazily. */
-  appendCommitted(tokens: readonly Token[]): void {
-    if (this.candidateBase >= 0) throw new Error(`${this.role}: append while a candidate is open`);
-    this.tokens.push(...tokens);
+  /** The cache against the committed tokens: a prefix of them, missing at most the pending newest one. */
+  cacheState(): { cached: number; committed: number; consistent: boolean } {
+    const cached = this.sequence.contextTokens.slice(0, this.cachedLength);
+    const committed = this.tokens;
+    const consistent = cached.length <= committed.length && cached.every((t, i) => t === committed[i]);
+    return { cached: cached.length, committed: committed.length, consistent };
   }
 
   /** Tokens to feed before generating: everything committed that the cache lacks (at least the pending token). */
@@ -120,11 +120,6 @@ export class ModelSession {
     if (end <= start) return;
     await this.sequence.eraseContextTokenRanges([{ start, end }]);
     this.meter.discarded += end - start;
-  }
-
-  /** Room left for new tokens in this sequence. */
-  roomLeft(): number {
-    return this.contextSize - this.tokens.length;
   }
 
   /**
@@ -287,42 +282,11 @@ export class ModelSession {
     return predicted;
   }
 
-  /** Keeps the open candidate as committed text (a tentatively committed step just stays). */
-  commitCandidate(step: CandidateStep): void {
-    if (step === this.tentative) {
-      this.tentative = null;
-      return;
-    }
-    this.checkOpen();
-    this.tokens.push(...step.tokens);
-    this.candidateBase = -1;
-  }
-
-  /** Commits the open candidate provisionally, so a next step can be written behind it (see DraftSpeculation). */
-  commitTentatively(step: CandidateStep): void {
-    this.commitCandidate(step);
-    this.tentative = step;
-  }
-
-  /** Undoes a tentative commit: the step becomes the open candidate again (to be committed or discarded). */
-  reopenTentative(): void {
-    const step = this.tentative;
-    if (!step) return;
-    if (this.candidateBase >= 0) throw new Error(`${this.role}: reopen while a candidate is open`);
-    this.tokens.length -= step.tokens.length;
-    this.candidateBase = this.tokens.length;
-    this.tentative = null;
-  }
-
   /** Throws the open candidate away: its tokens leave the cache, the committed prefix stays. */
   async discardCandidate(): Promise<void> {
     this.checkOpen();
     const end = this.sequence.nextTokenIndex;
     await this.erase(this.candidateBase, end);
     this.candidateBase = -1;
-  }
-
-  private checkOpen(): void {
-    if (this.candidateBase < 0) throw new Error(`${this.role}: no open candidate step`);
   }
 }

@@ -3,7 +3,7 @@ import { isAbsolute } from "node:path";
 import * as v from "valibot";
 import { LIMITS, MODEL_DEFAULTS, REASON_DEFAULTS, defaultReasonOptions, defaultThreadsFor, modelDefaultsFor } from "./defaults.js";
 import { ArbitrageError } from "./errors.js";
-import { GPU_CHOICES, POLICIES, PROMPT_STYLES, type ModelConfig, type Policy, type ReasonOptions } from "./types.js";
+import { GPU_CHOICES, POLICIES, PROMPT_STYLES, REMOTE_APIS, type ModelConfig, type ModelRole, type Policy, type ReasonOptions } from "./types.js";
 
 /**
  * Validation of everything a user can set, as valibot schemas over the defaults of defaults.ts.
@@ -124,6 +124,35 @@ export function notArray<S extends v.GenericSchema<object>>(schema: S, message: 
   return v.pipe(v.custom<object>((x) => typeof x === "object" && x !== null && !Array.isArray(x), message), schema);
 }
 
+function httpUrl(text: string): URL | null {
+  try {
+    const u = new URL(text);
+    return u.protocol === "http:" || u.protocol === "https:" ? u : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Remote server timeouts: from a tenth of a second to an hour. */
+const REMOTE_TIMEOUT_MS = { min: 100, max: 3_600_000 };
+
+/** A model on a serving engine: its base URL, and optionally its name there, a timeout and the API dialect. */
+function remoteModel(role: ModelRole) {
+  const label = `${role} server URL`;
+  return settingsObject(`remote ${role}`, `remote ${role} setting`, {
+    url: v.pipe(
+      field(label, "Use the server's http:// or https:// base URL, e.g. http://127.0.0.1:8080.", v.pipe(v.string(), v.check((s) => httpUrl(s) !== null))),
+      // Credentials in a URL would land in settings and logs; the message does not echo them.
+      v.check((s) => { const u = httpUrl(s)!; return u.username === "" && u.password === ""; },
+        `Invalid ${label}: it holds credentials. Put the API key in ARBITRAGE_API_KEY (or ARBITRAGE_${role.toUpperCase()}_API_KEY), not in the URL.`),
+    ),
+    model: v.optional(field(`${role} model name`, "Use the name the server lists in its /v1/models.", v.pipe(v.string(), v.nonEmpty()))),
+    timeoutMs: v.optional(field(`${role} server timeout (ms)`, `Use a whole number from ${REMOTE_TIMEOUT_MS.min} to ${REMOTE_TIMEOUT_MS.max}.`,
+      v.pipe(v.number(), v.integer(), v.minValue(REMOTE_TIMEOUT_MS.min), v.maxValue(REMOTE_TIMEOUT_MS.max)))),
+    api: v.optional(oneOf(`${role} server API`, REMOTE_APIS)),
+  });
+}
+
 /** A partial model configuration over the defaults. */
 export const ModelConfigSchema = settingsObject("model configuration", "model setting", {
   draft: v.optional(modelFile("draft model"), MODEL_DEFAULTS.draft),
@@ -138,6 +167,7 @@ export const ModelConfigSchema = settingsObject("model configuration", "model se
   ),
   threads: v.optional(wholeNumber("threads"), defaultThreads),
   contextSize: v.optional(wholeNumber("contextSize"), MODEL_DEFAULTS.contextSize),
+  remote: v.optional(settingsObject("remote", "remote model role", { draft: v.optional(remoteModel("draft")), target: v.optional(remoteModel("target")) })),
 });
 
 /** Partial request options over the defaults; `router`/`scorer` override the loaded ones for one request. */

@@ -1,6 +1,7 @@
 import { BusyClock } from "./busy-clock.js";
 import type { StepJudge } from "./judges.js";
-import type { CandidateStep, ModelSession, StepLimits } from "./model-session.js";
+import type { GeneratingSession } from "./generator.js";
+import type { CandidateStep, StepLimits } from "./model-session.js";
 import type { StepDecision, StepOps } from "./policies.js";
 import type { BuiltPrompt } from "./prompt.js";
 import { DraftSpeculation } from "./speculation.js";
@@ -14,7 +15,7 @@ import type { EngineEvent, FinishReason, ModelRole, ReasonOptions, StepRecord } 
  */
 export interface RequestParts {
   options: ReasonOptions;
-  sessions: Record<ModelRole, ModelSession>;
+  sessions: Record<ModelRole, GeneratingSession>;
   prompts: Record<ModelRole, BuiltPrompt>;
   router: StepJudge | undefined;
   scorer: StepJudge | undefined;
@@ -48,6 +49,7 @@ export class RequestRun {
       signal,
       wantConfidences: role === "draft" && (router?.needsConfidences === true || draftConfidences === true),
       onText: (text) => emit({ type: "token", index, model: role, text }),
+      step: index,
     };
   }
 

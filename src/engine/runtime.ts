@@ -77,11 +77,14 @@ export async function loadModel(
   config: ModelConfig,
   onProgress?: (p: number) => void,
   signal?: AbortSignal,
+  /** Only the vocabulary (a model that runs on a server: its prompts and tokens are made here). */
+  vocabOnly = false,
 ): Promise<LlamaModel> {
   try {
-    checkFitsInMemory(await estimateModelBytes(llama, check), await freeMemoryBytes(llama, config), label, check.path);
+    if (!vocabOnly) checkFitsInMemory(await estimateModelBytes(llama, check), await freeMemoryBytes(llama, config), label, check.path);
     return await llama.loadModel({
       modelPath: check.path,
+      vocabOnly,
       gpuLayers: config.gpu === "cpu" ? 0 : config.gpuLayers,
       onLoadProgress: onProgress,
       loadSignal: signal,

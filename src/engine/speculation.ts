@@ -1,4 +1,5 @@
-import type { CandidateStep, ModelSession, StepLimits } from "./model-session.js";
+import type { GeneratingSession } from "./generator.js";
+import type { CandidateStep, StepLimits } from "./model-session.js";
 import type { EngineEvent } from "./types.js";
 
 /**
@@ -21,7 +22,7 @@ export class DraftSpeculation {
   discardedTokens = 0;
 
   constructor(
-    private readonly session: ModelSession,
+    private readonly session: GeneratingSession,
     private readonly emit: (e: EngineEvent) => void,
     private readonly time: <T>(work: Promise<T>) => Promise<T>,
   ) {}

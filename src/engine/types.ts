@@ -45,7 +45,27 @@ export interface ModelConfig {
   threads: number;
   /** Context size in tokens per model. */
   contextSize: number;
+  /**
+   * Run the draft and/or target on a serving engine (llama-server, vLLM, SGLang) instead of here.
+   * The model file (`draft`/`target`) still gives that model's prompt format and tokenizer; only
+   * its vocabulary is loaded. API keys never appear here: they come from the environment.
+   */
+  remote?: Partial<Record<ModelRole, RemoteModelConfig>>;
 }
+
+/** A model served over HTTP (the OpenAI-compatible completions API, or llama-server's own). */
+export interface RemoteModelConfig {
+  /** Base URL of the server, e.g. "http://127.0.0.1:8080" (a trailing /v1 is accepted). */
+  url: string;
+  /** Model name the server knows the model by (checked against its /v1/models); default: the only one it serves. */
+  model?: string;
+  /** No bytes from the server for this long ends the request (ms). */
+  timeoutMs?: number;
+  /** "auto" uses llama-server's /completion when the server is llama-server (token ids, stop type), else /v1/completions. */
+  api?: RemoteApi;
+}
+export type RemoteApi = "auto" | "openai" | "llama.cpp";
+export const REMOTE_APIS: readonly RemoteApi[] = ["auto", "openai", "llama.cpp"];
 
 /** Per-request generation settings. */
 export interface ReasonOptions {
@@ -118,6 +138,24 @@ export interface ModelMeter {
   ms: number;
 }
 
+/** A remote model's calls in one request. */
+export interface RemoteMeter {
+  url: string;
+  /** Completion requests sent. */
+  calls: number;
+  /** Time from sending each request to its last byte (ms). */
+  ms: number;
+  /** Prompt tokens sent in all (the whole committed text, every call). */
+  promptTokens: number;
+  /** Prompt tokens the server actually evaluated (the rest came from its prefix cache), when it reports them. */
+  promptTokensProcessed: number;
+  completionTokens: number;
+  /** Tokens of committed text a target-only run would have had the server write: the steps the draft wrote here instead (target only). */
+  tokensSaved: number;
+  /** Each call: the step it was for, its latency and the prompt tokens the server processed (null when not reported). */
+  perCall: Array<{ step: number; ms: number; promptTokens: number; processed: number | null; completionTokens: number }>;
+}
+
 export interface RunStats {
   steps: number;
   stepsByModel: Record<ModelRole, number>;
@@ -135,6 +173,8 @@ export interface RunStats {
   scorerCalls: number;
   scorerMs: number;
   meters: Record<ModelRole, ModelMeter>;
+  /** Calls to a serving engine, for each model that runs on one. */
+  remote?: Partial<Record<ModelRole, RemoteMeter>>;
   wallMs: number;
   /** Wall time during which no model, router or scorer was working (the engine's own overhead). */
   overheadMs: number;

@@ -48,6 +48,7 @@ export const ErrorDataSchema = v.object({
   code: v.picklist(ERROR_CODES),
   message: v.string(),
   path: v.optional(v.array(v.string())),
+  partial: v.optional(v.object({ steps: v.number(), text: v.string() })),
 });
 
 /** The ArbitrageError that a failed request's `data` describes, or null when it describes none. */

@@ -2,7 +2,8 @@ import type { LlamaModel } from "node-llama-cpp";
 import { answerMatches, extractFinalAnswer } from "../answer.js";
 import type { StepJudge, JudgeRun } from "../judges.js";
 import type { ModelFileCheck } from "../model-files.js";
-import type { CandidateStep, ModelSession } from "../model-session.js";
+import type { GeneratingSession } from "../generator.js";
+import type { CandidateStep } from "../model-session.js";
 import { buildPrompt, type BuiltPrompt } from "../prompt.js";
 import type { ReasonOptions } from "../types.js";
 
@@ -10,7 +11,7 @@ import type { ReasonOptions } from "../types.js";
 export interface ForkedGenerator {
   check: ModelFileCheck;
   model: LlamaModel;
-  session: ModelSession;
+  session: GeneratingSession;
 }
 
 /**

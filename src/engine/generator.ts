@@ -1,0 +1,33 @@
+import type { Token } from "node-llama-cpp";
+import type { CandidateStep, SessionMeter, StepLimits } from "./model-session.js";
+import type { ModelRole, RemoteMeter } from "./types.js";
+
+/**
+ * What the step loop needs from a generating model (draft or target): the committed text in this
+ * model's tokens, one candidate step at a time, and the candidate's fate (committed, committed
+ * tentatively while it is judged, or discarded). `ModelSession` runs the model here in
+ * node-llama-cpp; `RemoteSession` (remote/remote-session.ts) runs it on a serving engine over HTTP.
+ * The loop, the policies, speculation and the stats see only this interface.
+ */
+export interface GeneratingSession {
+  readonly role: ModelRole;
+  readonly contextSize: number;
+  /** Committed text (prompt + committed steps) in this model's tokenizer. */
+  readonly committedTokens: readonly Token[];
+  readonly meter: SessionMeter;
+  /** Calls to a serving engine (null for a local model). */
+  readonly remote: RemoteMeter | null;
+  /** Starts a new answer from its prompt; nothing of the previous request is reused. */
+  reset(promptTokens: Token[]): Promise<void>;
+  /** Appends committed text written by another model. */
+  appendCommitted(tokens: readonly Token[]): void;
+  roomLeft(): number;
+  /** Writes one candidate step after the committed text; `reuseFrom` is a rejected draft step the model may check first. */
+  generateStep(limits: StepLimits, reuseFrom?: readonly Token[]): Promise<CandidateStep>;
+  commitCandidate(step: CandidateStep): void;
+  commitTentatively(step: CandidateStep): void;
+  reopenTentative(): void;
+  discardCandidate(): Promise<void>;
+  /** Whether what the model holds (its KV cache) is a prefix of the committed tokens. */
+  cacheState(): { cached: number; committed: number; consistent: boolean };
+}
