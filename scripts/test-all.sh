@@ -9,6 +9,9 @@ bash scripts/setup-system.sh || exit 1
 # Real published models (SmolLM2-135M-Instruct, Gemma 3 270M; ~350 MB, cached outside the clone).
 ARBITRAGE_REAL_MODELS=$(bash scripts/fetch-real-models.sh) || { echo "fetching the real models failed"; exit 1; }
 export ARBITRAGE_REAL_MODELS
+# llama-server for the remote-model tests, built once from node-llama-cpp's llama.cpp source (~25 min on 2 cores, cached).
+ARBITRAGE_LLAMA_SERVER=$(bash scripts/build-llama-server.sh) || { echo "building llama-server failed"; exit 1; }
+export ARBITRAGE_LLAMA_SERVER
 npm run --silent build || { echo "build failed"; exit 1; }
 npm run --silent typecheck || { echo "typecheck failed"; exit 1; }
 
@@ -16,7 +19,7 @@ passed=0
 failed=0
 log=$(mktemp)
 suites=(test/engine/*.test.ts)
-for dir in test/extension test/models test/real test/bench; do
+for dir in test/extension test/models test/real test/remote test/bench; do
   compgen -G "$dir/*.test.ts" >/dev/null && suites+=("$dir"/*.test.ts)
 done
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${suites[@]}" 2>&1 | tee "$log"

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Option, type Command } from "commander";
 import { resolve } from "node:path";
-import { DEFAULT_THREADS_RULE, GPU_CHOICES, MODEL_DEFAULTS } from "../engine/index.js";
+import { DEFAULT_THREADS_RULE, GPU_CHOICES, MODEL_DEFAULTS, REMOTE_APIS } from "../engine/index.js";
 import { defaultCalibrationDir } from "../engine/calibration/calibration-file.js";
 
 /**
@@ -26,7 +26,13 @@ export function modelFlags(cmd: Command): Command {
     .option("--gpu-layers <n>", `layers to offload to the GPU (default: ${MODEL_DEFAULTS.gpuLayers})`, number("--gpu-layers"))
     .option("--threads <n>", `CPU threads (always explicit; default: ${DEFAULT_THREADS_RULE})`, number("--threads"))
     .option("--context-size <n>", `context size in tokens (default: ${MODEL_DEFAULTS.contextSize})`, number("--context-size"))
-    .option("--calibrations <dir>", 'folder of router calibrations (arbitrage calibrate); "none": the confidence router\'s default weights (default: $ARBITRAGE_CALIBRATIONS or ~/.cache/arbitrage/calibrations)');
+    .option("--calibrations <dir>", 'folder of router calibrations (arbitrage calibrate); "none": the confidence router\'s default weights (default: $ARBITRAGE_CALIBRATIONS or ~/.cache/arbitrage/calibrations)')
+    .option("--target-url <url>", "run the target on this server (llama-server, vLLM, SGLang; --target still gives its tokenizer and prompt format)")
+    .option("--target-model <name>", "the target's model name on that server (default: the only one it serves)")
+    .option("--draft-url <url>", "run the draft on this server")
+    .option("--draft-model <name>", "the draft's model name on that server")
+    .option("--remote-timeout <ms>", "a server silent this long ends the request (default 60000)", number("--remote-timeout"))
+    .addOption(new Option("--remote-api <api>", 'server API: "auto" (llama-server\'s /completion when it is one), "openai" (/v1/completions) or "llama.cpp"').choices(REMOTE_APIS as string[]));
 }
 
 /** The calibration folder the engine looks in, or undefined for none (the default weights). */
@@ -48,5 +54,21 @@ export function modelConfigFromFlags(o: Record<string, unknown>): Record<string,
   if (o.gpuLayers !== undefined) config.gpuLayers = o.gpuLayers;
   if (o.threads !== undefined) config.threads = o.threads;
   if (o.contextSize !== undefined) config.contextSize = o.contextSize;
+  // API keys are read from the environment by the engine (ARBITRAGE_API_KEY): never a flag, so never in shell history or ps.
+  const remote: Record<string, unknown> = {};
+  for (const role of ["draft", "target"] as const) {
+    const url = o[`${role}Url`];
+    if (url === undefined) {
+      if (o[`${role}Model`] !== undefined) throw new InvalidArgumentError(`--${role}-model names the model on a server: give --${role}-url too.`);
+      continue;
+    }
+    remote[role] = {
+      url,
+      ...(o[`${role}Model`] !== undefined ? { model: o[`${role}Model`] } : {}),
+      ...(o.remoteTimeout !== undefined ? { timeoutMs: o.remoteTimeout } : {}),
+      ...(o.remoteApi !== undefined ? { api: o.remoteApi } : {}),
+    };
+  }
+  if (Object.keys(remote).length > 0) config.remote = remote;
   return config;
 }

@@ -78,6 +78,8 @@ try {
   process.exit(process.exitCode ?? 0);
 } catch (e) {
   const message = isArbitrageError(e) ? e.message : e instanceof Error ? e.message : String(e);
+  // A request that failed part-way (a remote server's error) still gives the answer it had committed.
+  if (isArbitrageError(e) && e.partial) process.stdout.write(`partial answer (${e.partial.steps} steps, kept):\n${e.partial.text}\n`);
   process.stderr.write(`arbitrage: error: ${message.replace(/\s*\n\s*/g, " ")}\n`);
   process.exit(1);
 }

@@ -27,6 +27,14 @@ export function printStep(e: Extract<EngineEvent, { type: "step-decided" }>): vo
   process.stdout.write(`${label} ${paint(MODEL_COLOUR[s.model], s.text.trimEnd())} ${meta}\n`);
 }
 
+function remoteSummary(r: ReasonResult): string[] {
+  return Object.entries(r.stats.remote ?? {}).map(([role, m]) => {
+    const perCall = m.calls > 0 ? (m.ms / m.calls).toFixed(1) : "0";
+    const saved = role === "target" ? `; ${m.tokensSaved} tokens saved vs target-only` : "";
+    return `remote ${role} ${m.url}: ${m.calls} calls, ${perCall} ms/call, prompt tokens ${m.promptTokens} sent, ${m.promptTokensProcessed} processed by the server, ${m.completionTokens} generated${saved}`;
+  });
+}
+
 function printSummary(r: ReasonResult): void {
   const st = r.stats;
   const share = st.steps > 0 ? Math.round((100 * st.stepsByModel.draft) / st.steps) : 0;
@@ -37,6 +45,7 @@ function printSummary(r: ReasonResult): void {
       `steps ${st.steps} (draft ${st.stepsByModel.draft}, target ${st.stepsByModel.target}; ${share}% by the draft)`,
       `tokens committed: draft ${st.tokensByModel.draft}, target ${st.tokensByModel.target}; draft tokens discarded ${st.draftTokensDiscarded}; target tokens reused ${st.targetTokensReused}`,
       `time: wall ${st.wallMs.toFixed(1)} ms, draft ${st.meters.draft.ms.toFixed(1)} ms, target ${st.meters.target.ms.toFixed(1)} ms, router ${st.routerMs.toFixed(1)} ms (${st.routerCalls} calls), scorer ${st.scorerMs.toFixed(1)} ms (${st.scorerCalls} calls), overhead ${st.overheadMs.toFixed(1)} ms`,
+      ...remoteSummary(r),
       "",
     ].join("\n"),
   );
