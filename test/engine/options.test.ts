@@ -76,7 +76,7 @@ describe("option validation", () => {
   it("refuses arrays and unknown keys by name, with the known ones", () => {
     rejects(() => validateModelConfig([]), /^Invalid model configuration: \[\]\. Expected an object\.$/);
     rejects(() => validateReasonOptions(["threshold"]), /^Invalid request options: \["threshold"\]\. Expected an object\.$/);
-    rejects(() => validateModelConfig({ thread: 2 }), /^Invalid model setting name: "thread"\. Known model settings: draft, target, router, scorer, gpu, gpuLayers, threads, contextSize\.$/);
+    rejects(() => validateModelConfig({ thread: 2 }), /^Invalid model setting name: "thread"\. Known model settings: draft, target, router, scorer, gpu, gpuLayers, threads, contextSize, remote\.$/);
     rejects(() => validateReasonOptions({ speculative: true }), /Known options: policy, threshold, .*, router, scorer\.$/);
   });
 
