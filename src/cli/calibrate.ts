@@ -43,7 +43,7 @@ export async function runCalibrate(o: Record<string, unknown>): Promise<void> {
         dir,
         budgetMs: budget === undefined ? undefined : budget * 60_000,
         signal: abort.signal,
-        request: o.style !== undefined ? { promptStyle: o.style } : {},
+        request: rolloutOptions(o),
         onProgress: (p) =>
           bar.update({ done: p.done, total: p.total, phase: "rollouts", detail: `${p.rows} steps, ${p.positives} with target advantage${p.resumed ? `, ${p.resumed} resumed` : ""}`, etaMs: p.etaMs }),
       });
@@ -81,4 +81,13 @@ export async function runCalibrate(o: Record<string, unknown>): Promise<void> {
   } finally {
     await engine.dispose();
   }
+}
+
+/** The rollouts' request options from the flags (the engine validates them). */
+function rolloutOptions(o: Record<string, unknown>): Record<string, unknown> {
+  const request: Record<string, unknown> = {};
+  if (o.style !== undefined) request.promptStyle = o.style;
+  if (o.maxSteps !== undefined) request.maxSteps = o.maxSteps;
+  if (o.maxTokensPerStep !== undefined) request.maxTokensPerStep = o.maxTokensPerStep;
+  return request;
 }
