@@ -5,7 +5,8 @@
 // Run: node --test extension-tests/server-protocol.test.mjs   (after `node esbuild.mjs`)
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,9 @@ const configOverride = JSON.parse(process.env.ARBITRAGE_TEST_CONFIG ?? "{}");
 const needed = ["draft", "target", "router"].filter((m) => !(m in configOverride) || configOverride[m] === "embedded");
 const haveModels = needed.every((m) => existsSync(join(root, "models", `${m}.gguf`)));
 const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
+// Router calibrations go to a fresh folder (the extension points the server at its global storage the same way).
+const calibrations = mkdtempSync(join(tmpdir(), "arbitrage-server-calibrations-"));
+process.env.ARBITRAGE_CALIBRATIONS = calibrations;
 
 function startServer() {
   const child = fork(serverPath, ["--node-ipc"], { stdio: ["ignore", "pipe", "pipe", "ipc"], execArgv: [] });
@@ -95,6 +99,7 @@ before(async () => {
 
 after(() => {
   s?.child.kill("SIGKILL");
+  rmSync(calibrations, { recursive: true, force: true });
 });
 
 async function assertServing() {
@@ -231,4 +236,36 @@ test("unload disposes the models and the server keeps serving", { skip: !haveMod
   assert.equal(r.error, undefined);
   const st = await assertServing();
   assert.equal(st.loaded, null);
+});
+
+test("calibrate fits the router for the pair in the engine process with progress, and the next load uses it", { skip: !haveModels && "models/*.gguf not present" }, async () => {
+  const problems = join(calibrations, "problems.jsonl");
+  const lines = readFileSync(join(root, "bench/problems/calibration-embedded.jsonl"), "utf8").split("\n").slice(0, 48);
+  writeFileSync(problems, `${lines.join("\n")}\n`);
+  s.notifications.length = 0;
+  const config = { ...embeddedConfig(), router: "confidence" };
+  const r = await s.request("arbitrage/calibrate", { requestId: "cal-1", config, problemsPath: problems }, 300_000);
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  assert.equal(r.result.status, "written");
+  assert.equal(r.result.labels, "exact");
+  assert.ok(r.result.path.startsWith(calibrations) && existsSync(r.result.path), r.result.path);
+  assert.match(r.result.router, /^confidence, calibrated for this pair, AUC 0\.\d\d$/);
+  const progress = s.notifications.filter((n) => n.method === "arbitrage/calibrateProgress" && n.params.requestId === "cal-1").map((n) => n.params);
+  assert.ok(progress.length >= 48, `progress after each problem (${progress.length})`);
+  assert.equal(progress.at(-1).done, 48);
+  const reasoned = await s.request("arbitrage/reason", { requestId: "cal-2", question: "Q: 12*7+5", config, options: { maxSteps: 12 } }, 120_000);
+  assert.equal(reasoned.error, undefined, JSON.stringify(reasoned.error));
+  assert.equal(reasoned.result.stats.router, r.result.router);
+});
+
+test("calibrate with bad params or a bad problem file replies with the cause", async () => {
+  const zero = await s.request("arbitrage/calibrate", { requestId: "cal-3", config: embeddedConfig(), problemsPath: "/x.jsonl", budgetMinutes: 0 });
+  assert.equal(zero.error.code, -32602);
+  assert.match(zero.error.message, /calibrate: budgetMinutes must be a number above 0/);
+  const empty = join(calibrations, "empty.jsonl");
+  writeFileSync(empty, "");
+  const r = await s.request("arbitrage/calibrate", { requestId: "cal-4", config: embeddedConfig(), problemsPath: empty });
+  assert.equal(r.error.data.code, "invalid-option");
+  assert.match(r.error.message, /holds no problems/);
+  await assertServing();
 });

@@ -67,7 +67,9 @@ logEl.addEventListener("click", () => vscode.postMessage({ type: "show-log" }));
 
 function renderHeader(run: RunInfo | null): void {
   questionEl.textContent = run ? run.question : "Run “Reason with Arbitrage” to start.";
-  metaEl.textContent = run ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}` : "";
+  // Which weights routed (e.g. "confidence, calibrated for this pair, AUC 0.93") is known once the run finishes.
+  const router = state.result?.stats.router;
+  metaEl.textContent = run ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}` : "";
   if (run) {
     thresholdEl.step = thresholdStep(run.threshold);
     thresholdEl.value = String(run.threshold);
@@ -234,6 +236,7 @@ function showEngineEvent(e: EngineEvent, before: PanelState): void {
     }
     case "finished":
       dropPending();
+      renderHeader(state.run);
       renderSummary();
       updateControls();
       break;

@@ -109,7 +109,7 @@ async function replot(o: Record<string, unknown>): Promise<void> {
 export const DEFAULT_PLOT = "bench/frontier.svg";
 
 /** Whether draft and target are both the embedded task's models (read from the GGUF metadata, as the engine does). */
-export async function isEmbeddedPair(config: ModelConfig): Promise<boolean> {
+async function isEmbeddedPair(config: ModelConfig): Promise<boolean> {
   const path = (v: string, role: "draft" | "target") => (v === "embedded" ? embeddedModelPath(role) : v);
   const draft = await checkModelFile(path(config.draft, "draft"), "Draft");
   if (!isEmbeddedTaskModel(draft)) return false;

@@ -1,9 +1,8 @@
 import { resolve } from "node:path";
 import { ArbitrageEngine, type ScorerChoice } from "../engine/index.js";
-import { calibrate, type CalibrationResult, type LabelMethod } from "../engine/calibration/calibrate.js";
+import { calibrate, chooseLabels, type CalibrationResult, type LabelMethod } from "../engine/calibration/calibrate.js";
 import { ArbitrageError } from "../engine/errors.js";
-import { isEmbeddedPair } from "../bench/cli.js";
-import { exactCheckerApplies, loadProblems } from "../bench/problems.js";
+import { loadProblems } from "../bench/problems.js";
 import { progressBar } from "../bench/progress.js";
 import { calibrationDirFromFlags, modelConfigFromFlags } from "./flags.js";
 
@@ -28,9 +27,8 @@ export async function runCalibrate(o: Record<string, unknown>): Promise<void> {
   const config = { ...modelConfigFromFlags({ ...o, scorer: typeof asked === "object" ? scorerFlag : "embedded" }), router: "confidence" };
   const engine = await ArbitrageEngine.create(config);
   try {
-    const embeddedPair = await isEmbeddedPair(engine.config);
-    const labels: LabelMethod = typeof asked === "object" ? "prm" : asked === "exact" ? "exact" : asked === "outcome" ? "outcome" : embeddedPair && exactCheckerApplies(problems) ? "exact" : "outcome";
-    if (asked === "embedded" && !embeddedPair) process.stderr.write("arbitrage: labels: outcome (each step continued by the target to a final answer; no exact checker for this pair)\n");
+    const labels: LabelMethod = await chooseLabels(engine, problems, typeof asked === "object" ? "prm" : asked === "embedded" ? "auto" : asked);
+    if (asked === "embedded" && labels === "outcome") process.stderr.write("arbitrage: labels: outcome (each step continued by the target to a final answer; the exact checker does not apply to this pair or these problems)\n");
     const bar = progressBar(process.stderr, "calibrate");
     const abort = new AbortController();
     const onSigint = () => abort.abort();

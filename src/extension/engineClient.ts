@@ -27,6 +27,8 @@ import {
 } from "vscode-languageclient/node.js";
 import type { EngineEvent, LoadProgress, ModelConfig, ReasonOptions, ReasonResult } from "../engine/types.js";
 import {
+  CalibrateProgressNotification,
+  CalibrateRequest,
   CancelRequest,
   DownloadProgressNotification,
   DownloadRequest,
@@ -41,6 +43,9 @@ import {
   RpcErrorCodes,
   StatusRequest,
   UnloadRequest,
+  type CalibrateParams,
+  type CalibrateProgressParams,
+  type CalibrateSummary,
   type DownloadProgressParams,
   type LoadResult,
   type StatusResult,
@@ -64,6 +69,7 @@ export class EngineClient extends Disposable {
   private readonly inflight = new Map<string, (e: ArbitrageError) => void>();
   private readonly eventListeners = new Map<string, (e: EngineEvent) => void>();
   private readonly downloadListeners = new Map<string, (p: DownloadProgressParams) => void>();
+  private readonly calibrateListeners = new Map<string, (p: CalibrateProgressParams) => void>();
   private loadProgressListener: ((p: LoadProgress) => void) | null = null;
   private readonly _onCrash = this.register(new vscode.EventEmitter<{ info: ExitInfo; message: string }>());
   /** Fires after the engine process died unexpectedly (before the restart). */
@@ -177,6 +183,7 @@ export class EngineClient extends Disposable {
       client.onNotification(EngineEventNotification, ({ requestId, event }) => this.eventListeners.get(requestId)?.(event));
       client.onNotification(LoadProgressNotification, (p) => this.loadProgressListener?.(p));
       client.onNotification(DownloadProgressNotification, (p) => this.downloadListeners.get(p.downloadId)?.(p));
+      client.onNotification(CalibrateProgressNotification, (p) => this.calibrateListeners.get(p.requestId)?.(p));
       client.onNotification(LogNotification, ({ level, message }) => {
         if (level === "error") this.output.error(message);
         else if (level === "warn") this.output.warn(message);
@@ -328,6 +335,18 @@ export class EngineClient extends Disposable {
       return r.path;
     } finally {
       this.downloadListeners.delete(downloadId);
+    }
+  }
+
+  /** Router calibration for a pair (runs in the engine process); the engine reloads the pair afterwards to use it. */
+  async calibrate(params: Omit<CalibrateParams, "requestId">, onProgress: (p: CalibrateProgressParams) => void, token: vscode.CancellationToken): Promise<CalibrateSummary> {
+    const requestId = `c${++this.seq}`;
+    this.calibrateListeners.set(requestId, onProgress);
+    try {
+      return await this.request((c) => c.sendRequest(CalibrateRequest, { requestId, ...params }, token));
+    } finally {
+      this.calibrateListeners.delete(requestId);
+      this.loadedKey = null;
     }
   }
 

@@ -7,6 +7,7 @@ import * as vscode from "vscode";
 import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { applyEngineEvent, ArbitrageError, emptyPanelState, isArbitrageError, startedPanelState, type PanelState, type RunInfo } from "../protocol/index.js";
+import { calibrateRouter } from "./calibrate.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
 import { EngineClient } from "./engineClient.js";
 import { downloadRecommended, selectModels } from "./models.js";
@@ -24,6 +25,7 @@ export const COMMANDS = {
   stop: "arbitrage.stop",
   showLog: "arbitrage.showLog",
   openPanel: "arbitrage.openPanel",
+  calibrateRouter: "arbitrage.calibrateRouter",
 } as const;
 export const TEST_COMMANDS = { injectSteps: "arbitrage.test.injectSteps" } as const;
 
@@ -52,7 +54,9 @@ export class Controller extends Disposable implements ChatRunner {
     super();
     this.output = this.register(vscode.window.createOutputChannel("Arbitrage Engine", { log: true }));
     // Stopped (asynchronously) in dispose(), before the rest.
-    this.engine = new EngineClient(context.asAbsolutePath("dist/server.mjs"), this.output);
+    // Router calibrations live in the extension's global storage; the engine process finds them there.
+    const calibrations = vscode.Uri.joinPath(context.globalStorageUri, "calibrations").fsPath;
+    this.engine = new EngineClient(context.asAbsolutePath("dist/server.mjs"), this.output, { ARBITRAGE_CALIBRATIONS: calibrations });
     this.settings = this.register(new Settings());
     this.statusBar = this.register(vscode.window.createStatusBarItem("arbitrage.status", vscode.StatusBarAlignment.Right, 100));
     this.statusBar.name = "Arbitrage";
@@ -348,6 +352,7 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   reg(COMMANDS.stop, () => c.stop());
   reg(COMMANDS.showLog, () => c.output.show(true));
   reg(COMMANDS.openPanel, (runId) => c.openPanel(runId));
+  reg(COMMANDS.calibrateRouter, () => calibrateRouter(c.engine, c.settings, context.extensionUri));
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
     reg(TEST_COMMANDS.injectSteps, (texts) => c.injectSteps(texts));
     void vscode.commands.executeCommand("setContext", "arbitrage.devMode", true);

@@ -144,6 +144,38 @@ export interface DownloadResult {
 /** Downloads a model with node-llama-cpp's downloader (resumable); progress as notifications. */
 export const DownloadRequest = /* @__PURE__ */ new RequestType<DownloadParams, DownloadResult, EngineErrorData>("arbitrage/download");
 
+export interface CalibrateParams {
+  /** Chosen by the client; progress notifications carry it. */
+  requestId: string;
+  /** The pair to calibrate (loaded first when it differs from the loaded one). */
+  config: ModelConfig;
+  /** Absolute path of a JSONL problem file: one {"question", "answer"} per line. */
+  problemsPath: string;
+  /** Stop new rollouts after this many minutes and fit what is done. */
+  budgetMinutes?: number;
+}
+export interface CalibrateSummary {
+  /** "cancelled": nothing written; the finished rollouts are kept and a rerun resumes. */
+  status: "written" | "cancelled";
+  /** The calibration file (in the engine's calibration folder, the extension's global storage). */
+  path: string | null;
+  /** e.g. "confidence, calibrated for this pair, AUC 0.93". */
+  router: string | null;
+  auc: number | null;
+  defaultWeightsAuc: number | null;
+  suggestedThreshold: number | null;
+  labels: "exact" | "outcome" | "prm";
+  done: number;
+  total: number;
+  stoppedByBudget: boolean;
+}
+/**
+ * Fits the confidence router to the pair (src/engine/calibration): oracle rollouts on the
+ * problems, progress as `CalibrateProgressNotification`, cancellable through the request token.
+ * The engine picks the file up for that pair from the next load on.
+ */
+export const CalibrateRequest = /* @__PURE__ */ new RequestType<CalibrateParams, CalibrateSummary, EngineErrorData>("arbitrage/calibrate");
+
 // ---------------------------------------------------------------------------------------------
 // Engine server -> extension host: notifications.
 // ---------------------------------------------------------------------------------------------
@@ -164,6 +196,17 @@ export interface DownloadProgressParams {
   totalBytes: number;
 }
 export const DownloadProgressNotification = /* @__PURE__ */ new NotificationType<DownloadProgressParams>("arbitrage/downloadProgress");
+
+export interface CalibrateProgressParams {
+  requestId: string;
+  done: number;
+  total: number;
+  /** Labelled steps so far, and how many of them the target would write better. */
+  rows: number;
+  positives: number;
+  etaMs: number | null;
+}
+export const CalibrateProgressNotification = /* @__PURE__ */ new NotificationType<CalibrateProgressParams>("arbitrage/calibrateProgress");
 
 export interface LogParams {
   level: "info" | "warn" | "error";

@@ -16,7 +16,12 @@ import {
 import { ArbitrageEngine } from "../engine/index.js";
 import { ArbitrageError, cancelledError, isArbitrageError } from "../engine/errors.js";
 import type { ModelConfig, ReasonResult } from "../engine/types.js";
+import { loadProblems } from "../bench/problems.js";
+import { calibrate, chooseLabels } from "../engine/calibration/calibrate.js";
+import { calibratedDescription, defaultCalibrationDir } from "../engine/calibration/calibration-file.js";
 import {
+  CalibrateProgressNotification,
+  CalibrateRequest,
   CancelRequest,
   DownloadProgressNotification,
   DownloadRequest,
@@ -29,13 +34,14 @@ import {
   RpcErrorCodes,
   StatusRequest,
   UnloadRequest,
+  type CalibrateSummary,
   type EngineErrorData,
   type LoadResult,
   type LogParams,
   type StatusResult,
 } from "../protocol/index.js";
 import { installRawMessageGuard } from "./guard.js";
-import { CancelParamsSchema, DownloadParamsSchema, LoadParamsSchema, parseParams, ReasonParamsSchema } from "./params.js";
+import { CalibrateParamsSchema, CancelParamsSchema, DownloadParamsSchema, LoadParamsSchema, parseParams, ReasonParamsSchema } from "./params.js";
 
 installRawMessageGuard();
 process.title = "arbitrage-engine";
@@ -159,6 +165,8 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
     const lastSent = new Map<string, number>();
     engine = await ArbitrageEngine.create(config, {
       signal,
+      // The extension points this at its global storage (ARBITRAGE_CALIBRATIONS in the fork's environment).
+      calibrationDir: defaultCalibrationDir(),
       onProgress: (p) => {
         const now = Date.now();
         const key = `${p.role}:${p.path}`;
@@ -168,6 +176,8 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
       },
     });
     engineConfig = config;
+    for (const w of engine.warnings) log("warn", w);
+    log("info", `router: ${engine.info().router}`);
     const ms = Date.now() - t0;
     log("info", `models loaded in ${ms} ms`);
     return { loaded: true, ms, draft: config.draft, target: config.target };
@@ -198,6 +208,51 @@ connection.onRequest(ReasonRequest, async (params, token) => {
       });
       log("info", `request ${requestId}: ${result.steps.length} steps (${result.stats.stepsByModel.draft} draft / ${result.stats.stepsByModel.target} target), ${result.finishReason}, ${Date.now() - t0} ms`);
       return result;
+    });
+  } catch (e) {
+    throw toResponseError(e);
+  }
+});
+
+connection.onRequest(CalibrateRequest, async (params, token) => {
+  try {
+    const { requestId, config, problemsPath, budgetMinutes } = parseParams(CalibrateParamsSchema, params);
+    const problems = loadProblems(problemsPath);
+    return await enqueue<CalibrateSummary>(requestId, token, async (signal) => {
+      await ensureLoaded(config, signal);
+      const labels = await chooseLabels(engine!, problems, "auto");
+      const dir = defaultCalibrationDir();
+      const result = await calibrate(engine!, {
+        problems,
+        labels,
+        dir,
+        signal,
+        budgetMs: budgetMinutes === undefined ? undefined : budgetMinutes * 60_000,
+        onProgress: (p) => connection.sendNotification(CalibrateProgressNotification, { requestId, done: p.done, total: p.total, rows: p.rows, positives: p.positives, etaMs: p.etaMs }),
+      });
+      if (result.status === "cancelled") {
+        log("info", `calibration ${requestId} cancelled after ${result.done}/${result.total} problems; the rollouts are kept in ${result.logPath}`);
+        return { status: "cancelled", path: null, router: null, auc: null, defaultWeightsAuc: null, suggestedThreshold: null, labels, done: result.done, total: result.total, stoppedByBudget: false };
+      }
+      const c = result.calibration;
+      log("info", `calibration written: ${result.path} (held-out AUC ${c.heldout.auc.toFixed(3)}, default weights ${c.heldout.defaultWeightsAuc?.toFixed(3) ?? "–"})`);
+      // The loaded engine read the old calibration (or none) when it loaded: the next request reloads and uses the new one.
+      const old = engine;
+      engine = null;
+      engineConfig = null;
+      await old?.dispose();
+      return {
+        status: "written",
+        path: result.path,
+        router: calibratedDescription(c),
+        auc: c.heldout.auc,
+        defaultWeightsAuc: c.heldout.defaultWeightsAuc,
+        suggestedThreshold: c.suggestedThreshold,
+        labels,
+        done: result.resumed + result.newProblems,
+        total: problems.length,
+        stoppedByBudget: result.stoppedByBudget,
+      };
     });
   } catch (e) {
     throw toResponseError(e);

@@ -63,3 +63,13 @@ export function parseParams<S extends v.GenericSchema>(schema: S, input: unknown
   const error = new ArbitrageError("invalid-option", first.message, { path: first.path });
   throw new ResponseError<EngineErrorData>(RpcErrorCodes.InvalidParams, error.message, error.toJSON());
 }
+
+const CALIBRATE = "requestId and problemsPath must be non-empty strings.";
+const BUDGET = "budgetMinutes must be a number above 0.";
+export const CalibrateParamsSchema = params("calibrate", {
+  requestId: text("calibrate", CALIBRATE, true),
+  config,
+  problemsPath: text("calibrate", CALIBRATE, true),
+  budgetMinutes: v.optional(v.pipe(v.number(`calibrate: ${BUDGET}`), v.gtValue(0, `calibrate: ${BUDGET}`))),
+}, { requestId: CALIBRATE, problemsPath: CALIBRATE, budgetMinutes: BUDGET });
+

@@ -5,7 +5,9 @@ import { answerMatches } from "../answer.js";
 import type { ArbitrageEngine } from "../engine.js";
 import { ArbitrageError } from "../errors.js";
 import { DEFAULT_CONFIDENCE_WEIGHTS } from "../judges.js";
+import { checkModelFile } from "../model-files.js";
 import { validateReasonOptions } from "../options.js";
+import { isEmbeddedTaskModel } from "../prompt.js";
 import { ArithmeticChecker } from "../task/arithmetic.js";
 import type { ReasonOptions } from "../types.js";
 import { CALIBRATION_FORMAT, CALIBRATION_VERSION, calibrationPath, writeCalibration, type Calibration } from "./calibration-file.js";
@@ -96,6 +98,18 @@ export type CalibrationResult =
 const problemKey = (labels: LabelMethod, p: CalibrationProblem) => createHash("sha256").update(`${labels}\u0000${p.question}\u0000${p.answer}`).digest("hex").slice(0, 16);
 /** A quarter of the problems, chosen by their text (stable across reruns and reorderings), is held out for the AUC and threshold. */
 const heldOut = (p: CalibrationProblem) => createHash("sha256").update(p.question).digest()[0]! % 4 === 0;
+
+/**
+ * The labels a calibration uses when the user names none: the exact checker on the embedded pair
+ * when every question is arithmetic (its steps are the checker's format), outcome labels otherwise;
+ * "exact" or "outcome" when asked for, and "prm" for a PRM file (the engine's configured scorer).
+ */
+export async function chooseLabels(engine: ArbitrageEngine, problems: readonly CalibrationProblem[], asked: "exact" | "outcome" | "prm" | "auto"): Promise<LabelMethod> {
+  if (asked !== "auto") return asked;
+  const info = engine.info();
+  const embedded = isEmbeddedTaskModel(await checkModelFile(info.draft.path, "Draft")) && isEmbeddedTaskModel(await checkModelFile(info.target.path, "Target"));
+  return embedded && problems.every((p) => ArithmeticChecker.fromQuestion(p.question) !== null) ? "exact" : "outcome";
+}
 
 export function rolloutLogPath(dir: string, engine: ArbitrageEngine): string {
   return calibrationPath(dir, engine.pair).replace(/\.json$/, ".rollouts.jsonl");
