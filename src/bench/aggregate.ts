@@ -232,6 +232,55 @@ export function matchedRow(rows: readonly ResultRow[], method: MethodId, targetA
   return ok[0] ?? null;
 }
 
+/** The finest step of the default grid: a bracket no wider than this is as fine as the bench looks. */
+export const FINE_THRESHOLD_STEP = 0.01;
+
+/** A method whose matched point could move with a finer grid (see gridDependence). */
+export interface GridDependence {
+  method: MethodId;
+  label: string;
+  /** Its matched setting. */
+  matched: number;
+  matchedAccuracy: number;
+  /** The neighbouring grid threshold that is faster but outside the matched band. */
+  neighbour: number;
+  neighbourAccuracy: number;
+}
+
+/**
+ * Where a method's matched point depends on the grid: its fastest matched threshold has a grid
+ * neighbour that is faster but below the band, further away than FINE_THRESHOLD_STEP. The band's
+ * edge is crossed somewhere between the two, so a threshold in between may be matched and faster
+ * (issue 14: on a 0.1 grid rsd's matched point fell to 1 and arbitrage looked 1.51x ahead of it,
+ * 1.13x with 0.95 and 0.98 added). The bench names each such bracket, so a comparison that rests
+ * on a coarse grid is visible instead of silent.
+ */
+export function gridDependence(rows: readonly ResultRow[], targetAccuracy: number): GridDependence[] {
+  const out: GridDependence[] = [];
+  const methods = [...new Set(rows.filter((r) => r.threshold !== null).map((r) => r.method))];
+  for (const method of methods) {
+    const m = matchedRow(rows, method, targetAccuracy);
+    if (m === null || m.threshold === null) continue;
+    const own = rows.filter((r) => r.method === method && r.threshold !== null).sort((a, b) => a.threshold! - b.threshold!);
+    const i = own.findIndex((r) => r.threshold === m.threshold);
+    for (const n of [own[i - 1], own[i + 1]]) {
+      if (n === undefined || n.threshold === null) continue;
+      const inBand = n.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9;
+      if (inBand || n.latencyMs >= m.latencyMs) continue;
+      if (Math.abs(n.threshold - m.threshold) <= FINE_THRESHOLD_STEP + 1e-9) continue;
+      out.push({ method, label: m.label, matched: m.threshold, matchedAccuracy: m.accuracy, neighbour: n.threshold, neighbourAccuracy: n.accuracy });
+    }
+  }
+  return out;
+}
+
+/** One bench note per grid dependence, naming the bracket to refine. */
+export function gridDependenceNote(d: GridDependence): string {
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  const [lo, hi] = d.matched < d.neighbour ? [d.matched, d.neighbour] : [d.neighbour, d.matched];
+  return `${d.label}: matched at threshold ${d.matched} (${pct(d.matchedAccuracy)}), while the faster ${d.neighbour} falls below the band (${pct(d.neighbourAccuracy)}); its matched point depends on the grid between ${lo} and ${hi} — add thresholds there to compare it fairly`;
+}
+
 export function summarise(
   rows: readonly ResultRow[],
   records: readonly RunRecord[],

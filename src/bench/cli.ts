@@ -16,7 +16,7 @@ import {
 } from "../engine/index.js";
 import { isEmbeddedTaskModel } from "../engine/prompt.js";
 import { calibrationDirFromFlags, modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
-import { aggregateRows, summarise, matchedRow, type ResultRow, type Summary } from "./aggregate.js";
+import { aggregateRows, gridDependence, gridDependenceNote, summarise, matchedRow, type ResultRow, type Summary } from "./aggregate.js";
 import { BENCH_POLICIES, planMethods, type SkippedMethod } from "./methods.js";
 import { writeFrontierPlot } from "./plot.js";
 import { defaultProblemsPath, exactCheckerApplies, loadProblems } from "./problems.js";
@@ -24,7 +24,13 @@ import { progressBar } from "./progress.js";
 import { BenchEngines, runPrefixReuse, runSweep, type BenchConfig, type RequestOptions } from "./run.js";
 import { formatReport } from "./table.js";
 
-export const DEFAULT_THRESHOLDS = "0,0.1,...,1";
+/**
+ * Fine near both ends, where matched accuracy is decided: arbitrage sends every step to the target
+ * at 0 and its matched point sits just above it; rsd keeps nothing at 1 and its matched point sits
+ * just below. On 0.1 steps alone a method's matched point depended on the grid (issue 14). 17
+ * values instead of 11: the swept methods cost ~1.5x as long.
+ */
+export const DEFAULT_THRESHOLDS = "0,0.01,0.02,0.05,0.1,0.2,...,0.9,0.95,0.98,0.99,1";
 
 /** "0,0.1,...,1" → [0, 0.1, ..., 1]: "..." continues the step of the two values before it up to the value after it. */
 export function parseThresholds(text: string): number[] {
@@ -121,7 +127,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     .description("accuracy–latency frontier of every policy on a problem set; see bench/README.md")
     .option("--problems <file>", "JSONL problem set, one {\"question\", \"answer\"} per line (default: the embedded task's held-out sample)")
     .option("--policies <list>", `comma-separated policies: ${BENCH_POLICIES.join(",")}`, BENCH_POLICIES.join(","))
-    .option("--thresholds <list>", 'threshold grid, e.g. "0,0.25,0.5,1" or "0,0.1,...,1"', DEFAULT_THRESHOLDS)
+    .option("--thresholds <list>", 'threshold grid, e.g. "0,0.25,0.5,1" or "0,0.1,...,1" (default: fine near both ends)', DEFAULT_THRESHOLDS)
     .option("--limit <n>", "use the first N problems", positiveInt("--limit", 1))
     .option("--warmup <n>", "problems run through every setting before measuring (not recorded)", positiveInt("--warmup", 0), 1)
     .option("--json", "print one JSON object {meta, results, summary} instead of the table")
@@ -198,6 +204,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     }
     bar.done();
     const summary = summarise(rows, records, prefix);
+    if (summary.targetAccuracy !== null) notes.push(...gridDependence(rows, summary.targetAccuracy).map(gridDependenceNote));
     const output: BenchOutput = {
       meta: {
         date: started.toISOString(),
