@@ -111,7 +111,7 @@ async function assertServing() {
 
 test("status answers", async () => {
   const st = await assertServing();
-  assert.equal(st.protocolVersion, 1);
+  assert.equal(st.protocolVersion, 2);
   assert.equal(st.loaded, null);
 });
 

@@ -347,8 +347,8 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
 
   reg(COMMANDS.reason, (arg) => c.reasonCommand(arg));
   reg(COMMANDS.reasonOnSelection, () => c.reasonOnSelection());
-  reg(COMMANDS.selectModels, () => selectModels(c.engine, context.globalStorageUri));
-  reg(COMMANDS.download, () => downloadRecommended(c.engine, context.globalStorageUri));
+  reg(COMMANDS.selectModels, () => selectModels(c.engine, c.settings, context.globalStorageUri));
+  reg(COMMANDS.download, () => downloadRecommended(c.engine, c.settings, context.globalStorageUri));
   reg(COMMANDS.stop, () => c.stop());
   reg(COMMANDS.showLog, () => c.output.show(true));
   reg(COMMANDS.openPanel, (runId) => c.openPanel(runId));

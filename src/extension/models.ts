@@ -1,13 +1,14 @@
 /**
  * "Arbitrage: Select Models…" and "Arbitrage: Download Recommended Models".
- * Model paths are machine-scoped settings, so they are written to the user (global) settings.
+ * Model paths are machine-scoped settings, so they are written to the user (global) settings,
+ * a pair as one change (`Settings.selectPair`: one reload of warm models, never a mixed pair).
  * Downloads run in the engine process with node-llama-cpp's downloader (resumable: a cancelled
  * download keeps its partial file and the next attempt continues it). Never exercised in tests.
  */
 import * as vscode from "vscode";
 import { isArbitrageError } from "../protocol/index.js";
 import type { EngineClient } from "./engineClient.js";
-import { SECTION } from "./settings.js";
+import type { Settings } from "./settings.js";
 
 export interface RecommendedPair {
   id: string;
@@ -42,14 +43,7 @@ export const RECOMMENDED_PAIRS: readonly RecommendedPair[] = [
   },
 ];
 
-async function setPair(draft: string, target: string, router: string): Promise<void> {
-  const cfg = vscode.workspace.getConfiguration(SECTION);
-  await cfg.update("draftModel", draft, vscode.ConfigurationTarget.Global);
-  await cfg.update("targetModel", target, vscode.ConfigurationTarget.Global);
-  await cfg.update("router", router, vscode.ConfigurationTarget.Global);
-}
-
-export async function selectModels(engine: EngineClient, storage: vscode.Uri): Promise<void> {
+export async function selectModels(engine: EngineClient, settings: Settings, storage: vscode.Uri): Promise<void> {
   type Item = vscode.QuickPickItem & { action: "embedded" | "local" | RecommendedPair };
   const items: Item[] = [
     { label: "$(package) Embedded demo pair", description: "no download", detail: "Tiny arithmetic models shipped with the extension (embedded router).", action: "embedded" },
@@ -60,7 +54,7 @@ export async function selectModels(engine: EngineClient, storage: vscode.Uri): P
   const pick = await vscode.window.showQuickPick(items, { title: "Arbitrage: Select Models", placeHolder: "Which draft → target pair?" });
   if (!pick) return;
   if (pick.action === "embedded") {
-    await setPair("embedded", "embedded", "embedded");
+    await settings.selectPair({ draft: "embedded", target: "embedded", router: "embedded" });
     void vscode.window.showInformationMessage("Arbitrage: using the embedded demo pair.");
   } else if (pick.action === "local") {
     const ask = async (role: string) =>
@@ -69,22 +63,22 @@ export async function selectModels(engine: EngineClient, storage: vscode.Uri): P
     if (!draft) return;
     const target = await ask("target");
     if (!target) return;
-    await setPair(draft.fsPath, target.fsPath, "confidence");
+    await settings.selectPair({ draft: draft.fsPath, target: target.fsPath, router: "confidence" });
     void vscode.window.showInformationMessage(`Arbitrage: draft ${draft.fsPath}, target ${target.fsPath} (confidence router).`);
   } else {
-    await downloadPair(engine, storage, pick.action);
+    await downloadPair(engine, settings, storage, pick.action);
   }
 }
 
-export async function downloadRecommended(engine: EngineClient, storage: vscode.Uri): Promise<void> {
+export async function downloadRecommended(engine: EngineClient, settings: Settings, storage: vscode.Uri): Promise<void> {
   const pick = await vscode.window.showQuickPick(
     RECOMMENDED_PAIRS.map((p) => ({ label: p.label, detail: `${p.detail} — ${p.draft} → ${p.target}`, pair: p })),
     { title: "Arbitrage: Download Recommended Models" },
   );
-  if (pick) await downloadPair(engine, storage, pick.pair);
+  if (pick) await downloadPair(engine, settings, storage, pick.pair);
 }
 
-async function downloadPair(engine: EngineClient, storage: vscode.Uri, pair: RecommendedPair): Promise<void> {
+async function downloadPair(engine: EngineClient, settings: Settings, storage: vscode.Uri, pair: RecommendedPair): Promise<void> {
   const dir = vscode.Uri.joinPath(storage, "models");
   await vscode.workspace.fs.createDirectory(dir);
   try {
@@ -105,7 +99,7 @@ async function downloadPair(engine: EngineClient, storage: vscode.Uri, pair: Rec
         return out;
       },
     );
-    await setPair(paths[0]!, paths[1]!, "confidence");
+    await settings.selectPair({ draft: paths[0]!, target: paths[1]!, router: "confidence" });
     void vscode.window.showInformationMessage(`Arbitrage: downloaded and selected ${pair.label}.`);
   } catch (e) {
     if (isArbitrageError(e, "cancelled")) {

@@ -7,10 +7,20 @@
 import * as vscode from "vscode";
 import { defaultModelConfig, defaultReasonOptions } from "../engine/options.js";
 import type { ModelConfig, ReasonOptions } from "../engine/types.js";
-import { checkSettings, SECTION, type SettingsProblem } from "./setting-keys.js";
+import { checkSettings, MODEL_SETTINGS, OPTION_SETTINGS, SECTION, type SettingsProblem } from "./setting-keys.js";
 import { Disposable } from "./dispose.js";
 
 export { SECTION, type SettingsProblem } from "./setting-keys.js";
+
+/** A setting key of `arbitrage.*` (without the section). */
+export type SettingKey = keyof typeof MODEL_SETTINGS | keyof typeof OPTION_SETTINGS;
+
+/** The pair that "Select Models…" and "Download Recommended Models" write. */
+export interface PairChoice {
+  draft: string;
+  target: string;
+  router: string;
+}
 
 export interface SettingsSnapshot {
   model: ModelConfig;
@@ -36,19 +46,42 @@ export class Settings extends Disposable {
   lastProblems: SettingsProblem[] = [];
   private readonly _onDidChangeModels = this.register(new vscode.EventEmitter<ModelConfig>());
   readonly onDidChangeModels = this._onDidChangeModels.event;
+  /** Writes of `update` in progress: their change events wait for the last one. */
+  private writing = 0;
 
   constructor(private readonly showError: (message: string) => void = (m) => void vscode.window.showErrorMessage(m)) {
     super();
     this.reload(false);
     this.register(
       vscode.workspace.onDidChangeConfiguration((e) => {
-        if (e.affectsConfiguration(SECTION)) this.reload(true);
+        if (e.affectsConfiguration(SECTION) && this.writing === 0) this.reload(true);
       }),
     );
   }
 
   get snapshot(): SettingsSnapshot {
     return this.current;
+  }
+
+  /**
+   * Writes several user settings as one change. Each write fires its own configuration event,
+   * and with warm models every model change reloads them: a pair written key by key would first
+   * load a mixed pair (new draft, old target), a wasted multi-GB load on real models. So the
+   * settings are read, and `onDidChangeModels` fires, once, after the last write.
+   */
+  async update(values: Partial<Record<SettingKey, unknown>>): Promise<void> {
+    const cfg = vscode.workspace.getConfiguration(SECTION);
+    this.writing++;
+    try {
+      for (const [key, value] of Object.entries(values)) await cfg.update(key, value, vscode.ConfigurationTarget.Global);
+    } finally {
+      if (--this.writing === 0) this.reload(true);
+    }
+  }
+
+  /** Selects a draft/target pair and its router as one change (one reload of warm models). */
+  selectPair({ draft, target, router }: PairChoice): Promise<void> {
+    return this.update({ draftModel: draft, targetModel: target, router });
   }
 
   /** Re-reads the settings; invalid parts keep their previous valid values. */

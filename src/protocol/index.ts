@@ -32,7 +32,7 @@ export type { EngineEvent, LoadProgress, ModelConfig, ModelRole, ReasonOptions, 
 export { ArbitrageError, cancelledError, isArbitrageError };
 
 /** Bumped whenever a message below changes shape; the server reports it in `initialize`. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Errors. A failed request replies with a JSON-RPC error whose `data` is `EngineErrorData`.
@@ -128,6 +128,8 @@ export interface StatusResult {
   uptimeMs: number;
   /** Requests served since start. */
   served: number;
+  /** Model loads started since start (a reload of the same config is none). */
+  loads: number;
 }
 export const StatusRequest = /* @__PURE__ */ new RequestType0<StatusResult, EngineErrorData>("arbitrage/status");
 

@@ -89,6 +89,8 @@ const queue: Job[] = [];
 let current: Job | null = null;
 const controllers = new Map<string, AbortController>();
 let served = 0;
+/** Model loads started (each loads the whole configuration; the tests count them). */
+let loads = 0;
 
 function pump(): void {
   if (current) return;
@@ -159,6 +161,7 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
     await old.dispose();
   }
   loading = true;
+  loads++;
   try {
     log("info", `loading models: draft=${config.draft} target=${config.target} router=${JSON.stringify(config.router)} threads=${config.threads} gpu=${config.gpu}`);
     // At most ~10 progress notifications a second per file, plus every file's completion.
@@ -306,6 +309,7 @@ connection.onRequest(StatusRequest, (): StatusResult => ({
   rssBytes: process.memoryUsage().rss,
   uptimeMs: Date.now() - startedAt,
   served,
+  loads,
 }));
 
 connection.onRequest(DownloadRequest, async (params, token) => {
