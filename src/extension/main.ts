@@ -26,10 +26,21 @@ export const COMMANDS = {
   showLog: "arbitrage.showLog",
   openPanel: "arbitrage.openPanel",
   calibrateRouter: "arbitrage.calibrateRouter",
+  setApiKey: "arbitrage.setApiKey",
 } as const;
 export const TEST_COMMANDS = { injectSteps: "arbitrage.test.injectSteps" } as const;
 
 const SPEED_KEY = "arbitrage.targetMsPerToken";
+/** The serving engine's API key in SecretStorage (never in settings.json); the engine process gets it as ARBITRAGE_API_KEY. */
+const API_KEY_SECRET = "arbitrage.serverApiKey";
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
 
 function shortName(p: string): string {
   if (p === "embedded") return "embedded";
@@ -49,6 +60,8 @@ export class Controller extends Disposable implements ChatRunner {
   /** Mirrors of recent chat/LM runs, so "Open in Arbitrage panel" can show them. */
   private readonly recentRuns = new Map<string, PanelState>();
   lastResult: ReasonResult | null = null;
+  /** The engine process's extra environment (read at each start): the calibration folder, the server API key. */
+  private readonly engineEnv: NodeJS.ProcessEnv = {};
 
   constructor(readonly context: vscode.ExtensionContext) {
     super();
@@ -56,7 +69,10 @@ export class Controller extends Disposable implements ChatRunner {
     // Stopped (asynchronously) in dispose(), before the rest.
     // Router calibrations live in the extension's global storage; the engine process finds them there.
     const calibrations = vscode.Uri.joinPath(context.globalStorageUri, "calibrations").fsPath;
-    this.engine = new EngineClient(context.asAbsolutePath("dist/server.mjs"), this.output, { ARBITRAGE_CALIBRATIONS: calibrations });
+    this.engine = new EngineClient(context.asAbsolutePath("dist/server.mjs"), this.output, this.engineEnv);
+    this.engineEnv.ARBITRAGE_CALIBRATIONS = calibrations;
+    // The engine process starts on the first request; the stored key is in its environment by then.
+    void context.secrets.get(API_KEY_SECRET).then((key) => key && (this.engineEnv.ARBITRAGE_API_KEY = key));
     this.settings = this.register(new Settings());
     this.statusBar = this.register(vscode.window.createStatusBarItem("arbitrage.status", vscode.StatusBarAlignment.Right, 100));
     this.statusBar.name = "Arbitrage";
@@ -104,7 +120,31 @@ export class Controller extends Disposable implements ChatRunner {
 
   pairLabel(): string {
     const m = this.settings.snapshot.model;
-    return m.draft === "embedded" && m.target === "embedded" ? "embedded demo pair" : `${shortName(m.draft)} → ${shortName(m.target)}`;
+    const where = (role: "draft" | "target") => (m.remote?.[role] ? ` @ ${hostOf(m.remote[role]!.url)}` : "");
+    if (m.draft === "embedded" && m.target === "embedded" && !m.remote) return "embedded demo pair";
+    return `${shortName(m.draft)}${where("draft")} → ${shortName(m.target)}${where("target")}`;
+  }
+
+  /** Arbitrage: Set Server API Key — kept in SecretStorage; the engine restarts with it on the next request. */
+  async setApiKey(): Promise<void> {
+    const key = await vscode.window.showInputBox({
+      title: "Arbitrage: server API key",
+      prompt: "The API key of the serving engine (arbitrage.targetUrl / draftUrl). Kept in VS Code's secret storage, never in settings. Empty removes it.",
+      password: true,
+      ignoreFocusOut: true,
+    });
+    if (key === undefined) return;
+    if (key === "") {
+      await this.context.secrets.delete(API_KEY_SECRET);
+      delete this.engineEnv.ARBITRAGE_API_KEY;
+    } else {
+      await this.context.secrets.store(API_KEY_SECRET, key);
+      this.engineEnv.ARBITRAGE_API_KEY = key;
+    }
+    // The key reaches the engine through its process environment: restart it (lazily, on the next request).
+    await this.engine.stop();
+    this.output.info(`server API key ${key === "" ? "removed" : "stored in secret storage"}; the engine restarts with it on the next request`);
+    void vscode.window.showInformationMessage(`Arbitrage: server API key ${key === "" ? "removed" : "saved in VS Code's secret storage"}.`);
   }
 
   updateStatusBar(running?: string): void {
@@ -353,6 +393,7 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   reg(COMMANDS.showLog, () => c.output.show(true));
   reg(COMMANDS.openPanel, (runId) => c.openPanel(runId));
   reg(COMMANDS.calibrateRouter, () => calibrateRouter(c.engine, c.settings, context.extensionUri));
+  reg(COMMANDS.setApiKey, () => c.setApiKey());
   if (context.extensionMode !== vscode.ExtensionMode.Production) {
     reg(TEST_COMMANDS.injectSteps, (texts) => c.injectSteps(texts));
     void vscode.commands.executeCommand("setContext", "arbitrage.devMode", true);

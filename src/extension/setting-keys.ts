@@ -21,6 +21,31 @@ export const MODEL_SETTINGS = {
   contextSize: "contextSize",
 } as const satisfies Record<string, keyof ModelConfig>;
 
+/**
+ * Setting key -> where it goes in ModelConfig.remote (a model on a serving engine): the role and
+ * the field. An empty URL means the model runs here. API keys are no setting (SecretStorage →
+ * the engine process's environment, see main.ts).
+ */
+export const REMOTE_SETTINGS = {
+  targetUrl: ["target", "url"],
+  targetModelName: ["target", "model"],
+  draftUrl: ["draft", "url"],
+  draftModelName: ["draft", "model"],
+} as const satisfies Record<string, readonly ["draft" | "target", "url" | "model"]>;
+
+/** ModelConfig.remote from the remote settings the user set (a role only when its URL is set). */
+export function remoteFromSettings(read: (key: string) => unknown): Record<string, Record<string, unknown>> | undefined {
+  const remote: Record<string, Record<string, unknown>> = {};
+  for (const [key, [role, field]] of Object.entries(REMOTE_SETTINGS)) {
+    const value = read(key);
+    if (value === undefined || value === null || value === "") continue;
+    (remote[role] ??= {})[field] = value;
+  }
+  // A model name without a URL would be refused as a remote without url; it means nothing until a URL is set.
+  for (const role of Object.keys(remote)) if (remote[role]!.url === undefined) delete remote[role];
+  return Object.keys(remote).length > 0 ? remote : undefined;
+}
+
 /** Setting key -> field of ReasonOptions. */
 export const OPTION_SETTINGS = {
   policy: "policy",
@@ -63,6 +88,14 @@ export function fieldsFromSettings(table: SettingTable, read: (key: string) => u
 /** The setting an issue belongs to: the key whose field is the first element of the issue's path. */
 export function settingOf(table: SettingTable, issue: OptionIssue): string {
   const field = issue.path[0];
+  if (field === "remote") {
+    const [, role, name] = issue.path;
+    const key = Object.keys(REMOTE_SETTINGS).find((k) => {
+      const [r, f] = REMOTE_SETTINGS[k as keyof typeof REMOTE_SETTINGS];
+      return r === role && f === name;
+    });
+    return `${SECTION}.${key ?? `${role ?? "target"}Url`}`;
+  }
   const key = Object.keys(table).find((k) => table[k] === field);
   return key === undefined ? SECTION : `${SECTION}.${key}`;
 }
@@ -71,13 +104,19 @@ function problems<T>(table: SettingTable, r: Checked<T>): T | SettingsProblem[] 
   return r.ok ? r.value : r.issues.map((issue) => ({ setting: settingOf(table, issue), message: issue.message }));
 }
 
+function modelFields(read: (key: string) => unknown): Record<string, unknown> {
+  const fields = fieldsFromSettings(MODEL_SETTINGS, read);
+  const remote = remoteFromSettings(read);
+  return remote ? { ...fields, remote } : fields;
+}
+
 /** Validated settings, or for each part every invalid setting with its message. Throws nothing. */
 export function checkSettings(read: (key: string) => unknown): {
   model: ModelConfig | SettingsProblem[];
   options: ReasonOptions | SettingsProblem[];
 } {
   return {
-    model: problems(MODEL_SETTINGS, checkModelConfig(fieldsFromSettings(MODEL_SETTINGS, read))),
+    model: problems(MODEL_SETTINGS, checkModelConfig(modelFields(read))),
     options: problems(OPTION_SETTINGS, checkReasonOptions(fieldsFromSettings(OPTION_SETTINGS, read))),
   };
 }

@@ -12,7 +12,7 @@ import {
   defaultModelConfig,
   defaultReasonOptions,
 } from "../../src/engine/index.js";
-import { MODEL_SETTINGS, OPTION_SETTINGS, SECTION, checkSettings, type SettingsProblem } from "../../src/extension/setting-keys.js";
+import { MODEL_SETTINGS, OPTION_SETTINGS, REMOTE_SETTINGS, SECTION, checkSettings, type SettingsProblem } from "../../src/extension/setting-keys.js";
 
 /**
  * The VS Code settings side of validation (src/extension/setting-keys.ts, pure): package.json's
@@ -51,7 +51,7 @@ function onlyProblem(values: Record<string, unknown>): SettingsProblem {
 describe("package.json settings agree with the engine's defaults", () => {
   it("every contributed arbitrage.* setting is in the settings table, and every table entry is contributed", () => {
     const declared = Object.keys(contributed).map((k) => k.slice(`${SECTION}.`.length)).sort();
-    assert.deepEqual(declared, Object.keys(TABLES).sort());
+    assert.deepEqual(declared, [...Object.keys(TABLES), ...Object.keys(REMOTE_SETTINGS)].sort());
   });
 
   it("the contributed defaults read as the engine's defaults", () => {
@@ -172,5 +172,23 @@ describe("settings validation", () => {
     const problems = problemsOf({ threshold: -1, maxSteps: "ten", threads: -2, draftModel: "x.gguf", gpu: "cpu" });
     assert.deepEqual(problems.map((p) => p.setting).sort(), ["arbitrage.draftModel", "arbitrage.maxSteps", "arbitrage.threads", "arbitrage.threshold"]);
     for (const p of problems) assert.match(p.message, /^Invalid .+\. (Use|Model paths)/, p.message);
+  });
+});
+
+describe("remote model settings", () => {
+  it("a URL (and model name) put that model on a server; a name without a URL, or nothing, keeps it here", () => {
+    const r = checkSettings(userSettings({ targetUrl: "http://127.0.0.1:8080", targetModelName: "qwen", draftModelName: "unused" }));
+    assert.ok(!Array.isArray(r.model));
+    assert.deepEqual(r.model.remote, { target: { url: "http://127.0.0.1:8080", model: "qwen" } });
+    const none = checkSettings(userSettings({ targetUrl: "", draftModelName: "x" }));
+    assert.ok(!Array.isArray(none.model));
+    assert.equal(none.model.remote, undefined);
+  });
+
+  it("a bad URL is reported against its own setting", () => {
+    const p = onlyProblem({ draftUrl: "gpu-box:8080" });
+    assert.equal(p.setting, "arbitrage.draftUrl");
+    assert.match(p.message, /Invalid draft server URL: "gpu-box:8080"\. Use the server's http:\/\/ or https:\/\/ base URL/);
+    assert.equal(onlyProblem({ targetUrl: "http://127.0.0.1:1", targetModelName: 7 }).setting, "arbitrage.targetModelName");
   });
 });
