@@ -276,6 +276,23 @@ describe("remote draft: an answer without the requested logprobs", () => {
     }
   });
 
+  test("through /v1/completions the logprobs route the same way (the EOS step aside: it comes back ending at the delimiter)", async () => {
+    const local = await ArbitrageEngine.create({ threads: THREADS, router: "confidence" });
+    const viaOpenai = await ArbitrageEngine.create({ threads: THREADS, router: "confidence", remote: { draft: { url: server.url, api: "openai" } } });
+    try {
+      const here = await local.reason(QUESTIONS[1]!, { ...OPTIONS, threshold: 0.5 });
+      const there = await viaOpenai.reason(QUESTIONS[1]!, { ...OPTIONS, threshold: 0.5 });
+      assert.deepEqual(there.steps.map((s) => s.model), here.steps.map((s) => s.model));
+      for (const [i, s] of here.steps.entries()) {
+        if (s.endedBy === "eos") continue;
+        assert.equal(there.steps[i]!.text, s.text);
+        if (s.routerScore !== undefined) assert.ok(Math.abs(there.steps[i]!.routerScore! - s.routerScore) < 1e-3, `step ${i}`);
+      }
+    } finally {
+      await Promise.all([local.dispose(), viaOpenai.dispose()]);
+    }
+  });
+
   test("an answer without them is a clear error", async () => {
     proxy.calls = 0;
     proxy.fault = { kind: "strip-logprobs", fromCall: 1 };

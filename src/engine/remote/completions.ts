@@ -137,10 +137,10 @@ export async function streamCompletion(target: HttpTarget, dialect: Dialect, req
     if (isObject(choice)) {
       if (typeof choice.text !== "string") throw badAnswer(target, "a completion choice has no text");
       answer.text += choice.text;
-      if (choice.text) {
-        req.onText?.(choice.text);
-        pushConfidences(target, answer.confidences, logprobsOf(choice.logprobs), req.wantConfidences);
-      }
+      if (choice.text) req.onText?.(choice.text);
+      // A token whose text the server holds back (it might start the stop string) still carries its logprob.
+      const logprobs = logprobsOf(choice.logprobs);
+      if (choice.text || logprobs !== null) pushConfidences(target, answer.confidences, logprobs, req.wantConfidences);
       const reason = choice.finish_reason;
       if (reason === "stop" || reason === "length") {
         finished = true;
