@@ -153,6 +153,8 @@ function renderSummary(): void {
     answer.lastElementChild!.id = "answer";
     summaryEl.append(answer);
   }
+  // The engine's warnings about this answer (e.g. a question outside the embedded models' family): next to it, never hidden.
+  for (const w of r.warnings ?? []) summaryEl.append(el("p", "run-warning", `Warning: ${w}`));
   const share = el("div", "share");
   const d = el("span", "share-draft");
   d.style.width = `${s.draftShare * 100}%`;

@@ -41,7 +41,7 @@ function printSummary(r: ReasonResult): void {
   process.stdout.write(
     [
       "",
-      `${paint("bold", "Answer:")} ${r.answer ?? "(none)"}   ${paint("dim", `finished: ${r.finishReason}`)}`,
+      `${paint("bold", "Answer:")} ${r.answer ?? "(none)"}${r.warnings?.length ? paint("yellow", " (not to be trusted: see the warning above)") : ""}   ${paint("dim", `finished: ${r.finishReason}`)}`,
       `steps ${st.steps} (draft ${st.stepsByModel.draft}, target ${st.stepsByModel.target}; ${share}% by the draft)`,
       `tokens committed: draft ${st.tokensByModel.draft}, target ${st.tokensByModel.target}; draft tokens discarded ${st.draftTokensDiscarded}; target tokens reused ${st.targetTokensReused}`,
       `time: wall ${st.wallMs.toFixed(1)} ms, draft ${st.meters.draft.ms.toFixed(1)} ms, target ${st.meters.target.ms.toFixed(1)} ms, router ${st.routerMs.toFixed(1)} ms (${st.routerCalls} calls), scorer ${st.scorerMs.toFixed(1)} ms (${st.scorerCalls} calls), overhead ${st.overheadMs.toFixed(1)} ms`,
@@ -62,7 +62,12 @@ export async function runReason(question: string, o: Record<string, unknown>): P
     process.once("SIGINT", () => abort.abort());
     const result = await engine.reason(question, options, {
       signal: abort.signal,
-      onEvent: o.json ? undefined : (e) => e.type === "step-decided" && printStep(e),
+      onEvent: o.json
+        ? undefined
+        : (e) => {
+            if (e.type === "step-decided") printStep(e);
+            else if (e.type === "run-started") for (const w of e.warnings ?? []) process.stderr.write(`arbitrage: warning: ${w}\n`);
+          },
     });
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else printSummary(result);

@@ -8,7 +8,7 @@ import { checkModelFile, type ModelFileCheck } from "./model-files.js";
 import { ModelSession, type CandidateStep } from "./model-session.js";
 import { validateModelConfig, validateReasonOptions } from "./options.js";
 import { embeddedModelPath } from "./paths.js";
-import { buildPrompt, isEmbeddedTaskModel } from "./prompt.js";
+import { buildPrompt, embeddedTaskWarnings, isEmbeddedTaskModel } from "./prompt.js";
 import { connect, plainHttpWarning, type RemoteEndpoint } from "./remote/endpoint.js";
 import { RemoteSession } from "./remote/remote-session.js";
 import { createContext, loadLlama, loadModel, reuseMargin } from "./runtime.js";
@@ -322,7 +322,7 @@ export class ArbitrageEngine {
     if (signal?.aborted) throw cancelledError();
     const emit = (e: EngineEvent) => hooks.onEvent?.(e);
     const started = performance.now();
-    const { request, judges, router, scorer } = await this.begin(question, options, signal, emit, hooks.rollout);
+    const { request, judges, router, scorer, warnings } = await this.begin(question, options, signal, emit, hooks.rollout);
 
     const steps: StepRecord[] = [];
     let finishReason: FinishReason = "max-steps";
@@ -369,6 +369,7 @@ export class ArbitrageEngine {
       stats: this.stats(steps, started, { ...request.wasted, draftSpeculativeDiscarded: request.speculation.discardedTokens }, request.clock.busyMs, router, scorer),
     };
     if (options.policy === "arbitrage") result.stats.router = this.describeRouter(options.router ?? this.config.router);
+    if (warnings.length > 0) result.warnings = warnings;
     emit({ type: "finished", result });
     return result;
   }
@@ -403,7 +404,8 @@ export class ArbitrageEngine {
       const promptTokens = () => (j.model && j.check ? buildPrompt(j.model, j.check, question, options.promptStyle).tokens : []);
       await j.judge.begin({ question, promptTokens, delimiter: options.stepDelimiter });
     }
-    emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: prompts.target.text });
+    const warnings = embeddedTaskWarnings(question, [draft.check, target.check]);
+    emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: prompts.target.text, ...(warnings.length > 0 ? { warnings } : {}) });
     const router = routerJudge?.judge;
     const scorer = scorerJudge?.judge;
     const request = new RequestRun({
@@ -417,7 +419,7 @@ export class ArbitrageEngine {
       signal,
       emit,
     });
-    return { request, judges, router, scorer };
+    return { request, judges, router, scorer, warnings };
   }
 
   /** Hands committed text to every model that did not write it; they evaluate it lazily. */

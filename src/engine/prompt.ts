@@ -1,7 +1,8 @@
 import { resolveChatWrapper, type ChatWrapper, type LlamaModel, type Token } from "node-llama-cpp";
 import { ArbitrageError } from "./errors.js";
 import type { ModelFileCheck } from "./model-files.js";
-import { extractExpression } from "./task/arithmetic.js";
+import { extractExpression, parseExpression } from "./task/arithmetic.js";
+import { outOfFamilyWarning } from "./task/family.js";
 import type { PromptStyle } from "./types.js";
 
 /**
@@ -64,6 +65,17 @@ export function embeddedTaskQuestion(question: string): string {
     );
   }
   return expr;
+}
+
+/**
+ * Warnings for a question the embedded models would answer outside their training family
+ * (task/family.ts), when either generating model is one of them; empty otherwise.
+ */
+export function embeddedTaskWarnings(question: string, checks: readonly ModelFileCheck[]): string[] {
+  if (!checks.some(isEmbeddedTaskModel)) return [];
+  const expr = parseExpression(embeddedTaskQuestion(question));
+  const warning = expr ? outOfFamilyWarning(expr) : null;
+  return warning === null ? [] : [warning];
 }
 
 export function withBos(model: LlamaModel, tokens: Token[]): Token[] {

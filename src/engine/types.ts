@@ -193,11 +193,13 @@ export interface ReasonResult {
   answer: string | null;
   finishReason: FinishReason;
   stats: RunStats;
+  /** Why this answer should not be trusted, e.g. a question outside the embedded models' training family; absent when none. */
+  warnings?: string[];
 }
 
 /** Streamed while reasoning. */
 export type EngineEvent =
-  | { type: "run-started"; question: string; policy: Policy; threshold: number; prompt: string }
+  | { type: "run-started"; question: string; policy: Policy; threshold: number; prompt: string; warnings?: string[] }
   | { type: "step-started"; index: number; model: ModelRole }
   | { type: "token"; index: number; model: ModelRole; text: string }
   | { type: "step-discarded"; index: number; model: ModelRole; text: string; reason: string }

@@ -93,7 +93,11 @@ export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler
         question,
         promptStyle ? { promptStyle } : {},
         (e) => {
-          if (e.type === "run-started") threshold = e.threshold;
+          if (e.type === "run-started") {
+            threshold = e.threshold;
+            // The engine's warnings (its own text, e.g. a question outside the embedded models' family) come before any step.
+            for (const w of e.warnings ?? []) stream.markdown(safeMarkdown(`> **Warning:** ${escapeChatMarkdown(w)}\n\n`));
+          }
           else if (e.type === "step-started") stream.progress(`Step ${e.index + 1}: ${e.model} writing…`);
           else if (e.type === "step-decided") {
             steps++;

@@ -64,6 +64,17 @@ describe("arbitrage CLI", () => {
     assert.match(r.stdout, /steps \d+ \(draft 0, target \d+/);
   });
 
+  it("warns on stderr about a question outside the embedded models' family, and marks the answer", () => {
+    const r = cli(["reason", "--threads", "1", "999*999"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^arbitrage: warning: 999\*999 is outside what the embedded demo models were trained on/m);
+    assert.match(r.stdout, /Answer: .* \(not to be trusted: see the warning above\)/);
+    const json = cli(["reason", "--json", "--threads", "1", "999*999"]);
+    assert.match(JSON.parse(json.stdout).warnings[0], /outside what the embedded demo models were trained on/);
+    const inFamily = cli(["reason", "--threads", "1", "12+7"]);
+    assert.doesNotMatch(inFamily.stderr + inFamily.stdout, /outside what|not to be trusted/);
+  });
+
   it("names each bad model file and what to do", () => {
     expectOneLineError(["reason", "--draft", bad.missing, "1+2"], /Draft model .*no-such-model\.gguf.*file not found/);
     expectOneLineError(["reason", "--target", bad.directory, "1+2"], /Target model .*is a directory/);
