@@ -163,7 +163,10 @@ export function createLanguageModelProvider(runner: ChatRunner) {
     maxOutputTokens: runner.contextSize,
     tooltip: "Local step-level speculation: a small draft model writes, a router calls the large target model only where it helps.",
     detail: "local",
-    capabilities: { imageInput: false, toolCalling: false },
+    // toolCalling: VS Code 1.139's chat view has only the Agent mode, and its model picker lists
+    // only models that accept tools (`suitableForAgentMode`). The engine takes the tools offered
+    // and never calls one: it answers in text, which the agent shows as the reply.
+    capabilities: { imageInput: false, toolCalling: true },
   });
   return {
     provideLanguageModelChatInformation(_options: { silent: boolean }, _token: vscode.CancellationToken): LmChatInformation[] {
@@ -201,9 +204,16 @@ export function createLanguageModelProvider(runner: ChatRunner) {
 export function registerLanguageModelProvider(runner: ChatRunner): vscode.Disposable | undefined {
   const lm = vscode.lm as unknown as { registerLanguageModelChatProvider?: (vendor: string, provider: unknown) => vscode.Disposable };
   if (typeof lm?.registerLanguageModelChatProvider !== "function") return undefined;
+  let registration: vscode.Disposable;
   try {
-    return lm.registerLanguageModelChatProvider(LM_VENDOR, createLanguageModelProvider(runner));
+    registration = lm.registerLanguageModelChatProvider(LM_VENDOR, createLanguageModelProvider(runner));
   } catch {
     return undefined;
   }
+  // The workbench lists a provider's models only once something asked for them (VS Code 1.139
+  // resolves a vendor on a model query, not on registration): without this query the chat view's
+  // model picker shows only "Sign in to use Copilot" until the first chat request. The answer is
+  // the static model information above; no engine process starts.
+  void Promise.resolve(vscode.lm.selectChatModels({ vendor: LM_VENDOR })).catch(() => undefined);
+  return registration;
 }
