@@ -1,8 +1,9 @@
-// Helpers to run a real VS Code here: code-server 4.100.3 (Node extension host) from .tools/,
-// driven by Debian's Chromium through playwright-core. Used by the test launcher (for
-// @vscode/test-electron) and by the end-to-end UI test.
+// Helpers to run a real VS Code here: code-server (Node extension host) from .tools/, driven by
+// Debian's Chromium through playwright-core. Two builds (extension-tests/lib/code-servers.json,
+// installed by scripts/install-code-server.sh): "classic" 4.100.3 for the test launcher
+// (@vscode/test-electron) and e2e.mjs, and "chat" 4.139.1 on its own Node 24 for e2e-chat.test.mjs.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,9 +12,30 @@ export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const codeServerBin = process.env.ARBITRAGE_CODE_SERVER ?? join(root, ".tools", "code-server", "node_modules", ".bin", "code-server");
 export const chromiumPath = process.env.ARBITRAGE_CHROMIUM ?? "/usr/bin/chromium";
 
-export function checkPrerequisites() {
+const builds = JSON.parse(readFileSync(join(root, "extension-tests", "lib", "code-servers.json"), "utf8"));
+/** The chat build: VS Code 1.139 (chat view, language-model providers) and the Node it runs on. */
+export const chatCodeServer = {
+  version: builds.chat.codeServer,
+  bin: join(root, ".tools", builds.chat.dir, "node_modules", ".bin", "code-server"),
+  nodeBinDir: join(root, ".tools", `node-${builds.chat.node}`, "bin"),
+};
+
+/**
+ * Installs the extension at the repository root into `extensionsDir` the way an installed VSIX
+ * sits there (a folder named publisher.name-version; here a link to the root). VS Code 1.139 web
+ * honours the `extensionDevelopmentPath` payload only in builds with the smoke-test driver, which
+ * code-server's command line does not accept (`--enable-smoke-test-driver`: "Unknown option").
+ */
+export function installUnpackedExtension(extensionsDir) {
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  mkdirSync(extensionsDir, { recursive: true });
+  symlinkSync(root, join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
+}
+
+export function checkPrerequisites({ chat = false } = {}) {
   const problems = [];
-  if (!existsSync(codeServerBin)) problems.push(`code-server not found at ${codeServerBin}: run \`npm run install:code-server\``);
+  if (!chat && !existsSync(codeServerBin)) problems.push(`code-server not found at ${codeServerBin}: run \`npm run install:code-server\``);
+  if (chat && !existsSync(chatCodeServer.bin)) problems.push(`code-server ${chatCodeServer.version} not found at ${chatCodeServer.bin}: run \`bash scripts/install-code-server.sh chat\``);
   if (!existsSync(chromiumPath)) problems.push(`Chromium not found at ${chromiumPath}: install it with \`apt-get install -y chromium\` (scripts/setup-system.sh)`);
   return problems;
 }
@@ -39,9 +61,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts code-server detached in its own process group. Returns { port, base, stop() };
- * stop() kills the whole group (extension hosts included).
+ * stop() kills the whole group (extension hosts included). `build: chatCodeServer` starts the chat
+ * build on its own Node (first on PATH: code-server's entry is `#!/usr/bin/env node` and its
+ * extension host runs on the same Node).
  */
-export async function startCodeServer({ userDataDir, extensionsDir, env = {}, settings = {}, log = () => undefined } = {}) {
+export async function startCodeServer({ userDataDir, extensionsDir, env = {}, settings = {}, log = () => undefined, build } = {}) {
   const tmp = shortTemp("arbcs");
   userDataDir ??= join(tmp, "ud");
   extensionsDir ??= join(tmp, "ext");
@@ -78,8 +102,9 @@ export async function startCodeServer({ userDataDir, extensionsDir, env = {}, se
     "--disable-getting-started-override",
     "--user-data-dir", userDataDir,
     "--extensions-dir", extensionsDir,
+    ...(process.env.ARBITRAGE_CODE_SERVER_TRACE === "1" ? ["--log", "trace"] : []),
   ];
-  const child = spawn(codeServerBin, args, {
+  const child = spawn(build?.bin ?? codeServerBin, args, {
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
     env: {
@@ -89,6 +114,7 @@ export async function startCodeServer({ userDataDir, extensionsDir, env = {}, se
       XDG_DATA_HOME: join(tmp, "data"),
       XDG_CACHE_HOME: join(tmp, "cache"),
       TMPDIR: join(tmp, "t"),
+      ...(build ? { PATH: `${build.nodeBinDir}:${process.env.PATH ?? ""}` } : {}),
       ...env,
     },
   });
