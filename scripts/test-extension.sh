@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Everything the VS Code extension's tests need, from a clean clone after `npm ci`:
-#   1. code-server 4.100.3 into .tools/ (reused when present; scripts/install-code-server.sh)
+#   1. code-server 4.100.3, and 4.139.1 on its own Node 24, into .tools/ (reused when present;
+#      scripts/install-code-server.sh)
 #   2. the bundles (esbuild.mjs: extension, engine server, webview, integration tests)
 #   3. engine-server protocol tests (raw JSON-RPC over IPC, plain Node) and webview renderer
 #      tests (media/render.ts in headless Chromium)
 #   4. integration tests inside the real extension host (@vscode/test-electron runTests ->
 #      extension-tests/bin/code-launcher.mjs -> code-server + headless Chromium)
 #   5. the end-to-end Chromium UI test (screenshots in .test-artifacts/)
+#   6. the chat view end-to-end test on code-server 4.139.1 (@arbitrage and the model picker)
 # Prints `N passed, N failed` as its last line; exits non-zero when anything failed.
 # System packages (Debian): chromium, libkrb5-dev, ripgrep — see scripts/setup-system.sh.
 set -uo pipefail
@@ -43,6 +45,9 @@ fi
 
 echo "== code-server"
 bash scripts/install-code-server.sh || fail_setup "installing code-server failed (see above)"
+t0=$(date +%s)
+bash scripts/install-code-server.sh chat || fail_setup "installing code-server for the chat tests failed (see above)"
+echo "code-server (chat build) ready in $(( $(date +%s) - t0 )) s"
 
 echo "== build"
 node esbuild.mjs --only=extension,server,webview,tests || fail_setup "build failed"
@@ -51,16 +56,23 @@ count_json() { # file -> "passed failed"
   node -e 'try{const r=require(process.argv[1]);console.log(r.passed+" "+r.failed)}catch{console.log("0 1")}' "$1"
 }
 
+run_tap() { # label tap-file test-files... — runs node:test files, counts their TAP results
+  local label="$1" tap="$ART/$2"; shift 2
+  local t0 rc pass fail
+  t0=$(date +%s)
+  node --test --test-concurrency=1 --test-reporter=tap "$@" > "$tap" 2>&1
+  rc=$?
+  pass=$(grep -E '^# pass ' "$tap" | awk '{print $3}')
+  fail=$(grep -E '^# fail ' "$tap" | awk '{print $3}')
+  grep -E '^(not )?ok ' "$tap" | sed 's/^/  /'
+  pass=${pass:-0}; fail=${fail:-0}
+  if [ $rc -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; tail -30 "$tap"; fi
+  echo "$label: $pass passing, $fail failing ($(( $(date +%s) - t0 )) s)"
+  PASSED=$((PASSED + pass)); FAILED=$((FAILED + fail))
+}
+
 echo "== engine-server protocol tests + webview renderer tests"
-node --test --test-concurrency=1 --test-reporter=tap extension-tests/server-protocol.test.mjs extension-tests/render.test.mjs > "$ART/protocol.tap" 2>&1
-p_rc=$?
-p_pass=$(grep -E '^# pass ' "$ART/protocol.tap" | awk '{print $3}')
-p_fail=$(grep -E '^# fail ' "$ART/protocol.tap" | awk '{print $3}')
-grep -E '^(not )?ok ' "$ART/protocol.tap" | sed 's/^/  /'
-p_pass=${p_pass:-0}; p_fail=${p_fail:-0}
-if [ $p_rc -ne 0 ] && [ "$p_fail" -eq 0 ]; then p_fail=1; tail -30 "$ART/protocol.tap"; fi
-echo "protocol + renderer: $p_pass passing, $p_fail failing"
-PASSED=$((PASSED + p_pass)); FAILED=$((FAILED + p_fail))
+run_tap "protocol + renderer" protocol.tap extension-tests/server-protocol.test.mjs extension-tests/render.test.mjs
 
 echo "== integration tests in the extension host"
 rm -f "$ART/integration-results.json"
@@ -81,5 +93,8 @@ read -r e_pass e_fail < <(count_json "$ART/e2e-results.json")
 if [ $e_rc -ne 0 ] && [ "$e_fail" -eq 0 ]; then e_fail=1; fi
 echo "e2e: $e_pass passing, $e_fail failing ($(( $(date +%s) - t0 )) s)"
 PASSED=$((PASSED + e_pass)); FAILED=$((FAILED + e_fail))
+
+echo "== chat view end-to-end test (Chromium + code-server 4.139.1)"
+run_tap "chat e2e" e2e-chat.tap extension-tests/e2e-chat.test.mjs
 
 finish
