@@ -8,6 +8,9 @@
 //     each headed by its model, then the summary with the answer and the "Open in Arbitrage panel"
 //     button, which opens the panel on that run. VS Code sends a participant request only with a
 //     selected model ("Language model unavailable" otherwise); here that is the Arbitrage model.
+//  3. Another extension (extension-tests/lm-client, test-only) asks the Arbitrage model through the
+//     public vscode.lm API (selectChatModels → sendRequest → the streamed text): the provider that
+//     VS Code registered answers with the engine's steps, one fragment per step, ending in "A: …".
 // Not tested, because it cannot work offline: a plain question (no @) to the Arbitrage model. The
 // chat view's only agent is the built-in GitHub Copilot one, which opens "Sign in to use GitHub
 // Copilot" and never calls the selected model (measured on 4.139.1: "Reasoning" for 240 s).
@@ -16,10 +19,10 @@
 // Screenshots: .test-artifacts/e2e-chat-*.png. Run alone: node --test extension-tests/e2e-chat.test.mjs
 // (after `node esbuild.mjs --only=extension,server,webview` and `bash scripts/install-code-server.sh chat`).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chatCodeServer, checkPrerequisites, installUnpackedExtension, launchBrowser, root, shortTemp, startCodeServer, workbenchUrl } from "./lib/code-server.mjs";
+import { chatCodeServer, checkPrerequisites, installUnpackedExtension, launchBrowser, root, runFromPalette, shortTemp, startCodeServer, workbenchUrl } from "./lib/code-server.mjs";
 
 const artifacts = join(root, ".test-artifacts");
 mkdirSync(artifacts, { recursive: true });
@@ -39,7 +42,9 @@ before(async () => {
   assert.deepEqual(problems, [], problems.join("; "));
   extensionsDir = shortTemp("arbchatext");
   installUnpackedExtension(extensionsDir);
+  installUnpackedExtension(extensionsDir, join(root, "extension-tests", "lm-client"));
   workspace = mkdtempSync("/tmp/arbchat-");
+  writeFileSync(join(workspace, "question.md"), `${QUESTION}\n`);
   const extra = process.env.ARBITRAGE_E2E_SETTINGS ? JSON.parse(process.env.ARBITRAGE_E2E_SETTINGS) : {};
   server = await startCodeServer({
     build: chatCodeServer,
@@ -171,6 +176,40 @@ test("@arbitrage in the chat view streams routed steps, the summary and the pane
     assert.equal(await inner.locator("#steps .step:not(.pending)").count(), headings.length);
   } catch (e) {
     await shot("e2e-chat-failure-participant.png");
+    throw e;
+  }
+});
+
+test("another extension gets the answer from the Arbitrage model through vscode.lm", async () => {
+  const answerFile = join(workspace, "lm-answer.json");
+  rmSync(answerFile, { force: true });
+  try {
+    await page.keyboard.press("Escape");
+    await runFromPalette(page, "Arbitrage Tests: Ask the Arbitrage Model via vscode.lm");
+    // VS Code may ask whether the extension may use a model of another extension: allow it.
+    const deadline = Date.now() + 240_000;
+    let consent = false;
+    while (!existsSync(answerFile)) {
+      const allow = page.locator(".monaco-dialog-box .monaco-button", { hasText: /^Allow$/ }).first();
+      if (await allow.isVisible().catch(() => false)) {
+        consent = true;
+        await allow.click();
+      }
+      if (Date.now() > deadline) throw new Error("no answer from vscode.lm in 240 s");
+      await sleep(250);
+    }
+    await sleep(200); // the file is written in one call; let it land
+    const result = JSON.parse(readFileSync(answerFile, "utf8"));
+    await shot("e2e-chat-lm.png");
+    assert.equal(result.error, undefined, `vscode.lm request failed: ${result.error}`);
+    assert.equal(result.model.name, MODEL_NAME);
+    assert.equal(result.model.vendor, "arbitrage");
+    const text = result.fragments.join("");
+    assert.ok(result.fragments.length > 1, `one fragment per step expected, got ${JSON.stringify(result.fragments)}`);
+    assert.match(text, /A: ?\S+\s*$/, `the answer does not end in the demo pair's "A: …" line: ${JSON.stringify(text)}`);
+    console.log(`# vscode.lm answer (${result.fragments.length} fragments${consent ? ", after the consent dialog" : ""}): ${JSON.stringify(text)}`);
+  } catch (e) {
+    await shot("e2e-chat-failure-lm.png");
     throw e;
   }
 });

@@ -21,15 +21,15 @@ export const chatCodeServer = {
 };
 
 /**
- * Installs the extension at the repository root into `extensionsDir` the way an installed VSIX
+ * Installs the extension at `dir` (default: the repository root) into `extensionsDir` the way an installed VSIX
  * sits there (a folder named publisher.name-version; here a link to the root). VS Code 1.139 web
  * honours the `extensionDevelopmentPath` payload only in builds with the smoke-test driver, which
  * code-server's command line does not accept (`--enable-smoke-test-driver`: "Unknown option").
  */
-export function installUnpackedExtension(extensionsDir) {
-  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+export function installUnpackedExtension(extensionsDir, dir = root) {
+  const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
   mkdirSync(extensionsDir, { recursive: true });
-  symlinkSync(root, join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
+  symlinkSync(dir, join(extensionsDir, `${pkg.publisher}.${pkg.name}-${pkg.version}`));
 }
 
 export function checkPrerequisites({ chat = false } = {}) {
