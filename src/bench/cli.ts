@@ -98,7 +98,7 @@ async function replot(o: Record<string, unknown>): Promise<void> {
   try {
     saved = JSON.parse(readFileSync(path, "utf8")) as BenchOutput;
   } catch (e) {
-    throw new Error(`--replot: cannot read ${JSON.stringify(path)}: ${(e as Error).message}`);
+    throw new Error(`--replot: cannot read ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
   }
   if (!Array.isArray(saved.results) || typeof saved.summary !== "object" || typeof saved.meta !== "object") {
     throw new Error(`--replot: ${JSON.stringify(path)} is not a saved bench run ({meta, results, summary}).`);
@@ -147,7 +147,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   } catch (e) {
     if (e instanceof CommanderError && (e.code === "commander.helpDisplayed" || e.code === "commander.help")) return;
     // One line, printed by the CLI's own error handler: "arbitrage: error: ...".
-    throw new Error(`${(e as Error).message.replace(/^error: /, "")} (see arbitrage bench --help)`);
+    throw new Error(`${(e as Error).message.replace(/^error: /, "")} (see arbitrage bench --help)`, { cause: e });
   }
   const o = cmd.opts() as Record<string, unknown>;
   if (typeof o.replot === "string") return replot(o);

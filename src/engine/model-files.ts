@@ -76,18 +76,18 @@ function pathFailure(e: unknown, label: string, path: string): never {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
     case "ENOENT":
-      fail("model-missing", label, path, "file not found. Check the path in the settings, or pick a model with \"Arbitrage: Select Models…\".");
+      return fail("model-missing", label, path, "file not found. Check the path in the settings, or pick a model with \"Arbitrage: Select Models…\".");
     case "ENOTDIR":
-      fail("model-missing", label, path, "file not found: a part of the path is a file, not a folder. Check the path in the settings.");
+      return fail("model-missing", label, path, "file not found: a part of the path is a file, not a folder. Check the path in the settings.");
     case "ENAMETOOLONG":
-      fail("model-missing", label, path, "file not found: the path is too long. Check the path in the settings.");
+      return fail("model-missing", label, path, "file not found: the path is too long. Check the path in the settings.");
     case "ELOOP":
-      fail("model-symlink-loop", label, path, "is a symbolic link loop (the link leads back to itself). Point the setting at the real .gguf file.");
+      return fail("model-symlink-loop", label, path, "is a symbolic link loop (the link leads back to itself). Point the setting at the real .gguf file.");
     case "EACCES":
     case "EPERM":
-      fail("model-unreadable", label, path, "cannot be read (permission denied). Fix the file's permissions or copy it somewhere readable.");
+      return fail("model-unreadable", label, path, "cannot be read (permission denied). Fix the file's permissions or copy it somewhere readable.");
     default:
-      fail("model-unreadable", label, path, `cannot be read (${err.code ?? err.message}). Check the file and the disk it is on.`);
+      return fail("model-unreadable", label, path, `cannot be read (${err.code ?? err.message}). Check the file and the disk it is on.`);
   }
 }
 

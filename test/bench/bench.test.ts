@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { ResultRow } from "../../src/bench/aggregate.js";
+import type { ResultRow, Summary } from "../../src/bench/aggregate.js";
 
 /**
  * `arbitrage bench` on the real embedded models, small: the output's shape and the internal
@@ -29,7 +29,7 @@ type Row = ResultRow;
 
 describe("arbitrage bench", () => {
   let dir: string;
-  let out: { results: Row[]; summary: Record<string, any>; meta: Record<string, unknown> };
+  let out: { results: Row[]; summary: Summary; meta: Record<string, unknown> };
   let run: ReturnType<typeof bench>;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "arbitrage-bench-"));
@@ -100,16 +100,19 @@ describe("arbitrage bench", () => {
     const ok = out.results.filter((r) => r.method === "arbitrage" && r.accuracy >= target.accuracy - 0.01 - 1e-9);
     const fastest = ok.reduce((a, b) => (b.latencyMs < a.latencyMs ? b : a));
     assert.equal(s.arbitrageThreshold, fastest.threshold);
+    assert.ok(s.speedupVsTarget !== null && s.engineOverheadShare !== null, "matched speedup and overhead measured");
     close(s.speedupVsTarget, target.latencyMs / fastest.latencyMs, "speedupVsTarget", 1e-9);
     close(s.engineOverheadShare, fastest.overheadShare, "engineOverheadShare");
     assert.deepEqual(s.evalPerCommitted, fastest.evalPerCommitted);
-    const matchedTarget = s.matched.find((m: { method: string }) => m.method === "target");
+    const matchedTarget = s.matched.find((m) => m.method === "target");
+    assert.ok(matchedTarget, "the target has a matched row");
     assert.equal(matchedTarget.speedupVsTarget, 1);
     // Prefix reuse: measured on vs off on the matched setting, with identical outputs.
+    assert.ok(s.prefixReuse, "prefix reuse measured");
     assert.equal(s.prefixReuse.identicalOutputs, true);
     assert.equal(s.prefixReuse.threshold, fastest.threshold);
     assert.ok(s.prefixReuse.targetGeneratedOn <= s.prefixReuse.targetGeneratedOff);
-    if (s.prefixReuse.targetGeneratedOff > 0) close(s.prefixReuseSavedShare, 1 - s.prefixReuse.targetGeneratedOn / s.prefixReuse.targetGeneratedOff, "saved share");
+    if (s.prefixReuse.targetGeneratedOff > 0) close(s.prefixReuseSavedShare ?? NaN, 1 - s.prefixReuse.targetGeneratedOn / s.prefixReuse.targetGeneratedOff, "saved share");
     assert.ok(Array.isArray(s.goals) && s.goals.length >= 5);
   });
 

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ArbitrageEngine } from "../../src/engine/index.js";
 import { QUESTIONS, sharedEngine, texts } from "./helpers.js";
 
 describe("cancellation mid-step", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ArbitrageEngine, EngineEvent } from "../../src/engine/index.js";
+import type { EngineEvent } from "../../src/engine/index.js";
 import { QUESTIONS, sharedEngine, texts } from "./helpers.js";
 
 describe("requests at the same time", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { embeddedModelPath, type ArbitrageEngine } from "../../src/engine/index.js";
+import { embeddedModelPath } from "../../src/engine/index.js";
 import { QUESTIONS, engine, sharedEngine } from "./helpers.js";
 
 /** Bad requests reach the engine directly (the protocol and the chat participant pass user text through). */
