@@ -7,7 +7,7 @@
 import type { EngineEvent, StepRecord } from "../src/engine/types.js";
 import type { WebviewToHost } from "../src/protocol/index.js";
 import { emptyPanelState, isCurrentRun, isRunning, reducePanel, type HostToWebview, type PanelState, type RunInfo } from "../src/protocol/panel-state.js";
-import { formatMs, formatSpeedup, percent, summarize } from "../src/extension/summary.js";
+import { formatMs, percent, speedupText, summarize } from "../src/extension/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
 import { formatScore, formatThreshold, thresholdStep } from "./scores.js";
 
@@ -167,7 +167,7 @@ function renderSummary(): void {
   row("Steps", `${s.steps} — draft ${s.draftSteps} (${percent(s.draftShare)}), target ${s.targetSteps} (${percent(s.targetShare)})`);
   row("Tokens", `${s.tokens} — draft ${s.draftTokens}, target ${s.targetTokens}`);
   row("Wall time", `${formatMs(s.wallMs)} (${s.tokensPerSecond.toFixed(0)} tok/s)`);
-  row("Est. speedup vs target-only", formatSpeedup(s.speedup));
+  row("Est. speedup vs target-only", speedupText(s));
   row("Finished", r.finishReason);
   summaryEl.append(dl);
 }

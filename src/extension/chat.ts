@@ -11,7 +11,7 @@ import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent, PromptStyle, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { formatScore } from "../../media/scores.js";
 import { isArbitrageError } from "../protocol/index.js";
-import { formatMs, formatSpeedup, percent, summarize } from "./summary.js";
+import { formatMs, percent, speedupText, summarize } from "./summary.js";
 
 export const PARTICIPANT_ID = "arbitrage.chat";
 export const LM_VENDOR = "arbitrage";
@@ -66,7 +66,7 @@ export function stepMarkdown(step: StepRecord, threshold: number): string {
 
 export function summaryMarkdown(result: ReasonResult, knownMsPerToken: number | null): string {
   const s = summarize(result, knownMsPerToken);
-  return `---\n\n**Summary:** ${s.steps} steps — draft ${s.draftSteps} (${percent(s.draftShare)}), target ${s.targetSteps} (${percent(s.targetShare)}) · ${s.tokens} tokens · ${formatMs(s.wallMs)} · est. speedup vs target-only ${formatSpeedup(s.speedup)}` +
+  return `---\n\n**Summary:** ${s.steps} steps — draft ${s.draftSteps} (${percent(s.draftShare)}), target ${s.targetSteps} (${percent(s.targetShare)}) · ${s.tokens} tokens · ${formatMs(s.wallMs)} · est. speedup vs target-only ${speedupText(s)}` +
     (result.answer !== null ? ` · answer: ${escapeChatMarkdown(result.answer)}` : "") + "\n";
 }
 

@@ -115,7 +115,13 @@ export class Controller extends Disposable implements ChatRunner {
   }
 
   knownTargetMsPerToken(): number | null {
-    return this.context.globalState.get<number>(SPEED_KEY) ?? null;
+    return this.context.globalState.get<number>(this.speedKey()) ?? null;
+  }
+
+  /** The target's measured speed is kept per pair: another pair's speed would make the estimate meaningless. */
+  private speedKey(): string {
+    const m = this.settings.snapshot.model;
+    return `${SPEED_KEY}:${JSON.stringify([m.draft, m.target, m.remote?.draft?.url ?? null, m.remote?.target?.url ?? null])}`;
   }
 
   pairLabel(): string {
@@ -154,7 +160,8 @@ export class Controller extends Disposable implements ChatRunner {
       this.statusBar.text = `$(sync~spin) Arbitrage: ${running}`;
     } else if (this.lastResult) {
       const s = summarize(this.lastResult, this.knownTargetMsPerToken());
-      this.statusBar.text = `$(zap) ${shortPair} · ${s.tokensPerSecond.toFixed(0)} tok/s · ${formatSpeedup(s.speedup)}`;
+      // The speedup only once the target's speed is known for this pair (summary.ts); never a placeholder.
+      this.statusBar.text = `$(zap) ${shortPair} · ${s.tokensPerSecond.toFixed(0)} tok/s${s.speedup === null ? "" : ` · ~${formatSpeedup(s.speedup)} vs target`}`;
     } else {
       this.statusBar.text = `$(zap) Arbitrage: ${shortPair}`;
     }
@@ -207,7 +214,7 @@ export class Controller extends Disposable implements ChatRunner {
       this.lastResult = result;
       const ms = targetMsPerTokenOf(result);
       if (ms !== null) {
-        await this.context.globalState.update(SPEED_KEY, ms);
+        await this.context.globalState.update(this.speedKey(), ms);
         ArbitragePanel.current?.setTargetSpeed(ms);
       }
       this.output.info(`${source} ${runId}: ${result.steps.length} steps, ${result.finishReason}, ${stepNo} started`);

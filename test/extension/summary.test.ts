@@ -1,9 +1,11 @@
 // summarize / targetMsPerTokenOf / formatSpeedup: the run summary the panel, the status bar and
-// the chat participant show (estimated speedup = committed tokens × target ms/token ÷ wall time).
+// the chat participant show (estimated speedup = committed tokens × target ms per generated token,
+// measured where the target mostly generated, ÷ wall time).
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ModelMeter, ReasonResult } from "../../src/engine/types.js";
-import { formatMs, formatSpeedup, percent, summarize, targetMsPerTokenOf } from "../../src/extension/summary.js";
+import { readFileSync } from "node:fs";
+import { formatMs, formatSpeedup, percent, speedupText, summarize, targetMsPerTokenOf } from "../../src/extension/summary.js";
 import { sharedEngine } from "../engine/helpers.js";
 
 const engine = sharedEngine();
@@ -22,13 +24,52 @@ function result(over: { draftSteps?: number; targetSteps?: number; draftTokens?:
   };
 }
 
-test("the speedup estimate uses the target's speed measured in this run", () => {
-  // 20 target tokens through the target in 200 ms: 10 ms/token; 40 committed tokens -> 400 ms target-only.
-  const s = summarize(result({ draftSteps: 3, targetSteps: 1, draftTokens: 30, targetTokens: 10, wallMs: 1000, target: { evaluated: 20, generated: 10, ms: 200 } }), 99);
+test("the speedup estimate uses the target's speed per generated token, measured in this run", () => {
+  // The target generated 12 of the 20 tokens it evaluated, in 240 ms: 20 ms per generated token; 40 committed tokens -> 800 ms target-only.
+  const s = summarize(result({ draftSteps: 3, targetSteps: 1, draftTokens: 30, targetTokens: 10, wallMs: 1000, target: { evaluated: 20, generated: 12, ms: 240 } }), 99);
   assert.deepEqual(s, {
     steps: 4, draftSteps: 3, targetSteps: 1, draftShare: 0.75, targetShare: 0.25, tokens: 40, draftTokens: 30, targetTokens: 10, wallMs: 1000,
-    tokensPerSecond: 40, targetMsPerToken: 10, targetOnlyMs: 400, speedup: 0.4,
+    tokensPerSecond: 40, targetMsPerToken: 20, targetOnlyMs: 800, speedup: 0.8,
   });
+  assert.equal(speedupText(s), "0.8× (estimate)");
+});
+
+test("a target that mostly checked tokens in batches (prefix reuse) gives no speed: the earlier one is used, or none", () => {
+  const r = result({ draftSteps: 3, targetSteps: 1, draftTokens: 30, targetTokens: 10, wallMs: 1000, target: { evaluated: 45, generated: 12, ms: 100 } });
+  assert.equal(targetMsPerTokenOf(r), null);
+  assert.equal(summarize(r, 20).speedup, 0.8);
+  assert.equal(summarize(r).speedup, null);
+  assert.match(speedupText(summarize(r)), /^n\/a until the target's speed is measured/);
+});
+
+/** Real runs on the embedded pair, one engine, 1 thread (test/fixtures/record-speedup-runs.ts). */
+const recorded = (JSON.parse(readFileSync(new URL("../fixtures/speedup-runs.json", import.meta.url), "utf8")) as { runs: (ReasonResult & { cold: boolean })[] }).runs;
+const targetRuns = recorded.filter((r) => r.policy === "target");
+const arbitrageRuns = recorded.filter((r) => r.policy === "arbitrage");
+
+test("recorded target-only runs: the estimate says ~1x (the old per-evaluated-token estimate said 0.64-0.68x)", () => {
+  assert.ok(targetRuns.length >= 3);
+  for (const r of targetRuns) {
+    const s = summarize(r);
+    assert.ok(s.speedup !== null && s.speedup > 0.9 && s.speedup <= 1.0, `${r.question}: ${s.speedup}`);
+    // What the panel used to show: committed tokens × target ms per evaluated token (prompt included) ÷ wall.
+    const m = r.stats.meters.target;
+    const old = (s.tokens * (m.ms / Math.max(m.evaluated, m.generated))) / r.stats.wallMs;
+    assert.ok(old < 0.7, `${r.question}: old estimate ${old}`);
+  }
+});
+
+test("recorded arbitrage runs: no speed of their own; with the same question's target-only speed the estimate predicts that run's wall time", () => {
+  assert.ok(arbitrageRuns.length >= 3);
+  for (const r of arbitrageRuns) {
+    assert.equal(targetMsPerTokenOf(r), null, `${r.question}: the target generated ${r.stats.meters.target.generated} of ${r.stats.meters.target.evaluated}`);
+    assert.equal(summarize(r).speedup, null);
+    const alone = targetRuns.find((t) => t.question === r.question)!;
+    const s = summarize(r, targetMsPerTokenOf(alone));
+    // Same question, the same answer length: the estimated target-only time is the measured one within 10%.
+    const ratio = s.targetOnlyMs! / alone.stats.wallMs;
+    assert.ok(ratio > 0.9 && ratio < 1.1, `${r.question}: estimated ${s.targetOnlyMs} vs measured ${alone.stats.wallMs}`);
+  }
 });
 
 test("fewer than 8 target tokens: the speed from earlier runs is used, and without one there is no estimate", () => {
