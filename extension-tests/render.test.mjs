@@ -1,16 +1,24 @@
 // Webview renderer tests in headless Chromium (no VS Code needed): bundles media/render.ts — the
-// exact code the panel uses for model text — loads it into a blank page, and checks
-// math delimiters, streaming (unclosed) math, code highlighting and hostile input.
+// exact code the panel uses for model text — and loads it into a page served under the panel's own
+// Content-Security-Policy (contentSecurityPolicy() of src/extension/panel.ts) with the panel's
+// stylesheet; checks math delimiters, streaming (unclosed) math, code highlighting, KaTeX's styles
+// as applied under that CSP, and hostile input; then the whole panel page.
 // Run: node --test extension-tests/render.test.mjs
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import * as esbuild from "esbuild";
+import katex from "katex";
 import { join } from "node:path";
 import { chromiumPath, launchBrowser, root } from "./lib/code-server.mjs";
 import { existsSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+
+const ORIGIN = "http://arbitrage.test";
 
 let browser;
 let page;
+/** The CSP violations the renderer page reported so far (securitypolicyviolation events). */
+let violations;
 
 before(async () => {
   assert.ok(existsSync(chromiumPath), `Chromium missing at ${chromiumPath}`);
@@ -24,12 +32,21 @@ before(async () => {
     target: ["chrome120"],
     logLevel: "warning",
   });
-  const script = out.outputFiles[0].text;
+  const { csp, nonce } = await panelCsp();
+  const assets = new Map([...(await webviewAssets()), ["/renderer.js", { type: "text/javascript", body: out.outputFiles[0].contents }]]);
+  const html = `<!doctype html><html><head>
+<meta http-equiv="Content-Security-Policy" content="${csp}">
+<link rel="stylesheet" href="${ORIGIN}/ext/dist/webview/webview.css">
+</head><body><script nonce="${nonce}" src="${ORIGIN}/renderer.js"></script></body></html>`;
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  await page.route("**/*", (r) => r.fulfill({ status: 200, contentType: "text/html", body: "<!doctype html><html><head></head><body></body></html>" }));
-  await page.goto("http://arbitrage.test/");
-  await page.addScriptTag({ content: script });
+  await serve(page, "/renderer", html, assets);
+  await page.addInitScript(() => {
+    window.__violations = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__violations.push({ directive: e.violatedDirective, sample: e.sample }));
+  });
+  await page.goto(`${ORIGIN}/renderer`);
+  await page.waitForFunction(() => typeof window.ArbRender?.renderInto === "function");
   await page.evaluate(() => {
     window.render = (text, streaming) => {
       const el = document.createElement("div");
@@ -38,11 +55,22 @@ before(async () => {
       return el;
     };
   });
+  violations = () => page.evaluate(() => window.__violations);
 });
 
 after(async () => {
   await browser?.close();
 });
+
+/** Serves `html` at ORIGIN + path and the given assets (path -> {type, body}) on a page. */
+function serve(p, path, html, assets) {
+  return p.route(`${ORIGIN}/**`, (r) => {
+    const at = new URL(r.request().url()).pathname;
+    if (at === path) return r.fulfill({ status: 200, contentType: "text/html", body: html });
+    const a = assets.get(at);
+    return a ? r.fulfill({ status: 200, contentType: a.type, body: Buffer.from(a.body) }) : r.fulfill({ status: 404, body: "" });
+  });
+}
 
 /** Renders and returns facts about the result. */
 function probe(text, streaming = false) {
@@ -110,12 +138,94 @@ test("code blocks are highlighted and escaped", async () => {
   assert.ok(!/<b>/.test(a.html), "no live <b>");
 });
 
-test("KaTeX inline styles move to CSSOM (CSP needs no 'unsafe-inline'), data-st removed", async () => {
-  const a = await probe("$$\\sqrt{\\frac{a}{b}}$$");
-  assert.ok(a.katex > 0);
-  assert.equal(a.dataSt, 0);
-  assert.ok(a.styleAttrs > 0, "KaTeX's layout styles are applied (through CSSOM)");
-  // styles applied via CSSOM are visible as style attributes after serialisation; none came from model text
+// Display math that makes KaTeX emit most of its inline style properties: struts (height,
+// vertical-align), vlists (top, height), fraction and overline rules (border widths), spacing
+// (margin), colour, \rule (width, border-right-width, bottom).
+const STYLED_TEX = String.raw`\sqrt{\frac{a}{b}} + \overline{x} + \underbrace{y}_{n} \, \color{red}{z} \rule{1em}{2pt} \hspace{1em} \raisebox{0.5em}{r}`;
+
+test("KaTeX's inline styles are applied through CSSOM under the panel's CSP: every declaration, as computed styles", async () => {
+  // What KaTeX itself writes for this formula: one entry per element of its HTML output, in
+  // document order, with the element's style declarations.
+  const raw = katex.renderToString(STYLED_TEX, { displayMode: true, output: "html", throwOnError: false, strict: "ignore" });
+  const expected = Array.from(raw.matchAll(/<([a-zA-Z][\w-]*)\b([^>]*)>/g), (m) => ({
+    tag: m[1].toLowerCase(),
+    decls: Array.from((/ style="([^"]*)"/.exec(m[2])?.[1] ?? "").split(";"), (d) => d.split(":").map((x) => x.trim())).filter(([k, v]) => k && v),
+  }));
+  const htmlStart = expected.findIndex((_, i) => /class="katex-html"/.test(raw.match(/<([a-zA-Z][\w-]*)\b([^>]*)>/g)[i]));
+  const want = expected.slice(htmlStart);
+  const styled = want.filter((e) => e.decls.length > 0);
+  assert.ok(styled.length >= 10, `KaTeX wrote styles on ${styled.length} elements`);
+  const props = new Set(styled.flatMap((e) => e.decls.map(([k]) => k)));
+  for (const p of ["height", "vertical-align", "top", "border-bottom-width", "color", "margin-right"]) assert.ok(props.has(p), `the formula exercises ${p}`);
+
+  const got = await page.evaluate(([tex, want]) => {
+    const el = window.render(`$$${tex}$$`, false);
+    const html = el.querySelector(".katex-html");
+    const els = html ? [html, ...html.querySelectorAll("*")] : [];
+    const scratch = document.createElement("span");
+    const canon = (prop, value) => {
+      scratch.style.cssText = "";
+      scratch.style.setProperty(prop, value);
+      return scratch.style.getPropertyValue(prop);
+    };
+    const px = (v) => (/^-?[\d.]+px$/.test(v) ? Number.parseFloat(v) : null);
+    return {
+      dataSt: el.querySelectorAll("[data-st]").length,
+      tags: els.map((e) => e.tagName.toLowerCase()),
+      checks: els.flatMap((e, i) => (want[i]?.decls ?? []).map(([prop, value]) => {
+        const cs = getComputedStyle(e);
+        const emMatch = /^(-?[\d.]+)em$/.exec(value);
+        // em lengths resolve against the element's own font size (font-size itself against its parent's).
+        const base = px(prop === "font-size" ? getComputedStyle(e.parentElement).fontSize : cs.fontSize);
+        return {
+          i, prop, value,
+          applied: e.style.getPropertyValue(prop),
+          want: canon(prop, value),
+          computed: cs.getPropertyValue(prop),
+          wantPx: emMatch && base !== null ? Number(emMatch[1]) * base : null,
+        };
+      })),
+      // Geometry that only the applied styles produce: the numerator sits above the denominator.
+      frac: (() => {
+        const mf = html.querySelector(".mfrac");
+        const [den, num] = Array.from(mf.querySelectorAll(".vlist > span > .pstrut + span")).map((s) => s.getBoundingClientRect());
+        return { numBottom: num.bottom, denTop: den.top };
+      })(),
+      color: (() => {
+        const z = Array.from(html.querySelectorAll("span")).find((s) => s.textContent === "z" && s.style.color);
+        return z ? getComputedStyle(z).color : null;
+      })(),
+    };
+  }, [STYLED_TEX, want]);
+
+  assert.equal(got.dataSt, 0, "no data-st left behind");
+  assert.deepEqual(got.tags, want.map((e) => e.tag), "the sanitised output keeps KaTeX's element structure");
+  assert.equal(got.checks.length, styled.reduce((a, e) => a + e.decls.length, 0));
+  for (const c of got.checks) {
+    assert.equal(c.applied, c.want, `element ${c.i}: ${c.prop}: ${c.value} is applied (got "${c.applied}")`);
+  }
+  // Computed values: each em length KaTeX set is in effect (border widths snap to device pixels,
+  // and `height` of an inline box computes to auto, so those are left to the check above).
+  const lengths = got.checks.filter((c) => c.wantPx !== null && !/^border-/.test(c.prop) && c.computed !== "auto");
+  assert.ok(lengths.length >= 10, `${lengths.length} computed lengths checked`);
+  for (const c of lengths) {
+    const computed = Number.parseFloat(c.computed);
+    assert.ok(Math.abs(computed - c.wantPx) < 0.05, `element ${c.i}: ${c.prop}: ${c.value} computes to ${c.computed}, expected ${c.wantPx.toFixed(3)}px`);
+  }
+  assert.equal(got.color, "rgb(255, 0, 0)", "\\color{red} is in effect");
+  assert.ok(got.frac.numBottom <= got.frac.denTop + 0.5, `numerator above denominator: ${JSON.stringify(got.frac)}`);
+  assert.deepEqual(await violations(), [], "no CSP violation: nothing was applied as a style attribute");
+});
+
+test("the renderer page really is under the panel's CSP: a style attribute from markup is blocked and reported", async () => {
+  const r = await page.evaluate(() => {
+    const holder = document.createElement("div");
+    document.body.append(holder);
+    holder.innerHTML = '<span id="inline-probe" style="margin-left: 7px">x</span>';
+    return new Promise((resolve) => setTimeout(() => resolve({ margin: getComputedStyle(document.getElementById("inline-probe")).marginLeft, v: window.__violations.splice(0) }), 100));
+  });
+  assert.equal(r.margin, "0px", "the inline style attribute did not apply");
+  assert.ok(r.v.some((x) => /^style-src/.test(x.directive)), JSON.stringify(r.v));
 });
 
 // A reasoning model's answer as the panel receives it, one step per blank-line block: a
@@ -239,8 +349,6 @@ for (const [i, h] of HOSTILE.entries()) {
 // (media/webview.ts) and stylesheet, and the host's messages posted as VS Code posts them.
 // ---------------------------------------------------------------------------------------------
 
-const ORIGIN = "http://arbitrage.test";
-
 /** Bundles a TypeScript module for Node and imports it (CommonJS dependencies get a real `require`). */
 async function importBundled(entry, plugins = []) {
   const banner = `import { createRequire as __arbRequire } from "node:module"; const require = __arbRequire(${JSON.stringify(join(root, "package.json"))});`;
@@ -259,29 +367,47 @@ const vscodeStub = {
   },
 };
 
+let panelModule;
+/** src/extension/panel.ts, bundled with a stand-in `vscode` module (it only joins URIs). */
+function panel() {
+  panelModule ??= importBundled("src/extension/panel.ts", [vscodeStub]);
+  return panelModule;
+}
+
+const stubWebview = { cspSource: ORIGIN, asWebviewUri: (u) => ({ toString: () => `${ORIGIN}${u.path}` }) };
+
+/** The panel's Content-Security-Policy, as panel.ts builds it, with a fresh nonce. */
+async function panelCsp() {
+  const nonce = randomBytes(18).toString("base64");
+  return { csp: (await panel()).contentSecurityPolicy(stubWebview, nonce), nonce };
+}
+
+let assetsMemo;
+/** dist/webview as the panel loads it: the webview bundle, its stylesheet (KaTeX's included) and fonts. */
+function webviewAssets() {
+  assetsMemo ??= (async () => {
+    const assets = new Map();
+    const js = await esbuild.build({ entryPoints: [join(root, "media", "webview.ts")], bundle: true, write: false, format: "iife", platform: "browser", target: ["chrome120"], logLevel: "warning" });
+    assets.set("/ext/dist/webview/webview.js", { type: "text/javascript", body: js.outputFiles[0].contents });
+    const css = await esbuild.build({
+      entryPoints: [join(root, "media", "webview.css")], bundle: true, write: false, outdir: "/ext/dist/webview", assetNames: "fonts/[name]",
+      loader: { ".woff2": "file", ".woff": "file", ".ttf": "file" }, logLevel: "warning",
+    });
+    for (const f of css.outputFiles) assets.set(f.path, { type: f.path.endsWith(".css") ? "text/css" : "font/woff2", body: f.contents });
+    return assets;
+  })();
+  return assetsMemo;
+}
+
 async function panelPage() {
-  const panel = await importBundled("src/extension/panel.ts", [vscodeStub]);
-  const webview = { cspSource: ORIGIN, asWebviewUri: (u) => ({ toString: () => `${ORIGIN}${u.path}` }) };
-  const html = panel.renderHtml(webview, { path: "/ext" });
-  const assets = new Map();
-  const js = await esbuild.build({ entryPoints: [join(root, "media", "webview.ts")], bundle: true, write: false, format: "iife", platform: "browser", target: ["chrome120"], logLevel: "warning" });
-  assets.set("/ext/dist/webview/webview.js", { type: "text/javascript", body: js.outputFiles[0].contents });
-  const css = await esbuild.build({
-    entryPoints: [join(root, "media", "webview.css")], bundle: true, write: false, outdir: "/ext/dist/webview", assetNames: "fonts/[name]",
-    loader: { ".woff2": "file", ".woff": "file", ".ttf": "file" }, logLevel: "warning",
-  });
-  for (const f of css.outputFiles) assets.set(f.path, { type: f.path.endsWith(".css") ? "text/css" : "font/woff2", body: f.contents });
+  const html = (await panel()).renderHtml(stubWebview, { path: "/ext" });
+  const assets = await webviewAssets();
   const p = await browser.context.newPage();
   await p.setViewportSize({ width: 760, height: 900 });
   const errors = [];
   p.on("pageerror", (e) => errors.push(String(e)));
   p.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
-  await p.route(`${ORIGIN}/**`, (r) => {
-    const path = new URL(r.request().url()).pathname;
-    if (path === "/panel") return r.fulfill({ status: 200, contentType: "text/html", body: html });
-    const a = assets.get(path);
-    return a ? r.fulfill({ status: 200, contentType: a.type, body: Buffer.from(a.body) }) : r.fulfill({ status: 404, body: "" });
-  });
+  await serve(p, "/panel", html, assets);
   await p.addInitScript(() => {
     window.__posted = [];
     document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} (${e.sourceFile}:${e.lineNumber}:${e.columnNumber})`));
