@@ -5,9 +5,10 @@
 //   dist/webview/webview.css    webview styles + KaTeX stylesheet, fonts in dist/webview/fonts/
 //   dist/cli.mjs                command-line interface (ESM; node-llama-cpp external), when src/cli/main.ts exists
 //   dist/extension-tests/*.cjs  integration tests run inside the extension host (skipped with --production)
+//   dist/extension-tests/hooks-extension/  the test-only companion extension (e2e test hooks)
 // Usage: node esbuild.mjs [--production] [--watch] [--only=extension,server,webview,cli,tests]
 import * as esbuild from "esbuild";
-import { existsSync, readdirSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -109,6 +110,23 @@ if (want("tests")) {
       format: "cjs",
       target: "node20",
       external: ["vscode", "mocha", ...nodeLlamaExternal],
+    });
+  }
+  // The test-only companion extension (extension-tests/hooks-extension): its manifest and bundle
+  // go under dist/extension-tests/, which no VSIX contains.
+  const hooks = join(root, "extension-tests/hooks-extension");
+  if (existsSync(hooks)) {
+    const out = join(root, "dist/extension-tests/hooks-extension");
+    mkdirSync(out, { recursive: true });
+    cpSync(join(hooks, "package.json"), join(out, "package.json"));
+    builds.push({
+      ...common,
+      entryPoints: ["extension-tests/hooks-extension/extension.ts"],
+      outfile: "dist/extension-tests/hooks-extension/extension.cjs",
+      platform: "node",
+      format: "cjs",
+      target: "node20",
+      external: ["vscode"],
     });
   }
 }

@@ -1,6 +1,7 @@
 // End-to-end UI test on the real published pair (models/real-models.json), in Chromium against
-// code-server (a real VS Code 1.100 workbench), separate from e2e.mjs so that its failures are its
-// own. node:test + node:assert; e2e.mjs runs it after its own checks and counts its results.
+// code-server (a real VS Code 1.100 workbench), separate from e2e.test.mjs so that its failures are
+// its own. node:test + node:assert; scripts/test-extension.sh runs it after e2e.test.mjs and counts
+// both files' TAP results.
 //  1. "Arbitrage: Select Models…" → "Local GGUF files…" → VS Code's own open dialogs (code-server
 //     shows its simple file dialog: a quick input that takes a typed absolute path) pick
 //     SmolLM2-135M-Instruct as the draft and Gemma 3 270M as the target; the command writes them

@@ -160,6 +160,16 @@ if (forbidden.length) {
   console.error(`package: forbidden files in the VSIX: ${forbidden.slice(0, 5).join(", ")}`);
   process.exit(1);
 }
+// No test-only code ships: the e2e hooks live in a companion extension under
+// dist/extension-tests/ (extension-tests/hooks-extension), never in the product bundle or manifest.
+const shipped = ["extension/dist/extension.cjs", "extension/package.json"].map((f) => [f, execFileSync("unzip", ["-p", out, f], { encoding: "utf8", maxBuffer: 64 << 20 })]);
+const testOnly = /injectSteps|arbitrage\.test\.|arbitrageTests\.|__arbPwned|devMode|HOSTILE_STEP_TEXTS|extension-tests/;
+const leaked = entries.filter((e) => /extension-tests|hooks-extension/.test(e)).concat(shipped.filter(([, text]) => testOnly.test(text)).map(([f, text]) => `${f} (${testOnly.exec(text)[0]})`));
+if (leaked.length) {
+  console.error(`package: test-only code in the VSIX: ${leaked.slice(0, 5).join(", ")}`);
+  process.exit(1);
+}
+console.log("no test-only code in the VSIX (dist/extension.cjs, package.json, file list)");
 const unexpected = bindingDirs.filter((b) => !keepBindings.has(`@node-llama-cpp/${b}`));
 if (unexpected.length) {
   console.error(`package: unexpected binding packages: ${unexpected.join(", ")}`);

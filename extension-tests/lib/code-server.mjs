@@ -3,7 +3,7 @@
 // installed by scripts/install-code-server.sh): "classic" 4.100.3 for the test launcher
 // (@vscode/test-electron) and e2e.mjs, and "chat" 4.139.1 on its own Node 24 for e2e-chat.test.mjs.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,16 +60,20 @@ export function shortTemp(prefix = "arb") {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Starts code-server detached in its own process group. Returns { port, base, stop() };
+ * Starts code-server detached in its own process group (`installed`: unpacked extensions copied into
+ * its extensions folder). Returns { port, base, stop() };
  * stop() kills the whole group (extension hosts included). `build: chatCodeServer` starts the chat
  * build on its own Node (first on PATH: code-server's entry is `#!/usr/bin/env node` and its
  * extension host runs on the same Node).
  */
-export async function startCodeServer({ userDataDir, extensionsDir, env = {}, settings = {}, log = () => undefined, build } = {}) {
+export async function startCodeServer({ userDataDir, extensionsDir, installed = [], env = {}, settings = {}, log = () => undefined, build } = {}) {
   const tmp = shortTemp("arbcs");
   userDataDir ??= join(tmp, "ud");
   extensionsDir ??= join(tmp, "ext");
   for (const d of [userDataDir, extensionsDir, join(tmp, "cfg"), join(tmp, "data"), join(tmp, "cache"), join(tmp, "t")]) mkdirSync(d, { recursive: true });
+  // Unpacked extensions to run as installed ones ({ id: "publisher.name-version", dir }): code-server's
+  // remote side loads only one extensionDevelopmentPath, so a second extension goes here.
+  for (const { id, dir } of installed) cpSync(dir, join(extensionsDir, id), { recursive: true });
   // Quiet, deterministic user settings for tests.
   const settingsDir = join(userDataDir, "User");
   mkdirSync(settingsDir, { recursive: true });

@@ -1,6 +1,7 @@
 /**
- * Hostile step texts used by the test hook `arbitrage.test.injectSteps` (registered only in
- * development/test extension mode). Each would do something visible if it were not rendered
+ * Hostile step texts, streamed into the real panel by the test-only companion extension
+ * (extension-tests/hooks-extension, command "Arbitrage Tests: Inject Hostile Steps") and escaped
+ * by the chat participant in the integration tests. Each would do something visible if it were not rendered
  * inert: run script (sets window.__arbPwned / document.title), load a resource from the canary
  * server on 127.0.0.1:47913, navigate, or break the layout. The end-to-end test checks none happens.
  */

@@ -201,12 +201,12 @@ export function createLanguageModelProvider(runner: ChatRunner) {
 }
 
 /** Registers the provider where the API exists; returns undefined on older VS Code (e.g. 1.100). */
-export function registerLanguageModelProvider(runner: ChatRunner): vscode.Disposable | undefined {
+export function registerLanguageModelProvider(provider: ReturnType<typeof createLanguageModelProvider>): vscode.Disposable | undefined {
   const lm = vscode.lm as unknown as { registerLanguageModelChatProvider?: (vendor: string, provider: unknown) => vscode.Disposable };
   if (typeof lm?.registerLanguageModelChatProvider !== "function") return undefined;
   let registration: vscode.Disposable;
   try {
-    registration = lm.registerLanguageModelChatProvider(LM_VENDOR, createLanguageModelProvider(runner));
+    registration = lm.registerLanguageModelChatProvider(LM_VENDOR, provider);
   } catch {
     return undefined;
   }

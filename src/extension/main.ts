@@ -4,8 +4,7 @@
  * engine process nor node-llama-cpp nor any model is touched until the first request.
  */
 import * as vscode from "vscode";
-import { REASON_DEFAULTS } from "../engine/defaults.js";
-import type { EngineEvent, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
+import type { EngineEvent, ReasonOptions, ReasonResult } from "../engine/types.js";
 import { applyEngineEvent, ArbitrageError, emptyPanelState, isArbitrageError, startedPanelState, type PanelState, type RunInfo } from "../protocol/index.js";
 import { calibrateRouter } from "./calibrate.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
@@ -15,7 +14,6 @@ import { ArbitragePanel, PANEL_VIEW_TYPE, type PanelHandlers } from "./panel.js"
 import { Disposable } from "./dispose.js";
 import { Settings } from "./settings.js";
 import { formatSpeedup, summarize, targetMsPerTokenOf } from "./summary.js";
-import { HOSTILE_STEP_TEXTS } from "./testHooks.js";
 
 export const COMMANDS = {
   reason: "arbitrage.reason",
@@ -28,7 +26,6 @@ export const COMMANDS = {
   calibrateRouter: "arbitrage.calibrateRouter",
   setApiKey: "arbitrage.setApiKey",
 } as const;
-export const TEST_COMMANDS = { injectSteps: "arbitrage.test.injectSteps" } as const;
 
 const SPEED_KEY = "arbitrage.targetMsPerToken";
 /** The serving engine's API key in SecretStorage (never in settings.json); the engine process gets it as ARBITRAGE_API_KEY. */
@@ -328,48 +325,7 @@ export class Controller extends Disposable implements ChatRunner {
     if (saved) panel.restoreState(saved);
   }
 
-  /**
-   * Test hook (registered only when the extension runs in development/test mode, never from an
-   * installed VSIX): streams the given step texts — by default HOSTILE_STEP_TEXTS — into the panel
-   * through the same path as engine events (host mirror -> postMessage -> webview renderer).
-   */
-  injectSteps(texts?: unknown): string {
-    const list = Array.isArray(texts) && texts.every((t) => typeof t === "string") ? (texts as string[]) : HOSTILE_STEP_TEXTS;
-    const panel = this.showPanel(true);
-    const runId = this.newRunId();
-    const { threshold } = REASON_DEFAULTS;
-    panel.startRun({ runId, question: "Injected step texts (test hook)", policy: "arbitrage", threshold, pair: "test hook", startedAt: Date.now() });
-    const steps: StepRecord[] = [];
-    list.forEach((text, index) => {
-      const model = index % 2 === 0 ? "draft" : "target";
-      panel.event(runId, { type: "step-started", index, model });
-      for (let i = 0; i < text.length; i += 4096) panel.event(runId, { type: "token", index, model, text: text.slice(i, i + 4096) });
-      const step: StepRecord = {
-        index, text, model, routerScore: model === "target" ? 0.8 : 0.2, tokens: text.length, draftTokensDiscarded: 0,
-        targetTokensReused: 0, endedBy: "delimiter", ms: 1, draftMs: 1, targetMs: model === "target" ? 1 : 0, routerMs: 0,
-      };
-      steps.push(step);
-      panel.event(runId, { type: "step-decided", step });
-    });
-    const count = (m: "draft" | "target") => steps.filter((s) => s.model === m).length;
-    const tokens = (m: "draft" | "target") => steps.filter((s) => s.model === m).reduce((a, s) => a + s.tokens, 0);
-    const meter = { generated: 0, evaluated: 0, committed: 0, ms: 0, discarded: 0 };
-    panel.event(runId, {
-      type: "finished",
-      result: {
-        question: "Injected step texts (test hook)", policy: "arbitrage", threshold, steps, text: list.join(""), answer: null, finishReason: "eos",
-        stats: {
-          steps: steps.length, stepsByModel: { draft: count("draft"), target: count("target") },
-          tokensByModel: { draft: tokens("draft"), target: tokens("target") }, draftTokensDiscarded: 0, targetTokensDiscarded: 0, targetTokensReused: 0, targetVerifyWasted: 0,
-          routerCalls: steps.length, routerMs: 0, scorerCalls: 0, scorerMs: 0, meters: { draft: meter, target: meter }, wallMs: 1, overheadMs: 0,
-        },
-      },
-    });
-    return runId;
-  }
-
-  /** Cancels the runs (each disposes its own token source), closes the panel, stops the engine process, then releases the rest. */
-  override async dispose(): Promise<void> {
+  async dispose(): Promise<void> {
     for (const cts of this.active.values()) cts.cancel();
     ArbitragePanel.current?.dispose();
     await this.engine.dispose();
@@ -401,10 +357,6 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   reg(COMMANDS.openPanel, (runId) => c.openPanel(runId));
   reg(COMMANDS.calibrateRouter, () => calibrateRouter(c.engine, c.settings, context.extensionUri));
   reg(COMMANDS.setApiKey, () => c.setApiKey());
-  if (context.extensionMode !== vscode.ExtensionMode.Production) {
-    reg(TEST_COMMANDS.injectSteps, (texts) => c.injectSteps(texts));
-    void vscode.commands.executeCommand("setContext", "arbitrage.devMode", true);
-  }
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
@@ -418,11 +370,13 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   participant.iconPath = vscode.Uri.joinPath(context.extensionUri, "media", "icon.svg");
   context.subscriptions.push(participant);
 
-  const lmReg = registerLanguageModelProvider(c);
+  // One provider: the object VS Code is given is the one the API returns (the tests drive it).
+  const languageModelProvider = createLanguageModelProvider(c);
+  const lmReg = registerLanguageModelProvider(languageModelProvider);
   if (lmReg) context.subscriptions.push(lmReg);
   c.output.info(`activated (VS Code ${vscode.version}; language model provider ${lmReg ? "registered" : "not available in this VS Code"})`);
 
-  return { controller: c, chatHandler, languageModelProvider: createLanguageModelProvider(c), languageModelProviderRegistered: !!lmReg };
+  return { controller: c, chatHandler, languageModelProvider, languageModelProviderRegistered: !!lmReg };
 }
 
 export async function deactivate(): Promise<void> {

@@ -41,8 +41,6 @@ export class ArbitragePanel extends Disposable {
   /** Resolves once the webview script has started and asked for its state. */
   ready: Promise<void>;
   state: PanelState;
-  /** Every message posted to the webview, in order (kept short; for tests and diagnostics). */
-  readonly posted: HostToWebview[] = [];
 
   static show(extensionUri: vscode.Uri, handlers: PanelHandlers, preserveFocus = false): ArbitragePanel {
     if (ArbitragePanel.current) {
@@ -107,8 +105,6 @@ export class ArbitragePanel extends Disposable {
    */
   private send(m: HostToWebview): void {
     this.state = reducePanel(this.state, m);
-    this.posted.push(m);
-    if (this.posted.length > 5000) this.posted.splice(0, this.posted.length - 5000);
     void this.panel.webview.postMessage(m);
   }
 
