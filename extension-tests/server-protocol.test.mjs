@@ -1,15 +1,18 @@
 // Engine-server protocol tests (plain Node, no VS Code): forks dist/server.mjs exactly as the
 // extension does (Node IPC, `--node-ipc`) and writes raw JSON-RPC messages to it, including
 // malformed and unknown ones. Every bad message must get an error reply and the server must keep
-// serving. With the embedded models present, a real reason request and a cancel also run.
+// serving. With the embedded models present, a real reason request and a cancel also run; then
+// arbitrage/download against a local mirror of the model hub.
 // Run: node --test extension-tests/server-protocol.test.mjs   (after `node esbuild.mjs`)
 import assert from "node:assert/strict";
 import { fork } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { startModelMirror } from "./lib/model-mirror.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const serverPath = join(root, "dist", "server.mjs");
@@ -269,3 +272,126 @@ test("calibrate with bad params or a bad problem file replies with the cause", a
   assert.match(r.error.message, /holds no problems/);
   await assertServing();
 });
+
+// ---------------------------------------------------------------------------------------------
+// arbitrage/download ("Download Recommended Models") against a mirror of the model hub on
+// 127.0.0.1 (the `arbitrage.modelMirror` setting passes it as `endpoint`): the hub's manifest and
+// resolve URLs, byte ranges, and the SHA-256 it declares per file (X-Linked-Etag). What each repo
+// does is in its name; every file is the embedded draft model (a real GGUF).
+// ---------------------------------------------------------------------------------------------
+
+const GGUF = readFileSync(join(root, "models", "draft.gguf"));
+const GGUF_SHA = createHash("sha256").update(GGUF).digest("hex");
+let mirror;
+const mirrorLog = [];
+const startMirror = () => startModelMirror(GGUF, mirrorLog);
+
+let downloadSeq = 0;
+function download(repo, dirPath, extra = {}) {
+  const downloadId = `dl-${++downloadSeq}`;
+  const id = 8000 + downloadSeq;
+  const reply = s.raw({ jsonrpc: "2.0", id, method: "arbitrage/download", params: { downloadId, uri: `hf:mirror-user/${repo}:Q4_K_M`, dirPath, endpoint: mirror.endpoint, ...extra } }, id, 60_000);
+  const progress = () => s.notifications.filter((n) => n.method === "arbitrage/downloadProgress" && n.params.downloadId === downloadId).map((n) => n.params);
+  return { id, reply, progress };
+}
+
+const downloadDir = () => mkdtempSync(join(tmpdir(), "arbdl-"));
+const filesIn = (dir) => readdirSync(dir).sort();
+
+test("download from a mirror: progress notifications up to the full size, the file is the served GGUF, checked by its SHA-256", async () => {
+  mirror ??= await startMirror();
+  const dir = downloadDir();
+  const d = download("ok-GGUF", dir);
+  const r = await d.reply;
+  assert.equal(r.error, undefined, JSON.stringify(r.error));
+  assert.equal(dirname(r.result.path), dir);
+  assert.equal(createHash("sha256").update(readFileSync(r.result.path)).digest("hex"), GGUF_SHA);
+  assert.deepEqual(filesIn(dir), [basename(r.result.path)], "no temporary file left behind");
+  const p = d.progress();
+  assert.ok(p.length >= 2, `${p.length} progress notifications`);
+  for (let i = 1; i < p.length; i++) assert.ok(p[i].downloadedBytes >= p[i - 1].downloadedBytes, "progress never goes back");
+  assert.deepEqual(p.at(-1), { downloadId: p[0].downloadId, downloadedBytes: GGUF.length, totalBytes: GGUF.length });
+  assert.ok(mirrorLog.some((l) => l.path === "/v2/mirror-user/ok-GGUF/manifests/Q4_K_M"), "the mirror's manifest URL was used");
+});
+
+test("download: $/cancelRequest stops it within 3 s, nothing is left under the model's name, and the next attempt completes", async () => {
+  mirror ??= await startMirror();
+  const dir = downloadDir();
+  const d = download("slow-GGUF", dir);
+  const t0 = Date.now();
+  while (!d.progress().some((p) => p.downloadedBytes > 0) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
+  assert.ok(d.progress().some((p) => p.downloadedBytes > 0 && p.downloadedBytes < GGUF.length), "cancelled mid-download");
+  s.send({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id: d.id } });
+  const tc = Date.now();
+  const r = await d.reply;
+  assert.ok(Date.now() - tc < 3000, `cancel took ${Date.now() - tc} ms`);
+  assert.equal(r.error?.code, -32800, JSON.stringify(r.error));
+  assert.equal(r.error?.data?.code, "cancelled");
+  assert.deepEqual(filesIn(dir).filter((f) => f.endsWith(".gguf")), [], "nothing under the model's name");
+  const again = await download("slow-GGUF", dir).reply;
+  assert.equal(again.error, undefined, JSON.stringify(again.error));
+  assert.equal(createHash("sha256").update(readFileSync(again.result.path)).digest("hex"), GGUF_SHA);
+  await assertServing();
+});
+
+test("download: a corrupted file (one flipped byte) is caught by its SHA-256 and deleted", async () => {
+  mirror ??= await startMirror();
+  const dir = downloadDir();
+  const r = await download("corrupt-GGUF", dir).reply;
+  assert.equal(r.error?.data?.code, "download-failed", JSON.stringify(r.error));
+  assert.match(r.error.message, new RegExp(`is corrupt: its SHA-256 is [0-9a-f]{64}, the server declares ${GGUF_SHA}\\. It was deleted`));
+  assert.deepEqual(filesIn(dir), []);
+});
+
+test("download: a truncated file is caught by its SHA-256 and deleted", async () => {
+  mirror ??= await startMirror();
+  const dir = downloadDir();
+  const r = await download("truncated-GGUF", dir).reply;
+  assert.equal(r.error?.data?.code, "download-failed", JSON.stringify(r.error));
+  assert.match(r.error.message, /is corrupt: its SHA-256 is/);
+  assert.deepEqual(filesIn(dir), []);
+});
+
+test("download: a mirror that drops every connection fails as stalled instead of retrying forever", async () => {
+  mirror ??= await startMirror();
+  const t0 = Date.now();
+  const r = await download("dropping-GGUF", downloadDir(), { stallMs: 1500 }).reply;
+  assert.equal(r.error?.data?.code, "download-failed", JSON.stringify(r.error));
+  assert.match(r.error.message, /stalled: no data for 2 s from http:\/\/127\.0\.0\.1:\d+\/\. Check the connection and the arbitrage\.modelMirror setting/);
+  assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
+  await assertServing();
+});
+
+test("download: a model larger than the folder's free space fails before writing anything", async () => {
+  mirror ??= await startMirror();
+  const dir = downloadDir();
+  const fs = statfsSync(dir);
+  assert.ok(fs.bavail * fs.bsize < 2 ** 40, "the test needs a folder with less than the 1.1 TB the mirror claims");
+  const r = await download("huge-GGUF", dir, { stallMs: 5000 }).reply;
+  assert.equal(r.error?.data?.code, "download-failed", JSON.stringify(r.error));
+  assert.match(r.error.message, /^Not enough free space in .*: the model needs 1099\.51 GB more, [\d.]+ GB are free\./);
+  assert.deepEqual(filesIn(dir), []);
+});
+
+test("download: a folder that cannot be written fails with its path and the cause", async () => {
+  mirror ??= await startMirror();
+  // Root writes through permission bits, so as root the folder is one on a read-only file system.
+  let dir = "/sys/kernel";
+  if (process.getuid?.() !== 0) {
+    dir = downloadDir();
+    chmodSync(dir, 0o500);
+  }
+  const before = mirrorLog.length;
+  const r = await download("ok-GGUF", dir).reply;
+  assert.equal(r.error?.data?.code, "download-failed", JSON.stringify(r.error));
+  assert.match(r.error.message, new RegExp(`^Cannot write to the download folder ${dir} \\((EACCES|EPERM|EROFS):`));
+  assert.deepEqual(mirrorLog.slice(before), [], "nothing was fetched");
+});
+
+test("download: an endpoint that is not an http(s) URL is refused as InvalidParams", async () => {
+  const r = await s.request("arbitrage/download", { downloadId: "x", uri: "hf:a/b:Q4_K_M", dirPath: "/tmp", endpoint: "file:///etc" });
+  assert.equal(r.error.code, -32602);
+  assert.match(r.error.message, /endpoint must be an http\(s\) URL/);
+});
+
+after(() => mirror?.close());

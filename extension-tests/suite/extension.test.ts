@@ -13,6 +13,9 @@ import { escapeChatMarkdown } from "../../src/extension/chat.js";
 import { defaultReasonOptions } from "../../src/engine/options.js";
 import { HOSTILE_STEP_TEXTS } from "../lib/hostile-steps.js";
 import { writeAbortingGguf } from "../lib/gguf-abort.js";
+import { startModelMirror } from "../lib/model-mirror.mjs";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -80,7 +83,7 @@ suite("Arbitrage extension (real extension host)", function () {
   });
 
   suiteTeardown(async function () {
-    for (const k of ["threads", "threshold", "draftModel", "contextSize", "policy", ...overridden]) await setSetting(k, undefined);
+    for (const k of ["threads", "threshold", "draftModel", "targetModel", "router", "modelMirror", "contextSize", "policy", ...overridden]) await setSetting(k, undefined);
   });
 
   test("activation is lazy: no engine process, no models", function () {
@@ -405,6 +408,39 @@ suite("Arbitrage extension (real extension host)", function () {
     const st = await api.controller.engine.status();
     assert.equal(st.loaded?.contextSize, 1024);
     await setSetting("contextSize", undefined);
+  });
+
+  test("Download Recommended Models: the first pair from the arbitrage.modelMirror mirror on 127.0.0.1, into the extension's storage, checked, then selected", async function () {
+    const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
+    const gguf = readFileSync(join(ext.extensionPath, "models", "draft.gguf"));
+    const mirror = await startModelMirror(gguf);
+    const before = { ...api.controller.settings.snapshot.model };
+    try {
+      await setSetting("modelMirror", mirror.endpoint);
+      const done = vscode.commands.executeCommand("arbitrage.downloadModels") as Thenable<string[] | undefined>;
+      // The command's quick pick: accept its first item (Qwen2.5-Math 1.5B → 7B).
+      await waitFor("the download to start at the mirror", async () => {
+        await vscode.commands.executeCommand("workbench.action.acceptSelectedQuickOpenItem");
+        return mirror.log.some((l) => l.path.includes("/manifests/"));
+      });
+      const paths = await Promise.race([done, sleep(60_000).then(() => assert.fail("the download did not finish in 60 s"))]);
+      assert.ok(paths, "the command reports no paths: it failed (see its error message)");
+      assert.equal(paths.length, 2);
+      const manifests = mirror.log.filter((l) => l.path.includes("/manifests/")).map((l) => l.path);
+      assert.deepEqual(manifests, ["/v2/bartowski/Qwen2.5-Math-1.5B-Instruct-GGUF/manifests/Q4_K_M", "/v2/bartowski/Qwen2.5-Math-7B-Instruct-GGUF/manifests/Q4_K_M"]);
+      for (const p of paths) {
+        assert.ok(p.startsWith(join(api.controller.context.globalStorageUri.fsPath, "models")), p);
+        assert.equal(createHash("sha256").update(readFileSync(p)).digest("hex"), mirror.sha256, `${p} is the served file`);
+      }
+      await waitFor("the downloaded pair in the settings", () => api.controller.settings.snapshot.model.draft === paths[0]);
+      assert.equal(api.controller.settings.snapshot.model.target, paths[1]);
+      assert.equal(api.controller.settings.snapshot.model.router, "confidence");
+    } finally {
+      mirror.close();
+      for (const k of ["modelMirror", "draftModel", "targetModel", "router"]) await setSetting(k, undefined);
+      for (const [k, v] of Object.entries(JSON.parse(process.env.ARBITRAGE_TEST_SETTINGS ?? "{}") as Record<string, unknown>)) await setSetting(k, v);
+      await waitFor("the models restored", () => api.controller.settings.snapshot.model.draft === before.draft && api.controller.settings.snapshot.model.router === before.router);
+    }
   });
 
   test("unload disposes the models and the process keeps serving", async function () {

@@ -32,6 +32,7 @@ export const ERROR_CODES = [
   "remote-http-error",
   "remote-bad-answer",
   "remote-unknown-model",
+  "download-failed",
   "internal",
 ] as const;
 

@@ -327,11 +327,11 @@ export class EngineClient extends Disposable {
     this.loadedKey = null;
   }
 
-  async download(uri: string, dirPath: string, onProgress: (p: DownloadProgressParams) => void, token: vscode.CancellationToken): Promise<string> {
+  async download(uri: string, dirPath: string, endpoint: string | undefined, onProgress: (p: DownloadProgressParams) => void, token: vscode.CancellationToken): Promise<string> {
     const downloadId = `d${++this.seq}`;
     this.downloadListeners.set(downloadId, onProgress);
     try {
-      const r = await this.request((c) => c.sendRequest(DownloadRequest, { downloadId, uri, dirPath }, token));
+      const r = await this.request((c) => c.sendRequest(DownloadRequest, { downloadId, uri, dirPath, ...(endpoint ? { endpoint } : {}) }, token));
       return r.path;
     } finally {
       this.downloadListeners.delete(downloadId);

@@ -3,11 +3,13 @@
  * Model paths are machine-scoped settings, so they are written to the user (global) settings,
  * a pair as one change (`Settings.selectPair`: one reload of warm models, never a mixed pair).
  * Downloads run in the engine process with node-llama-cpp's downloader (resumable: a cancelled
- * download keeps its partial file and the next attempt continues it). Never exercised in tests.
+ * download keeps its partial file and the next attempt continues it), from the `arbitrage.modelMirror`
+ * mirror when one is set; each file is checked by SHA-256 and as a GGUF (src/server/download.ts).
  */
 import * as vscode from "vscode";
 import { isArbitrageError } from "../protocol/index.js";
 import type { EngineClient } from "./engineClient.js";
+import { modelMirrorOf, SECTION } from "./setting-keys.js";
 import type { Settings } from "./settings.js";
 
 export interface RecommendedPair {
@@ -70,17 +72,22 @@ export async function selectModels(engine: EngineClient, settings: Settings, sto
   }
 }
 
-export async function downloadRecommended(engine: EngineClient, settings: Settings, storage: vscode.Uri): Promise<void> {
+export async function downloadRecommended(engine: EngineClient, settings: Settings, storage: vscode.Uri): Promise<string[] | undefined> {
   const pick = await vscode.window.showQuickPick(
     RECOMMENDED_PAIRS.map((p) => ({ label: p.label, detail: `${p.detail} — ${p.draft} → ${p.target}`, pair: p })),
     { title: "Arbitrage: Download Recommended Models" },
   );
-  if (pick) await downloadPair(engine, settings, storage, pick.pair);
+  return pick ? downloadPair(engine, settings, storage, pick.pair) : undefined;
 }
 
-async function downloadPair(engine: EngineClient, settings: Settings, storage: vscode.Uri, pair: RecommendedPair): Promise<void> {
+/** Downloads both models of a pair and selects them; resolves with their paths (undefined when it did not). */
+async function downloadPair(engine: EngineClient, settings: Settings, storage: vscode.Uri, pair: RecommendedPair): Promise<string[] | undefined> {
   const dir = vscode.Uri.joinPath(storage, "models");
-  await vscode.workspace.fs.createDirectory(dir);
+  const mirror = modelMirrorOf(vscode.workspace.getConfiguration(SECTION).get("modelMirror"));
+  if ("problem" in mirror) {
+    void vscode.window.showErrorMessage(`Arbitrage: ${mirror.problem}`);
+    return undefined;
+  }
   try {
     const paths = await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `Arbitrage: downloading ${pair.label}`, cancellable: true },
@@ -89,7 +96,7 @@ async function downloadPair(engine: EngineClient, settings: Settings, storage: v
         for (const [role, uri] of [["draft", pair.draft], ["target", pair.target]] as const) {
           let lastPct = 0;
           out.push(
-            await engine.download(uri, dir.fsPath, (p) => {
+            await engine.download(uri, dir.fsPath, mirror.endpoint, (p) => {
               const pct = p.totalBytes > 0 ? Math.floor((p.downloadedBytes / p.totalBytes) * 100) : 0;
               progress.report({ message: `${role}: ${pct}% of ${(p.totalBytes / 1e9).toFixed(2)} GB`, increment: (pct - lastPct) / 2 });
               lastPct = pct;
@@ -101,11 +108,13 @@ async function downloadPair(engine: EngineClient, settings: Settings, storage: v
     );
     await settings.selectPair({ draft: paths[0]!, target: paths[1]!, router: "confidence" });
     void vscode.window.showInformationMessage(`Arbitrage: downloaded and selected ${pair.label}.`);
+    return paths;
   } catch (e) {
     if (isArbitrageError(e, "cancelled")) {
       void vscode.window.showInformationMessage("Arbitrage: download cancelled; run it again to resume.");
     } else {
       void vscode.window.showErrorMessage(`Arbitrage: download failed — ${e instanceof Error ? e.message : String(e)}`);
     }
+    return undefined;
   }
 }

@@ -57,6 +57,27 @@ export const OPTION_SETTINGS = {
   prefixReuse: "prefixReuse",
 } as const satisfies Record<string, keyof ReasonOptions>;
 
+/** Settings the extension host reads itself: they are not engine options. */
+export const HOST_SETTINGS = ["modelMirror"] as const;
+
+/**
+ * `arbitrage.modelMirror` -> the base URL "Download Recommended Models" uses instead of the hub's
+ * (undefined when empty), or the problem to show: it must be an http(s) URL.
+ */
+export function modelMirrorOf(value: unknown): { endpoint: string | undefined } | { problem: string } {
+  if (value === undefined || value === null || (typeof value === "string" && value.trim() === "")) return { endpoint: undefined };
+  let url: URL | null = null;
+  try {
+    url = typeof value === "string" ? new URL(value.trim()) : null;
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    return { problem: `Invalid ${SECTION}.modelMirror ${JSON.stringify(value)}: use the http(s) base URL of a mirror of the model hub (e.g. https://models.example.com/), or leave it empty.` };
+  }
+  return { endpoint: url.href.endsWith("/") ? url.href : `${url.href}/` };
+}
+
 type SettingTable = Readonly<Record<string, string>>;
 
 /**

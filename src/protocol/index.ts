@@ -139,11 +139,15 @@ export interface DownloadParams {
   uri: string;
   /** Absolute folder to download into (resumes a partial file there). */
   dirPath: string;
+  /** Base URL replacing the hub's for `hf:` URIs: a mirror (the `arbitrage.modelMirror` setting). */
+  endpoint?: string;
+  /** Fail when no data arrives for this long (ms; default 60 s). */
+  stallMs?: number;
 }
 export interface DownloadResult {
   path: string;
 }
-/** Downloads a model with node-llama-cpp's downloader (resumable); progress as notifications. */
+/** Downloads a model with node-llama-cpp's downloader (resumable), checked by SHA-256 and as a GGUF; progress as notifications. */
 export const DownloadRequest = /* @__PURE__ */ new RequestType<DownloadParams, DownloadResult, EngineErrorData>("arbitrage/download");
 
 export interface CalibrateParams {

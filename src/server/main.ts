@@ -40,6 +40,7 @@ import {
   type LogParams,
   type StatusResult,
 } from "../protocol/index.js";
+import { DEFAULT_STALL_MS, downloadModel } from "./download.js";
 import { installRawMessageGuard } from "./guard.js";
 import { CalibrateParamsSchema, CancelParamsSchema, DownloadParamsSchema, LoadParamsSchema, parseParams, ReasonParamsSchema } from "./params.js";
 
@@ -314,26 +315,14 @@ connection.onRequest(StatusRequest, (): StatusResult => ({
 
 connection.onRequest(DownloadRequest, async (params, token) => {
   try {
-    const { downloadId, uri, dirPath } = parseParams(DownloadParamsSchema, params);
+    const { downloadId, uri, dirPath, endpoint, stallMs } = parseParams(DownloadParamsSchema, params);
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
-    const { createModelDownloader } = await import("node-llama-cpp");
-    const downloader = await createModelDownloader({
-      modelUri: uri,
-      dirPath,
-      skipExisting: true,
-      // Keep the partial file on cancel so the next attempt resumes it.
-      deleteTempFileOnCancel: false,
-      onProgress: ({ totalSize, downloadedSize }) =>
-        connection.sendNotification(DownloadProgressNotification, { downloadId, downloadedBytes: downloadedSize, totalBytes: totalSize }),
+    const path = await downloadModel({
+      uri, dirPath, endpoint, stallMs: stallMs ?? DEFAULT_STALL_MS, signal: abort.signal,
+      onProgress: (downloadedBytes, totalBytes) => connection.sendNotification(DownloadProgressNotification, { downloadId, downloadedBytes, totalBytes }),
     });
-    try {
-      const path = await downloader.download({ signal: abort.signal });
-      return { path };
-    } catch (e) {
-      if (abort.signal.aborted) throw cancelledError();
-      throw new ArbitrageError("internal", `Download of ${uri} failed: ${e instanceof Error ? e.message : String(e)}. Run the command again to resume.`);
-    }
+    return { path };
   } catch (e) {
     throw toResponseError(e);
   }

@@ -46,11 +46,16 @@ export const CancelParamsSchema = v.nullish(
   {},
 );
 
+const ENDPOINT = "endpoint must be an http(s) URL.";
+const STALL = "stallMs must be a number of milliseconds, at least 100.";
+
 export const DownloadParamsSchema = params("download", {
   downloadId: text("download", DOWNLOAD, true),
   uri: text("download", DOWNLOAD, true),
   dirPath: text("download", DOWNLOAD, true),
-}, { downloadId: DOWNLOAD, uri: DOWNLOAD, dirPath: DOWNLOAD });
+  endpoint: v.optional(v.pipe(v.string(`download: ${ENDPOINT}`), v.regex(/^https?:\/\/[^/]/, `download: ${ENDPOINT}`))),
+  stallMs: v.optional(v.pipe(v.number(`download: ${STALL}`), v.finite(`download: ${STALL}`), v.minValue(100, `download: ${STALL}`))),
+}, { downloadId: DOWNLOAD, uri: DOWNLOAD, dirPath: DOWNLOAD, endpoint: ENDPOINT, stallMs: STALL });
 
 /**
  * The params, or throws the InvalidParams reply: the first issue's message, and as data the

@@ -12,7 +12,7 @@ import {
   defaultModelConfig,
   defaultReasonOptions,
 } from "../../src/engine/index.js";
-import { MODEL_SETTINGS, OPTION_SETTINGS, REMOTE_SETTINGS, SECTION, checkSettings, type SettingsProblem } from "../../src/extension/setting-keys.js";
+import { HOST_SETTINGS, MODEL_SETTINGS, OPTION_SETTINGS, REMOTE_SETTINGS, SECTION, checkSettings, type SettingsProblem } from "../../src/extension/setting-keys.js";
 
 /**
  * The VS Code settings side of validation (src/extension/setting-keys.ts, pure): package.json's
@@ -49,13 +49,13 @@ function onlyProblem(values: Record<string, unknown>): SettingsProblem {
 }
 
 describe("package.json settings agree with the engine's defaults", () => {
-  it("every contributed arbitrage.* setting is in the settings table, and every table entry is contributed", () => {
+  it("every contributed arbitrage.* setting is in the settings table (or read by the host itself), and every table entry is contributed", () => {
     const declared = Object.keys(contributed).map((k) => k.slice(`${SECTION}.`.length)).sort();
-    assert.deepEqual(declared, [...Object.keys(TABLES), ...Object.keys(REMOTE_SETTINGS)].sort());
+    assert.deepEqual(declared, [...Object.keys(TABLES), ...Object.keys(REMOTE_SETTINGS), ...HOST_SETTINGS].sort());
   });
 
   it("the contributed defaults read as the engine's defaults", () => {
-    const defaults = Object.fromEntries(Object.entries(contributed).map(([k, s]) => [k.slice(`${SECTION}.`.length), s.default]));
+    const defaults = Object.fromEntries(Object.entries(contributed).filter(([k]) => k.slice(`${SECTION}.`.length) in TABLES).map(([k, s]) => [k.slice(`${SECTION}.`.length), s.default]));
     const r = checkSettings(userSettings(defaults));
     assert.deepEqual(r.model, defaultModelConfig());
     assert.deepEqual(r.options, defaultReasonOptions());
