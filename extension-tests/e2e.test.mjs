@@ -16,7 +16,7 @@
 // both and counts their TAP results. Run alone: node --test extension-tests/e2e.test.mjs (after
 // `node esbuild.mjs --only=extension,server,webview,tests`).
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -41,6 +41,17 @@ let page;
 
 const inner = () => page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
 const firstLine = (e) => (e instanceof Error ? e.message.split("\n")[0] : String(e));
+
+/** The extension host's error lines (code-server's logs), for a failure message. */
+function extensionHostErrors() {
+  const walk = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
+  try {
+    return walk(join(server.userDataDir, "logs")).filter((f) => /exthost/i.test(f) && f.endsWith(".log"))
+      .flatMap((f) => readFileSync(f, "utf8").split("\n").filter((l) => /\[error\]/.test(l))).slice(-10).join(" | ") || "no errors";
+  } catch (e) {
+    return `unreadable (${firstLine(e)})`;
+  }
+}
 
 async function failureShot(name) {
   await page?.screenshot({ path: join(artifacts, name) }).catch(() => undefined);
@@ -256,7 +267,13 @@ test("Select Models offers embedded, local and recommended pairs and applies a c
 let dom;
 test("hostile step texts reach the panel through the host's message path", { timeout: 120_000 }, async () => {
   await runFromPalette(page, "Arbitrage Tests: Inject Hostile Steps");
-  await inner().locator("#meta", { hasText: "test hook" }).waitFor({ timeout: 30_000 });
+  try {
+    // The first call activates the companion extension: slow on a busy machine (28 s measured).
+    await inner().locator("#meta", { hasText: "test hook" }).waitFor({ timeout: 90_000 });
+  } catch (e) {
+    await failureShot("e2e-hostile-failure.png");
+    throw new Error(`${firstLine(e)}; extension host log: ${extensionHostErrors()}`);
+  }
   await finished();
   await page.waitForTimeout(1500); // give any injected handler/resource a chance to fire
   const frame = await (await inner().locator("body").elementHandle()).ownerFrame();
