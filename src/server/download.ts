@@ -5,7 +5,9 @@
  *  - a folder that cannot be written, or has too little space, fails before any byte is fetched;
  *  - a stalled transfer fails after `stallMs` without data — the downloader itself retries a
  *    dropped connection forever (measured: a server that drops every response kept it retrying
- *    for as long as it ran), which would leave the progress notification spinning;
+ *    for as long as it ran), which would leave the progress notification spinning; the request
+ *    ends, but that retry loop cannot be stopped (createModelDownloader takes no signal) and goes
+ *    on in the engine process until it exits;
  *  - the finished file is checked against the SHA-256 the server declares for it (the `X-Linked-Etag`
  *    or `ETag` of the file URL, as the hub and mirrors of it send for large files) and as a GGUF
  *    (checkModelFile: truncation, header); a file that fails either is deleted, never left under the
