@@ -1,7 +1,7 @@
 // Helpers to run a real VS Code here: code-server (Node extension host) from .tools/, driven by
 // Debian's Chromium through playwright-core. Two builds (extension-tests/lib/code-servers.json,
 // installed by scripts/install-code-server.sh): "classic" 4.100.3 for the test launcher
-// (@vscode/test-electron) and e2e.mjs, and "chat" 4.139.1 on its own Node 24 for e2e-chat.test.mjs.
+// (@vscode/test-electron) and e2e.test.mjs, and "chat" 4.139.1 on its own Node 24 for e2e-chat.test.mjs.
 import { spawn } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
