@@ -100,7 +100,9 @@ if (want("tests")) {
   const suite = join(root, "extension-tests/suite");
   if (existsSync(suite)) {
     rmSync(join(root, "dist/extension-tests"), { recursive: true, force: true });
-    const entries = readdirSync(suite).filter((f) => f.endsWith(".ts")).map((f) => `extension-tests/suite/${f}`);
+    const entries = readdirSync(suite)
+      .filter((f) => f.endsWith(".ts"))
+      .map((f) => `extension-tests/suite/${f}`);
     builds.push({
       ...common,
       entryPoints: entries,

@@ -22,7 +22,17 @@ import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chatCodeServer, checkPrerequisites, installUnpackedExtension, launchBrowser, root, runFromPalette, shortTemp, startCodeServer, workbenchUrl } from "./lib/code-server.mjs";
+import {
+  chatCodeServer,
+  checkPrerequisites,
+  installUnpackedExtension,
+  launchBrowser,
+  root,
+  runFromPalette,
+  shortTemp,
+  startCodeServer,
+  workbenchUrl,
+} from "./lib/code-server.mjs";
 
 const artifacts = join(root, ".test-artifacts");
 mkdirSync(artifacts, { recursive: true });
@@ -90,7 +100,7 @@ async function newChat() {
 async function pickArbitrageModel() {
   const button = chat().locator(".model-picker-item .model-picker-name");
   const deadline = Date.now() + 90_000;
-  let rows = [];
+  let rows;
   for (;;) {
     await button.click();
     const row = page.locator(".action-widget .monaco-list-row", { hasText: MODEL_NAME }).first();
@@ -106,7 +116,10 @@ async function pickArbitrageModel() {
       await sleep(2_000);
     }
   }
-  await page.locator(".action-widget").waitFor({ state: "hidden", timeout: 5_000 }).catch(() => undefined);
+  await page
+    .locator(".action-widget")
+    .waitFor({ state: "hidden", timeout: 5_000 })
+    .catch(() => undefined);
   return rows;
 }
 
@@ -132,7 +145,10 @@ test(`the chat view's model picker lists "${MODEL_NAME}" and selects it`, async 
   try {
     await newChat();
     const rows = await pickArbitrageModel();
-    assert.ok(rows.some((r) => r.includes(MODEL_NAME)), rows.join(" | "));
+    assert.ok(
+      rows.some((r) => r.includes(MODEL_NAME)),
+      rows.join(" | "),
+    );
     const label = await chat().locator(".model-picker-item .model-picker-name").getAttribute("aria-label");
     assert.match(label ?? "", /Arbitrage \(draft→target\)/, `picker label after selecting: ${label}`);
   } catch (e) {
@@ -159,7 +175,11 @@ test("@arbitrage in the chat view streams routed steps, the summary and the pane
     assert.ok(streamedStep, `no step was shown before the response finished (${samples.length} samples while loading)`);
     const headings = [...text.matchAll(STEP_HEADING)];
     assert.ok(headings.length > 0, `no step headings in: ${text.slice(0, 400)}`);
-    assert.deepEqual(headings.map((h) => Number(h[2])), headings.map((_, i) => i + 1), "steps numbered 1..n in order");
+    assert.deepEqual(
+      headings.map((h) => Number(h[2])),
+      headings.map((_, i) => i + 1),
+      "steps numbered 1..n in order",
+    );
     const models = new Set(headings.map((h) => h[1]));
     assert.ok(models.has("draft") && models.has("target"), `steps of both models expected at the default threshold, got ${[...models]}`);
     const summary = /Summary: (\d+) steps — draft (\d+) \(\d+%\), target (\d+)/.exec(text);

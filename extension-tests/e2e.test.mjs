@@ -28,7 +28,8 @@ const QUESTION = process.env.ARBITRAGE_E2E_QUESTION ?? "Q: 48+27*3-15";
 const CANARY_PORT = 47913;
 const HOOKS_EXTENSION = join(root, "dist", "extension-tests", "hooks-extension");
 // The threshold a run gets from the settings: the default the extension's manifest declares.
-const DEFAULT_THRESHOLD = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).contributes.configuration.properties["arbitrage.threshold"].default;
+const DEFAULT_THRESHOLD = JSON.parse(readFileSync(join(root, "package.json"), "utf8")).contributes.configuration.properties["arbitrage.threshold"]
+  .default;
 
 let canary;
 const canaryHits = [];
@@ -46,8 +47,17 @@ const firstLine = (e) => (e instanceof Error ? e.message.split("\n")[0] : String
 function extensionHostErrors() {
   const walk = (d) => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [join(d, e.name)]));
   try {
-    return walk(join(server.userDataDir, "logs")).filter((f) => /exthost/i.test(f) && f.endsWith(".log"))
-      .flatMap((f) => readFileSync(f, "utf8").split("\n").filter((l) => /\[error\]/.test(l))).slice(-10).join(" | ") || "no errors";
+    return (
+      walk(join(server.userDataDir, "logs"))
+        .filter((f) => /exthost/i.test(f) && f.endsWith(".log"))
+        .flatMap((f) =>
+          readFileSync(f, "utf8")
+            .split("\n")
+            .filter((l) => /\[error\]/.test(l)),
+        )
+        .slice(-10)
+        .join(" | ") || "no errors"
+    );
   } catch (e) {
     return `unreadable (${firstLine(e)})`;
   }
@@ -83,7 +93,10 @@ before(async () => {
   writeFileSync(join(workspace, "question.md"), `${QUESTION}\n`);
   // ARBITRAGE_E2E_SETTINGS (JSON) adds user settings, e.g. other model paths while debugging.
   const extra = process.env.ARBITRAGE_E2E_SETTINGS ? JSON.parse(process.env.ARBITRAGE_E2E_SETTINGS) : {};
-  server = await startCodeServer({ installed: [{ id: "arbitrage.arbitrage-test-hooks-0.0.0", dir: HOOKS_EXTENSION }], settings: { "arbitrage.threads": Number(process.env.ARBITRAGE_TEST_THREADS ?? 1), ...extra } });
+  server = await startCodeServer({
+    installed: [{ id: "arbitrage.arbitrage-test-hooks-0.0.0", dir: HOOKS_EXTENSION }],
+    settings: { "arbitrage.threads": Number(process.env.ARBITRAGE_TEST_THREADS ?? 1), ...extra },
+  });
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.on("dialog", (d) => {
@@ -114,7 +127,12 @@ after(async () => {
 });
 
 test("the workbench offers the extension's commands (and the companion's test command) in the palette", { timeout: 120_000 }, async () => {
-  const wanted = ["Reason with Arbitrage", "Arbitrage: Select Models…", "Arbitrage: Download Recommended Models", "Arbitrage Tests: Inject Hostile Steps"];
+  const wanted = [
+    "Reason with Arbitrage",
+    "Arbitrage: Select Models…",
+    "Arbitrage: Download Recommended Models",
+    "Arbitrage Tests: Inject Hostile Steps",
+  ];
   let labels = [];
   for (let i = 0; i < 30 && !wanted.every((w) => labels.includes(w)); i++) {
     await page.keyboard.press("Escape");
@@ -123,7 +141,9 @@ test("the workbench offers the extension's commands (and the companion's test co
     await input.waitFor({ state: "visible", timeout: 10_000 });
     await input.fill(">Arbitrage");
     await page.waitForTimeout(1000);
-    labels = await page.locator(".quick-input-list .monaco-list-row").evaluateAll((els) => els.map((e) => (e.getAttribute("aria-label") ?? "").split(", ")[0]));
+    labels = await page
+      .locator(".quick-input-list .monaco-list-row")
+      .evaluateAll((els) => els.map((e) => (e.getAttribute("aria-label") ?? "").split(", ")[0]));
   }
   await page.keyboard.press("Escape");
   for (const w of wanted) assert.ok(labels.includes(w), `${w} missing from the palette: ${labels.join(" | ")}`);
@@ -162,7 +182,10 @@ test("the threshold control re-runs the same question at the chosen threshold", 
   const tried = new Set([DEFAULT_THRESHOLD.toFixed(2)]);
   for (let attempt = 0; attempt < 5 && !(rerunThresholds.length > 0 && counts.draft > 0 && counts.target > 0); attempt++) {
     const labels = await w.locator("#steps .step .router-label").allTextContents();
-    const scores = labels.map((l) => Number(/router (\d\.\d+)/.exec(l)?.[1])).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+    const scores = labels
+      .map((l) => Number(/router (\d\.\d+)/.exec(l)?.[1]))
+      .filter((x) => Number.isFinite(x))
+      .sort((a, b) => a - b);
     assert.ok(scores.length > 0, `no router scores shown: ${labels.join(" | ")}`);
     const mid = Math.floor(scores.length / 2);
     let th = scores.length >= 2 ? (scores[mid - 1] + scores[mid]) / 2 : scores[0];
@@ -189,7 +212,9 @@ test("steps from both models are visible (labelled and coloured)", async () => {
 });
 
 test("each step names its model", async () => {
-  const steps = await inner().locator("#steps > .step:not(.pending)").evaluateAll((els) => els.map((e) => ({ model: e.dataset.model, cls: e.className, badge: e.querySelector(".badge")?.textContent?.trim() })));
+  const steps = await inner()
+    .locator("#steps > .step:not(.pending)")
+    .evaluateAll((els) => els.map((e) => ({ model: e.dataset.model, cls: e.className, badge: e.querySelector(".badge")?.textContent?.trim() })));
   assert.ok(steps.length > 0);
   for (const s of steps) {
     assert.equal(s.badge, s.model);
@@ -198,7 +223,9 @@ test("each step names its model", async () => {
 });
 
 test("router score vs threshold is shown per step, and agrees with the step's model", async () => {
-  const shown = await inner().locator("#steps > .step:not(.pending)").evaluateAll((els) => els.map((e) => ({ model: e.dataset.model, label: e.querySelector(".router-label")?.textContent ?? "" })));
+  const shown = await inner()
+    .locator("#steps > .step:not(.pending)")
+    .evaluateAll((els) => els.map((e) => ({ model: e.dataset.model, label: e.querySelector(".router-label")?.textContent ?? "" })));
   const threshold = rerunThresholds.at(-1);
   assert.ok(shown.length > 0 && threshold, `steps ${shown.length}, threshold ${threshold}`);
   for (const s of shown) {
@@ -223,13 +250,19 @@ test("the editor context menu runs the selection", { timeout: 300_000 }, async (
     await lines.click();
     await page.keyboard.press("Control+A");
     await lines.click({ button: "right" });
-    const item = page.locator('.monaco-menu .action-item a.action-menu-item:has(span.action-label[aria-label="Reason with Arbitrage on Selection"]), .monaco-menu .action-label[aria-label="Reason with Arbitrage on Selection"]').first();
+    const item = page
+      .locator(
+        '.monaco-menu .action-item a.action-menu-item:has(span.action-label[aria-label="Reason with Arbitrage on Selection"]), .monaco-menu .action-label[aria-label="Reason with Arbitrage on Selection"]',
+      )
+      .first();
     await item.waitFor({ timeout: 10_000 });
     await page.waitForTimeout(600); // menus ignore clicks right after opening
     await item.hover();
     await item.click();
     // A new run from the settings: the threshold is the default again, not the last re-run's.
-    await inner().locator("#meta", { hasText: `threshold ${DEFAULT_THRESHOLD.toFixed(2)}` }).waitFor({ timeout: 30_000 });
+    await inner()
+      .locator("#meta", { hasText: `threshold ${DEFAULT_THRESHOLD.toFixed(2)}` })
+      .waitFor({ timeout: 30_000 });
     await finished();
     assert.equal((await inner().locator("#question").textContent())?.trim(), QUESTION);
   } catch (e) {
@@ -246,11 +279,23 @@ test("Select Models offers embedded, local and recommended pairs and applies a c
     const rows = page.locator(".quick-input-list .monaco-list-row");
     await rows.first().waitFor({ timeout: 10_000 });
     const labels = await rows.evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""));
-    assert.ok(labels.some((l) => l.includes("Embedded demo pair")), labels.join(" | "));
-    assert.ok(labels.some((l) => l.includes("Local GGUF files")), labels.join(" | "));
-    assert.ok(labels.some((l) => /Qwen2\.5|Llama/.test(l)), labels.join(" | "));
+    assert.ok(
+      labels.some((l) => l.includes("Embedded demo pair")),
+      labels.join(" | "),
+    );
+    assert.ok(
+      labels.some((l) => l.includes("Local GGUF files")),
+      labels.join(" | "),
+    );
+    assert.ok(
+      labels.some((l) => /Qwen2\.5|Llama/.test(l)),
+      labels.join(" | "),
+    );
     await page.locator('.quick-input-list .monaco-list-row[aria-label*="Embedded demo pair"]').first().click();
-    await page.locator(".notifications-toasts .notification-list-item", { hasText: "using the embedded demo pair" }).first().waitFor({ timeout: 10_000 });
+    await page
+      .locator(".notifications-toasts .notification-list-item", { hasText: "using the embedded demo pair" })
+      .first()
+      .waitFor({ timeout: 10_000 });
     // Machine-scoped settings written with ConfigurationTarget.Global land in code-server's remote machine settings.
     const machine = JSON.parse(readFileSync(join(server.userDataDir, "Machine", "settings.json"), "utf8"));
     assert.equal(machine["arbitrage.draftModel"], "embedded");
@@ -272,7 +317,7 @@ test("hostile step texts reach the panel through the host's message path", { tim
     await inner().locator("#meta", { hasText: "test hook" }).waitFor({ timeout: 90_000 });
   } catch (e) {
     await failureShot("e2e-hostile-failure.png");
-    throw new Error(`${firstLine(e)}; extension host log: ${extensionHostErrors()}`);
+    throw new Error(`${firstLine(e)}; extension host log: ${extensionHostErrors()}`, { cause: e });
   }
   await finished();
   await page.waitForTimeout(1500); // give any injected handler/resource a chance to fire
@@ -286,7 +331,9 @@ test("hostile step texts reach the panel through the host's message path", { tim
       question: document.getElementById("question")?.textContent ?? "",
       csp: document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute("content") ?? "",
       stepCount: steps.querySelectorAll(":scope > .step").length,
-      dangerous: all.filter((e) => ["SCRIPT", "IMG", "IFRAME", "A", "STYLE", "OBJECT", "EMBED", "FORM", "LINK", "USE"].includes(e.tagName.toUpperCase())).map((e) => e.tagName),
+      dangerous: all
+        .filter((e) => ["SCRIPT", "IMG", "IFRAME", "A", "STYLE", "OBJECT", "EMBED", "FORM", "LINK", "USE"].includes(e.tagName.toUpperCase()))
+        .map((e) => e.tagName),
       handlers: all.filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name) || /^(href|src|xlink:href)$/i.test(a.name))).length,
       breakout: !!document.getElementById("breakout"),
       summaryAfterSteps: !!document.querySelector("main#steps + section#summary"),
@@ -302,10 +349,11 @@ test("hostile step texts reach the panel through the host's message path", { tim
   await page.screenshot({ path: join(artifacts, "e2e-hostile.png") });
 });
 
-const hostile = (name, fn) => test(name, (t) => {
-  if (!dom) return t.skip("the hostile steps were not injected (see the test before)");
-  fn();
-});
+const hostile = (name, fn) =>
+  test(name, (t) => {
+    if (!dom) return t.skip("the hostile steps were not injected (see the test before)");
+    fn();
+  });
 hostile("CSP is default-src 'none' with a nonce script", () => {
   assert.ok(dom.csp.startsWith("default-src 'none'"), dom.csp);
   assert.match(dom.csp, /script-src 'nonce-/);
@@ -347,6 +395,6 @@ test("the panel and its steps are restored after a window reload", { timeout: 42
     assert.equal(await inner().locator("#steps > .step").count(), 9);
   } catch (e) {
     await failureShot("e2e-reload-failure.png");
-    throw new Error(firstLine(e));
+    throw new Error(firstLine(e), { cause: e });
   }
 });

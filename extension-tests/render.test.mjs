@@ -87,7 +87,8 @@ function probe(text, streaming = false) {
         anchors: q("a"),
         imgs: q("img"),
         scripts: q("script"),
-        hrefs: Array.from(el.querySelectorAll("*")).filter((e) => e.hasAttribute("href") || e.hasAttribute("xlink:href") || e.hasAttribute("src")).length,
+        hrefs: Array.from(el.querySelectorAll("*")).filter((e) => e.hasAttribute("href") || e.hasAttribute("xlink:href") || e.hasAttribute("src"))
+          .length,
         handlers: Array.from(el.querySelectorAll("*")).filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name))).length,
         styleAttrs: q("[style]"),
         dataSt: q("[data-st]"),
@@ -117,7 +118,10 @@ test("prices are not math: $40 and $50, costs $5", async () => {
 
 test("unclosed math while streaming shows as pending text; when not streaming it stays literal", async () => {
   const s = await probe("Let $x^2 + ", true);
-  assert.deepEqual(s.pending.map((p) => p.trim()), ["$x^2 +"]);
+  assert.deepEqual(
+    s.pending.map((p) => p.trim()),
+    ["$x^2 +"],
+  );
   assert.equal(s.katex, 0);
   const b = await probe("So \\(\\frac{1}{", true);
   assert.deepEqual(b.pending, ["\\(\\frac{1}{"]);
@@ -156,51 +160,66 @@ test("KaTeX's inline styles are applied through CSSOM under the panel's CSP: eve
   const styled = want.filter((e) => e.decls.length > 0);
   assert.ok(styled.length >= 10, `KaTeX wrote styles on ${styled.length} elements`);
   const props = new Set(styled.flatMap((e) => e.decls.map(([k]) => k)));
-  for (const p of ["height", "vertical-align", "top", "border-bottom-width", "color", "margin-right"]) assert.ok(props.has(p), `the formula exercises ${p}`);
+  for (const p of ["height", "vertical-align", "top", "border-bottom-width", "color", "margin-right"])
+    assert.ok(props.has(p), `the formula exercises ${p}`);
 
-  const got = await page.evaluate(([tex, want]) => {
-    const el = window.render(`$$${tex}$$`, false);
-    const html = el.querySelector(".katex-html");
-    const els = html ? [html, ...html.querySelectorAll("*")] : [];
-    const scratch = document.createElement("span");
-    const canon = (prop, value) => {
-      scratch.style.cssText = "";
-      scratch.style.setProperty(prop, value);
-      return scratch.style.getPropertyValue(prop);
-    };
-    const px = (v) => (/^-?[\d.]+px$/.test(v) ? Number.parseFloat(v) : null);
-    return {
-      dataSt: el.querySelectorAll("[data-st]").length,
-      tags: els.map((e) => e.tagName.toLowerCase()),
-      checks: els.flatMap((e, i) => (want[i]?.decls ?? []).map(([prop, value]) => {
-        const cs = getComputedStyle(e);
-        const emMatch = /^(-?[\d.]+)em$/.exec(value);
-        // em lengths resolve against the element's own font size (font-size itself against its parent's).
-        const base = px(prop === "font-size" ? getComputedStyle(e.parentElement).fontSize : cs.fontSize);
-        return {
-          i, prop, value,
-          applied: e.style.getPropertyValue(prop),
-          want: canon(prop, value),
-          computed: cs.getPropertyValue(prop),
-          wantPx: emMatch && base !== null ? Number(emMatch[1]) * base : null,
-        };
-      })),
-      // Geometry that only the applied styles produce: the numerator sits above the denominator.
-      frac: (() => {
-        const mf = html.querySelector(".mfrac");
-        const [den, num] = Array.from(mf.querySelectorAll(".vlist > span > .pstrut + span")).map((s) => s.getBoundingClientRect());
-        return { numBottom: num.bottom, denTop: den.top };
-      })(),
-      color: (() => {
-        const z = Array.from(html.querySelectorAll("span")).find((s) => s.textContent === "z" && s.style.color);
-        return z ? getComputedStyle(z).color : null;
-      })(),
-    };
-  }, [STYLED_TEX, want]);
+  const got = await page.evaluate(
+    ([tex, want]) => {
+      const el = window.render(`$$${tex}$$`, false);
+      const html = el.querySelector(".katex-html");
+      const els = html ? [html, ...html.querySelectorAll("*")] : [];
+      const scratch = document.createElement("span");
+      const canon = (prop, value) => {
+        scratch.style.cssText = "";
+        scratch.style.setProperty(prop, value);
+        return scratch.style.getPropertyValue(prop);
+      };
+      const px = (v) => (/^-?[\d.]+px$/.test(v) ? Number.parseFloat(v) : null);
+      return {
+        dataSt: el.querySelectorAll("[data-st]").length,
+        tags: els.map((e) => e.tagName.toLowerCase()),
+        checks: els.flatMap((e, i) =>
+          (want[i]?.decls ?? []).map(([prop, value]) => {
+            const cs = getComputedStyle(e);
+            const emMatch = /^(-?[\d.]+)em$/.exec(value);
+            // em lengths resolve against the element's own font size (font-size itself against its parent's).
+            const base = px(prop === "font-size" ? getComputedStyle(e.parentElement).fontSize : cs.fontSize);
+            return {
+              i,
+              prop,
+              value,
+              applied: e.style.getPropertyValue(prop),
+              want: canon(prop, value),
+              computed: cs.getPropertyValue(prop),
+              wantPx: emMatch && base !== null ? Number(emMatch[1]) * base : null,
+            };
+          }),
+        ),
+        // Geometry that only the applied styles produce: the numerator sits above the denominator.
+        frac: (() => {
+          const mf = html.querySelector(".mfrac");
+          const [den, num] = Array.from(mf.querySelectorAll(".vlist > span > .pstrut + span")).map((s) => s.getBoundingClientRect());
+          return { numBottom: num.bottom, denTop: den.top };
+        })(),
+        color: (() => {
+          const z = Array.from(html.querySelectorAll("span")).find((s) => s.textContent === "z" && s.style.color);
+          return z ? getComputedStyle(z).color : null;
+        })(),
+      };
+    },
+    [STYLED_TEX, want],
+  );
 
   assert.equal(got.dataSt, 0, "no data-st left behind");
-  assert.deepEqual(got.tags, want.map((e) => e.tag), "the sanitised output keeps KaTeX's element structure");
-  assert.equal(got.checks.length, styled.reduce((a, e) => a + e.decls.length, 0));
+  assert.deepEqual(
+    got.tags,
+    want.map((e) => e.tag),
+    "the sanitised output keeps KaTeX's element structure",
+  );
+  assert.equal(
+    got.checks.length,
+    styled.reduce((a, e) => a + e.decls.length, 0),
+  );
   for (const c of got.checks) {
     assert.equal(c.applied, c.want, `element ${c.i}: ${c.prop}: ${c.value} is applied (got "${c.applied}")`);
   }
@@ -210,7 +229,10 @@ test("KaTeX's inline styles are applied through CSSOM under the panel's CSP: eve
   assert.ok(lengths.length >= 10, `${lengths.length} computed lengths checked`);
   for (const c of lengths) {
     const computed = Number.parseFloat(c.computed);
-    assert.ok(Math.abs(computed - c.wantPx) < 0.05, `element ${c.i}: ${c.prop}: ${c.value} computes to ${c.computed}, expected ${c.wantPx.toFixed(3)}px`);
+    assert.ok(
+      Math.abs(computed - c.wantPx) < 0.05,
+      `element ${c.i}: ${c.prop}: ${c.value} computes to ${c.computed}, expected ${c.wantPx.toFixed(3)}px`,
+    );
   }
   assert.equal(got.color, "rgb(255, 0, 0)", "\\color{red} is in effect");
   assert.ok(got.frac.numBottom <= got.frac.denTop + 0.5, `numerator above denominator: ${JSON.stringify(got.frac)}`);
@@ -222,10 +244,18 @@ test("the renderer page really is under the panel's CSP: a style attribute from 
     const holder = document.createElement("div");
     document.body.append(holder);
     holder.innerHTML = '<span id="inline-probe" style="margin-left: 7px">x</span>';
-    return new Promise((resolve) => setTimeout(() => resolve({ margin: getComputedStyle(document.getElementById("inline-probe")).marginLeft, v: window.__violations.splice(0) }), 100));
+    return new Promise((resolve) =>
+      setTimeout(
+        () => resolve({ margin: getComputedStyle(document.getElementById("inline-probe")).marginLeft, v: window.__violations.splice(0) }),
+        100,
+      ),
+    );
   });
   assert.equal(r.margin, "0px", "the inline style attribute did not apply");
-  assert.ok(r.v.some((x) => /^style-src/.test(x.directive)), JSON.stringify(r.v));
+  assert.ok(
+    r.v.some((x) => /^style-src/.test(x.directive)),
+    JSON.stringify(r.v),
+  );
 });
 
 // A reasoning model's answer as the panel receives it, one step per blank-line block: a
@@ -249,8 +279,13 @@ function probeSteps(steps, { streamingLast = false } = {}) {
         const el = document.createElement("div");
         document.body.append(el);
         const r = R.renderStepInto(el, t, streamingLast && i === texts.length - 1, starts[i]);
-        const thinkText = Array.from(el.querySelectorAll(".think-body")).map((x) => x.textContent).join("|");
-        const outside = Array.from(el.childNodes).filter((n) => !(n instanceof Element && n.classList.contains("think"))).map((n) => n.textContent).join("");
+        const thinkText = Array.from(el.querySelectorAll(".think-body"))
+          .map((x) => x.textContent)
+          .join("|");
+        const outside = Array.from(el.childNodes)
+          .filter((n) => !(n instanceof Element && n.classList.contains("think")))
+          .map((n) => n.textContent)
+          .join("");
         return {
           startsInside: starts[i],
           thinking: r.thinking,
@@ -270,8 +305,14 @@ function probeSteps(steps, { streamingLast = false } = {}) {
 
 test("reasoning blocks: steps inside <think> are marked as thinking, the answer after </think> is not", async () => {
   const s = await probeSteps(THINK_STEPS);
-  assert.deepEqual(s.map((x) => x.startsInside), [false, true, true, false]);
-  assert.deepEqual(s.map((x) => x.thinking), ["all", "all", "all", "none"]);
+  assert.deepEqual(
+    s.map((x) => x.startsInside),
+    [false, true, true, false],
+  );
+  assert.deepEqual(
+    s.map((x) => x.thinking),
+    ["all", "all", "all", "none"],
+  );
   // The tags are labels, never tag text.
   assert.deepEqual(s[0].labels, ["Thinking"]);
   assert.deepEqual(s[1].labels, []);
@@ -301,7 +342,10 @@ test("reasoning blocks: </think> and the answer in one step; a stray </think> ma
   assert.ok(!b.outside.includes("so 19"), "the thought is not in the answer part");
   // Template put <think> into the prompt: the output starts inside the block.
   const c = await probeSteps(["Thinking about 12+7 without an opening tag.\n\n", "It is 19.\n</think>\n\n", "19"]);
-  assert.deepEqual(c.map((x) => x.thinking), ["all", "all", "none"]);
+  assert.deepEqual(
+    c.map((x) => x.thinking),
+    ["all", "all", "none"],
+  );
   assert.deepEqual(c[1].labels, ["end of thinking"]);
   assert.match(c[2].outside, /19/);
 });
@@ -323,7 +367,7 @@ test("reasoning blocks: a partial tag while streaming is held back; hostile text
 const HOSTILE = [
   "<script>window.__x=1</script>",
   '<img src=x onerror="window.__x=2">',
-  "[a](javascript:window.__x=3) <a href=\"javascript:1\">b</a> [c](http://127.0.0.1:47913/x)",
+  '[a](javascript:window.__x=3) <a href="javascript:1">b</a> [c](http://127.0.0.1:47913/x)',
   "</div><div id=breakout>",
   "$\\href{javascript:window.__x=5}{x}$ \\(\\url{http://127.0.0.1:47913/u}\\) $$\\includegraphics{http://127.0.0.1:47913/g.png}$$",
   "![i](http://127.0.0.1:47913/i.png) <http://127.0.0.1:47913/auto> [r][r]\n\n[r]: javascript:alert(1)",
@@ -352,7 +396,17 @@ for (const [i, h] of HOSTILE.entries()) {
 /** Bundles a TypeScript module for Node and imports it (CommonJS dependencies get a real `require`). */
 async function importBundled(entry, plugins = []) {
   const banner = `import { createRequire as __arbRequire } from "node:module"; const require = __arbRequire(${JSON.stringify(join(root, "package.json"))});`;
-  const out = await esbuild.build({ entryPoints: [join(root, entry)], bundle: true, write: false, format: "esm", platform: "node", target: "node20", logLevel: "warning", plugins, banner: { js: banner } });
+  const out = await esbuild.build({
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    write: false,
+    format: "esm",
+    platform: "node",
+    target: "node20",
+    logLevel: "warning",
+    plugins,
+    banner: { js: banner },
+  });
   return import(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].text).toString("base64")}`);
 }
 
@@ -361,7 +415,8 @@ const vscodeStub = {
   setup(b) {
     b.onResolve({ filter: /^vscode$/ }, () => ({ path: "vscode", namespace: "stub" }));
     b.onLoad({ filter: /.*/, namespace: "stub" }, () => ({
-      contents: "export const Uri = { joinPath: (b, ...p) => ({ path: [b.path, ...p].join('/') }) }; export const ViewColumn = {}; export const window = {};",
+      contents:
+        "export const Uri = { joinPath: (b, ...p) => ({ path: [b.path, ...p].join('/') }) }; export const ViewColumn = {}; export const window = {};",
       loader: "js",
     }));
   },
@@ -387,11 +442,24 @@ let assetsMemo;
 function webviewAssets() {
   assetsMemo ??= (async () => {
     const assets = new Map();
-    const js = await esbuild.build({ entryPoints: [join(root, "media", "webview.ts")], bundle: true, write: false, format: "iife", platform: "browser", target: ["chrome120"], logLevel: "warning" });
+    const js = await esbuild.build({
+      entryPoints: [join(root, "media", "webview.ts")],
+      bundle: true,
+      write: false,
+      format: "iife",
+      platform: "browser",
+      target: ["chrome120"],
+      logLevel: "warning",
+    });
     assets.set("/ext/dist/webview/webview.js", { type: "text/javascript", body: js.outputFiles[0].contents });
     const css = await esbuild.build({
-      entryPoints: [join(root, "media", "webview.css")], bundle: true, write: false, outdir: "/ext/dist/webview", assetNames: "fonts/[name]",
-      loader: { ".woff2": "file", ".woff": "file", ".ttf": "file" }, logLevel: "warning",
+      entryPoints: [join(root, "media", "webview.css")],
+      bundle: true,
+      write: false,
+      outdir: "/ext/dist/webview",
+      assetNames: "fonts/[name]",
+      loader: { ".woff2": "file", ".woff": "file", ".ttf": "file" },
+      logLevel: "warning",
     });
     for (const f of css.outputFiles) assets.set(f.path, { type: f.path.endsWith(".css") ? "text/css" : "font/woff2", body: f.contents });
     return assets;
@@ -406,22 +474,38 @@ async function panelPage() {
   await p.setViewportSize({ width: 760, height: 900 });
   const errors = [];
   p.on("pageerror", (e) => errors.push(String(e)));
-  p.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  p.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
   await serve(p, "/panel", html, assets);
   await p.addInitScript(() => {
     window.__posted = [];
-    document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} (${e.sourceFile}:${e.lineNumber}:${e.columnNumber})`));
-    window.acquireVsCodeApi = () => ({ postMessage: (m) => window.__posted.push(m), getState: () => undefined, setState: (s) => (window.__saved = s) });
+    document.addEventListener("securitypolicyviolation", (e) =>
+      console.error(`CSP violation: ${e.violatedDirective} (${e.sourceFile}:${e.lineNumber}:${e.columnNumber})`),
+    );
+    window.acquireVsCodeApi = () => ({
+      postMessage: (m) => window.__posted.push(m),
+      getState: () => undefined,
+      setState: (s) => (window.__saved = s),
+    });
   });
   await p.goto(`${ORIGIN}/panel`);
   await p.waitForFunction(() => window.__posted.some((m) => m.type === "ready"));
   // The theme variables VS Code sets on a webview's <html> (Dark Modern), through CSSOM as VS Code does.
   await p.evaluate(() => {
     const vars = {
-      "--vscode-font-family": "system-ui, sans-serif", "--vscode-font-size": "13px", "--vscode-foreground": "#cccccc",
-      "--vscode-editor-background": "#1f1f1f", "--vscode-descriptionForeground": "#9d9d9d", "--vscode-panel-border": "#2b2b2b",
-      "--vscode-button-background": "#0078d4", "--vscode-button-foreground": "#ffffff", "--vscode-charts-blue": "#3794ff",
-      "--vscode-charts-orange": "#d18616", "--vscode-textBlockQuote-background": "#2b2b2b", "--vscode-editor-font-family": "monospace",
+      "--vscode-font-family": "system-ui, sans-serif",
+      "--vscode-font-size": "13px",
+      "--vscode-foreground": "#cccccc",
+      "--vscode-editor-background": "#1f1f1f",
+      "--vscode-descriptionForeground": "#9d9d9d",
+      "--vscode-panel-border": "#2b2b2b",
+      "--vscode-button-background": "#0078d4",
+      "--vscode-button-foreground": "#ffffff",
+      "--vscode-charts-blue": "#3794ff",
+      "--vscode-charts-orange": "#d18616",
+      "--vscode-textBlockQuote-background": "#2b2b2b",
+      "--vscode-editor-font-family": "monospace",
     };
     for (const [k, v] of Object.entries(vars)) document.documentElement.style.setProperty(k, v);
   });
@@ -448,7 +532,20 @@ test("router scores show the digits that decide them (confidence router scores o
 });
 
 function recordedStep(index, model, text, routerScore) {
-  return { index, text, model, routerScore, tokens: Math.max(1, Math.round(text.length / 4)), draftTokensDiscarded: 0, targetTokensReused: 0, endedBy: "delimiter", ms: 40 + index * 7, draftMs: 30, targetMs: model === "target" ? 30 : 0, routerMs: 0.1 };
+  return {
+    index,
+    text,
+    model,
+    routerScore,
+    tokens: Math.max(1, Math.round(text.length / 4)),
+    draftTokensDiscarded: 0,
+    targetTokensReused: 0,
+    endedBy: "delimiter",
+    ms: 40 + index * 7,
+    draftMs: 30,
+    targetMs: model === "target" ? 30 : 0,
+    routerMs: 0.1,
+  };
 }
 
 test("panel page: a recorded reasoning run shows thinking steps as thinking, the answer after </think> as the answer", async () => {
@@ -461,16 +558,41 @@ test("panel page: a recorded reasoning run shows thinking steps as thinking, the
   assert.equal(answer, "19", "the engine's extractor reads the answer after </think>");
   const meter = (ms) => ({ generated: 20, evaluated: 30, committed: 20, discarded: 0, ms });
   const result = {
-    question: "What is 12+7?", policy: "arbitrage", threshold: 0.5, steps, text, answer, finishReason: "eos",
-    stats: { steps: 4, stepsByModel: { draft: 2, target: 2 }, tokensByModel: { draft: 20, target: 20 }, draftTokensDiscarded: 4, targetTokensDiscarded: 0, targetTokensReused: 0, targetVerifyWasted: 0, routerCalls: 4, routerMs: 0.4, scorerCalls: 0, scorerMs: 0, meters: { draft: meter(60), target: meter(240) }, wallMs: 320, overheadMs: 10 },
+    question: "What is 12+7?",
+    policy: "arbitrage",
+    threshold: 0.5,
+    steps,
+    text,
+    answer,
+    finishReason: "eos",
+    stats: {
+      steps: 4,
+      stepsByModel: { draft: 2, target: 2 },
+      tokensByModel: { draft: 20, target: 20 },
+      draftTokensDiscarded: 4,
+      targetTokensDiscarded: 0,
+      targetTokensReused: 0,
+      targetVerifyWasted: 0,
+      routerCalls: 4,
+      routerMs: 0.4,
+      scorerCalls: 0,
+      scorerMs: 0,
+      meters: { draft: meter(60), target: meter(240) },
+      wallMs: 320,
+      overheadMs: 10,
+    },
   };
   const { page: p, errors, post } = await panelPage();
   try {
     const runId = "rec-1";
-    await post({ type: "run-started", run: { runId, question: "What is 12+7?", policy: "arbitrage", threshold: 0.5, pair: "recorded reasoning run", startedAt: 0 } });
+    await post({
+      type: "run-started",
+      run: { runId, question: "What is 12+7?", policy: "arbitrage", threshold: 0.5, pair: "recorded reasoning run", startedAt: 0 },
+    });
     for (const s of steps) {
       // Stream each step token by token first (pending step, re-rendered per frame), then commit it.
-      for (const chunk of s.text.match(/[\s\S]{1,5}/g)) await post({ type: "engine-event", runId, event: { type: "token", index: s.index, model: s.model, text: chunk } });
+      for (const chunk of s.text.match(/[\s\S]{1,5}/g))
+        await post({ type: "engine-event", runId, event: { type: "token", index: s.index, model: s.model, text: chunk } });
       await p.waitForTimeout(30);
       await post({ type: "engine-event", runId, event: { type: "step-decided", step: s } });
     }
@@ -479,7 +601,13 @@ test("panel page: a recorded reasoning run shows thinking steps as thinking, the
     const dom = await p.evaluate(() => {
       const arts = Array.from(document.querySelectorAll("#steps > .step"));
       return {
-        steps: arts.map((a) => ({ model: a.dataset.model, thinking: a.dataset.thinking ?? "none", cls: a.className, labels: Array.from(a.querySelectorAll(".think-label")).map((l) => l.textContent), text: a.querySelector(".step-body").textContent })),
+        steps: arts.map((a) => ({
+          model: a.dataset.model,
+          thinking: a.dataset.thinking ?? "none",
+          cls: a.className,
+          labels: Array.from(a.querySelectorAll(".think-label")).map((l) => l.textContent),
+          text: a.querySelector(".step-body").textContent,
+        })),
         answer: document.getElementById("answer")?.textContent ?? null,
         pending: document.querySelectorAll(".step.pending").length,
         bodyText: document.getElementById("steps").textContent,
@@ -488,10 +616,19 @@ test("panel page: a recorded reasoning run shows thinking steps as thinking, the
     });
     await p.screenshot({ path: join(root, ".test-artifacts", "render-think.png"), fullPage: true });
     assert.equal(dom.pending, 0);
-    assert.deepEqual(dom.steps.map((s) => s.model), models);
-    assert.deepEqual(dom.steps.map((s) => s.thinking), ["all", "all", "all", "none"]);
+    assert.deepEqual(
+      dom.steps.map((s) => s.model),
+      models,
+    );
+    assert.deepEqual(
+      dom.steps.map((s) => s.thinking),
+      ["all", "all", "all", "none"],
+    );
     assert.ok(dom.steps.slice(0, 3).every((s) => / thinking/.test(s.cls)) && !/thinking/.test(dom.steps[3].cls));
-    assert.deepEqual(dom.steps.map((s) => s.labels), [["Thinking"], [], ["end of thinking"], []]);
+    assert.deepEqual(
+      dom.steps.map((s) => s.labels),
+      [["Thinking"], [], ["end of thinking"], []],
+    );
     assert.ok(!dom.bodyText.includes("<think>") && !dom.bodyText.includes("</think>"), "no raw tag text in the panel");
     assert.match(dom.steps[3].text, /The answer is 19\./);
     assert.equal(dom.answer, "19", "the final answer is shown");

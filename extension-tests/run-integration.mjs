@@ -18,7 +18,7 @@ writeFileSync(join(workspace, "question.md"), "Q: 12*7+5\n");
 
 // The real published pair for suite/real-pair.test.ts, resolved (and fetched when missing) here:
 // code-server points XDG_CACHE_HOME into a temp folder, so the extension host gets the folder.
-let realModels = {};
+let realModels;
 try {
   realModels = { ARBITRAGE_REAL_MODELS: dirname(realPair().draft) };
 } catch (e) {
@@ -26,7 +26,7 @@ try {
 }
 
 const mode = process.env.ARBITRAGE_VSCODE;
-const vscodeExecutablePath = mode === "download" ? undefined : process.env.VSCODE_EXECUTABLE ?? join(here, "bin", "code-launcher.mjs");
+const vscodeExecutablePath = mode === "download" ? undefined : (process.env.VSCODE_EXECUTABLE ?? join(here, "bin", "code-launcher.mjs"));
 
 let code = 0;
 try {

@@ -88,7 +88,17 @@ function startServer() {
 }
 
 function embeddedConfig() {
-  return { draft: "embedded", target: "embedded", router: "embedded", scorer: "embedded", gpu: "cpu", gpuLayers: "auto", threads: THREADS, contextSize: 2048, ...configOverride };
+  return {
+    draft: "embedded",
+    target: "embedded",
+    router: "embedded",
+    scorer: "embedded",
+    gpu: "cpu",
+    gpuLayers: "auto",
+    threads: THREADS,
+    contextSize: 2048,
+    ...configOverride,
+  };
 }
 
 let s;
@@ -180,7 +190,11 @@ test("cancel with no running request cancels nothing", async () => {
 
 test("reason on the embedded pair streams step events and returns routed steps", { skip: !haveModels && "models/*.gguf not present" }, async () => {
   s.notifications.length = 0;
-  const r = await s.request("arbitrage/reason", { requestId: "real-1", question: "Q: 12*7+5", config: embeddedConfig(), options: { maxSteps: 12 } }, 120_000);
+  const r = await s.request(
+    "arbitrage/reason",
+    { requestId: "real-1", question: "Q: 12*7+5", config: embeddedConfig(), options: { maxSteps: 12 } },
+    120_000,
+  );
   assert.equal(r.error, undefined, JSON.stringify(r.error));
   const result = r.result;
   assert.ok(result.steps.length > 0);
@@ -199,7 +213,16 @@ test("reason on the embedded pair streams step events and returns routed steps",
 test("$/cancelRequest stops a running reason request", { skip: !haveModels && "models/*.gguf not present" }, async () => {
   s.notifications.length = 0;
   const id = 7001;
-  const p = s.raw({ jsonrpc: "2.0", id, method: "arbitrage/reason", params: { requestId: "cancel-1", question: "Q: 98*76+54*32-10", config: embeddedConfig(), options: { policy: "target", maxSteps: 200 } } }, id, 60_000);
+  const p = s.raw(
+    {
+      jsonrpc: "2.0",
+      id,
+      method: "arbitrage/reason",
+      params: { requestId: "cancel-1", question: "Q: 98*76+54*32-10", config: embeddedConfig(), options: { policy: "target", maxSteps: 200 } },
+    },
+    id,
+    60_000,
+  );
   // Cancel as soon as the first token streams.
   const t0 = Date.now();
   while (!s.notifications.some((n) => n.method === "arbitrage/event" && n.params.event.type === "token") && Date.now() - t0 < 30_000) {
@@ -217,22 +240,39 @@ test("$/cancelRequest stops a running reason request", { skip: !haveModels && "m
   await assertServing();
 });
 
-test("a queued request can be cancelled before it starts; the running one completes", { skip: !haveModels && "models/*.gguf not present" }, async () => {
-  const a = s.request("arbitrage/reason", { requestId: "q-a", question: "Q: 98*76+54*32-10", config: embeddedConfig(), options: { policy: "target", maxSteps: 40 } }, 120_000);
-  const idB = 7101;
-  const b = s.raw({ jsonrpc: "2.0", id: idB, method: "arbitrage/reason", params: { requestId: "q-b", question: "Q: 1+2", config: embeddedConfig(), options: {} } }, idB, 60_000);
-  await new Promise((r) => setTimeout(r, 20));
-  const st = await s.request("arbitrage/status");
-  assert.ok(st.result.queued.includes("q-b") || st.result.running === "q-b" || st.result.served > 0);
-  const c = await s.request("arbitrage/cancel", { requestId: "q-b" });
-  assert.equal(c.error, undefined);
-  const rb = await b;
-  if (rb.error) assert.equal(rb.error.code, -32800);
-  else assert.equal(rb.result.finishReason, "cancelled");
-  const ra = await a;
-  assert.equal(ra.error, undefined, JSON.stringify(ra.error));
-  assert.ok(ra.result.steps.length > 0);
-});
+test(
+  "a queued request can be cancelled before it starts; the running one completes",
+  { skip: !haveModels && "models/*.gguf not present" },
+  async () => {
+    const a = s.request(
+      "arbitrage/reason",
+      { requestId: "q-a", question: "Q: 98*76+54*32-10", config: embeddedConfig(), options: { policy: "target", maxSteps: 40 } },
+      120_000,
+    );
+    const idB = 7101;
+    const b = s.raw(
+      {
+        jsonrpc: "2.0",
+        id: idB,
+        method: "arbitrage/reason",
+        params: { requestId: "q-b", question: "Q: 1+2", config: embeddedConfig(), options: {} },
+      },
+      idB,
+      60_000,
+    );
+    await new Promise((r) => setTimeout(r, 20));
+    const st = await s.request("arbitrage/status");
+    assert.ok(st.result.queued.includes("q-b") || st.result.running === "q-b" || st.result.served > 0);
+    const c = await s.request("arbitrage/cancel", { requestId: "q-b" });
+    assert.equal(c.error, undefined);
+    const rb = await b;
+    if (rb.error) assert.equal(rb.error.code, -32800);
+    else assert.equal(rb.result.finishReason, "cancelled");
+    const ra = await a;
+    assert.equal(ra.error, undefined, JSON.stringify(ra.error));
+    assert.ok(ra.result.steps.length > 0);
+  },
+);
 
 test("unload disposes the models and the server keeps serving", { skip: !haveModels && "models/*.gguf not present" }, async () => {
   const r = await s.request("arbitrage/unload");
@@ -241,25 +281,29 @@ test("unload disposes the models and the server keeps serving", { skip: !haveMod
   assert.equal(st.loaded, null);
 });
 
-test("calibrate fits the router for the pair in the engine process with progress, and the next load uses it", { skip: !haveModels && "models/*.gguf not present" }, async () => {
-  const problems = join(calibrations, "problems.jsonl");
-  const lines = readFileSync(join(root, "bench/problems/calibration-embedded.jsonl"), "utf8").split("\n").slice(0, 48);
-  writeFileSync(problems, `${lines.join("\n")}\n`);
-  s.notifications.length = 0;
-  const config = { ...embeddedConfig(), router: "confidence" };
-  const r = await s.request("arbitrage/calibrate", { requestId: "cal-1", config, problemsPath: problems }, 300_000);
-  assert.equal(r.error, undefined, JSON.stringify(r.error));
-  assert.equal(r.result.status, "written");
-  assert.equal(r.result.labels, "exact");
-  assert.ok(r.result.path.startsWith(calibrations) && existsSync(r.result.path), r.result.path);
-  assert.match(r.result.router, /^confidence, calibrated for this pair, AUC 0\.\d\d$/);
-  const progress = s.notifications.filter((n) => n.method === "arbitrage/calibrateProgress" && n.params.requestId === "cal-1").map((n) => n.params);
-  assert.ok(progress.length >= 48, `progress after each problem (${progress.length})`);
-  assert.equal(progress.at(-1).done, 48);
-  const reasoned = await s.request("arbitrage/reason", { requestId: "cal-2", question: "Q: 12*7+5", config, options: { maxSteps: 12 } }, 120_000);
-  assert.equal(reasoned.error, undefined, JSON.stringify(reasoned.error));
-  assert.equal(reasoned.result.stats.router, r.result.router);
-});
+test(
+  "calibrate fits the router for the pair in the engine process with progress, and the next load uses it",
+  { skip: !haveModels && "models/*.gguf not present" },
+  async () => {
+    const problems = join(calibrations, "problems.jsonl");
+    const lines = readFileSync(join(root, "bench/problems/calibration-embedded.jsonl"), "utf8").split("\n").slice(0, 48);
+    writeFileSync(problems, `${lines.join("\n")}\n`);
+    s.notifications.length = 0;
+    const config = { ...embeddedConfig(), router: "confidence" };
+    const r = await s.request("arbitrage/calibrate", { requestId: "cal-1", config, problemsPath: problems }, 300_000);
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    assert.equal(r.result.status, "written");
+    assert.equal(r.result.labels, "exact");
+    assert.ok(r.result.path.startsWith(calibrations) && existsSync(r.result.path), r.result.path);
+    assert.match(r.result.router, /^confidence, calibrated for this pair, AUC 0\.\d\d$/);
+    const progress = s.notifications.filter((n) => n.method === "arbitrage/calibrateProgress" && n.params.requestId === "cal-1").map((n) => n.params);
+    assert.ok(progress.length >= 48, `progress after each problem (${progress.length})`);
+    assert.equal(progress.at(-1).done, 48);
+    const reasoned = await s.request("arbitrage/reason", { requestId: "cal-2", question: "Q: 12*7+5", config, options: { maxSteps: 12 } }, 120_000);
+    assert.equal(reasoned.error, undefined, JSON.stringify(reasoned.error));
+    assert.equal(reasoned.result.stats.router, r.result.router);
+  },
+);
 
 test("calibrate with bad params or a bad problem file replies with the cause", async () => {
   const zero = await s.request("arbitrage/calibrate", { requestId: "cal-3", config: embeddedConfig(), problemsPath: "/x.jsonl", budgetMinutes: 0 });
@@ -290,8 +334,18 @@ let downloadSeq = 0;
 function download(repo, dirPath, extra = {}) {
   const downloadId = `dl-${++downloadSeq}`;
   const id = 8000 + downloadSeq;
-  const reply = s.raw({ jsonrpc: "2.0", id, method: "arbitrage/download", params: { downloadId, uri: `hf:mirror-user/${repo}:Q4_K_M`, dirPath, endpoint: mirror.endpoint, ...extra } }, id, 60_000);
-  const progress = () => s.notifications.filter((n) => n.method === "arbitrage/downloadProgress" && n.params.downloadId === downloadId).map((n) => n.params);
+  const reply = s.raw(
+    {
+      jsonrpc: "2.0",
+      id,
+      method: "arbitrage/download",
+      params: { downloadId, uri: `hf:mirror-user/${repo}:Q4_K_M`, dirPath, endpoint: mirror.endpoint, ...extra },
+    },
+    id,
+    60_000,
+  );
+  const progress = () =>
+    s.notifications.filter((n) => n.method === "arbitrage/downloadProgress" && n.params.downloadId === downloadId).map((n) => n.params);
   return { id, reply, progress };
 }
 
@@ -311,7 +365,10 @@ test("download from a mirror: progress notifications up to the full size, the fi
   assert.ok(p.length >= 2, `${p.length} progress notifications`);
   for (let i = 1; i < p.length; i++) assert.ok(p[i].downloadedBytes >= p[i - 1].downloadedBytes, "progress never goes back");
   assert.deepEqual(p.at(-1), { downloadId: p[0].downloadId, downloadedBytes: GGUF.length, totalBytes: GGUF.length });
-  assert.ok(mirrorLog.some((l) => l.path === "/v2/mirror-user/ok-GGUF/manifests/Q4_K_M"), "the mirror's manifest URL was used");
+  assert.ok(
+    mirrorLog.some((l) => l.path === "/v2/mirror-user/ok-GGUF/manifests/Q4_K_M"),
+    "the mirror's manifest URL was used",
+  );
 });
 
 test("download: $/cancelRequest stops it within 3 s, nothing is left under the model's name, and the next attempt completes", async () => {
@@ -320,14 +377,21 @@ test("download: $/cancelRequest stops it within 3 s, nothing is left under the m
   const d = download("slow-GGUF", dir);
   const t0 = Date.now();
   while (!d.progress().some((p) => p.downloadedBytes > 0) && Date.now() - t0 < 30_000) await new Promise((r) => setTimeout(r, 20));
-  assert.ok(d.progress().some((p) => p.downloadedBytes > 0 && p.downloadedBytes < GGUF.length), "cancelled mid-download");
+  assert.ok(
+    d.progress().some((p) => p.downloadedBytes > 0 && p.downloadedBytes < GGUF.length),
+    "cancelled mid-download",
+  );
   s.send({ jsonrpc: "2.0", method: "$/cancelRequest", params: { id: d.id } });
   const tc = Date.now();
   const r = await d.reply;
   assert.ok(Date.now() - tc < 3000, `cancel took ${Date.now() - tc} ms`);
   assert.equal(r.error?.code, -32800, JSON.stringify(r.error));
   assert.equal(r.error?.data?.code, "cancelled");
-  assert.deepEqual(filesIn(dir).filter((f) => f.endsWith(".gguf")), [], "nothing under the model's name");
+  assert.deepEqual(
+    filesIn(dir).filter((f) => f.endsWith(".gguf")),
+    [],
+    "nothing under the model's name",
+  );
   const again = await download("slow-GGUF", dir).reply;
   assert.equal(again.error, undefined, JSON.stringify(again.error));
   assert.equal(createHash("sha256").update(readFileSync(again.result.path)).digest("hex"), GGUF_SHA);
@@ -357,7 +421,10 @@ test("download: against a mirror that drops every connection the request fails a
   const t0 = Date.now();
   const r = await download("dropping-GGUF", downloadDir(), { stallMs: 1500 }).reply;
   assert.equal(r.error?.data?.code, "download-failed", JSON.stringify(r.error));
-  assert.match(r.error.message, /stalled: no data for 2 s from http:\/\/127\.0\.0\.1:\d+\/\. Check the connection and the arbitrage\.modelMirror setting/);
+  assert.match(
+    r.error.message,
+    /stalled: no data for 2 s from http:\/\/127\.0\.0\.1:\d+\/\. Check the connection and the arbitrage\.modelMirror setting/,
+  );
   assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`);
   await assertServing();
 });
@@ -385,7 +452,11 @@ test("download: a folder that cannot be written fails with its path and the caus
   assert.equal(r.error?.data?.code, "download-failed", JSON.stringify(r.error));
   assert.match(r.error.message, new RegExp(`^Cannot write to the download folder ${dir} \\((EACCES|EPERM|EROFS):`));
   // (Filtered by repo: the "dropping" download's retry loop inside the downloader goes on after it failed as stalled.)
-  assert.deepEqual(mirrorLog.filter((l) => l.path.includes("/unwritable-GGUF")), [], "nothing was fetched");
+  assert.deepEqual(
+    mirrorLog.filter((l) => l.path.includes("/unwritable-GGUF")),
+    [],
+    "nothing was fetched",
+  );
 });
 
 test("download: an endpoint that is not an http(s) URL is refused as InvalidParams", async () => {

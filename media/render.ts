@@ -219,18 +219,67 @@ const md = createMarkdown();
 // ----------------------------------------------------------------------------------------------
 
 const FORBID_TAGS = [
-  "a", "img", "image", "iframe", "frame", "object", "embed", "form", "input", "button", "textarea", "select",
-  "style", "script", "link", "meta", "base", "video", "audio", "source", "track", "picture", "use",
-  "foreignobject", "animate", "set", "animatemotion", "animatetransform", "maction",
+  "a",
+  "img",
+  "image",
+  "iframe",
+  "frame",
+  "object",
+  "embed",
+  "form",
+  "input",
+  "button",
+  "textarea",
+  "select",
+  "style",
+  "script",
+  "link",
+  "meta",
+  "base",
+  "video",
+  "audio",
+  "source",
+  "track",
+  "picture",
+  "use",
+  "foreignobject",
+  "animate",
+  "set",
+  "animatemotion",
+  "animatetransform",
+  "maction",
 ];
 const FORBID_ATTR = ["href", "xlink:href", "src", "srcset", "action", "formaction", "background", "poster", "ping"];
 
 /** CSS properties KaTeX emits; anything else in a style attribute is dropped. */
 const STYLE_PROPS = new Set([
-  "height", "width", "min-width", "max-width", "vertical-align", "top", "left", "right", "bottom",
-  "margin", "margin-left", "margin-right", "margin-top", "margin-bottom", "padding-left", "padding-right",
-  "border-bottom-width", "border-top-width", "border-right-width", "border-left-width", "border-width",
-  "border-style", "border-color", "color", "position", "font-size", "display",
+  "height",
+  "width",
+  "min-width",
+  "max-width",
+  "vertical-align",
+  "top",
+  "left",
+  "right",
+  "bottom",
+  "margin",
+  "margin-left",
+  "margin-right",
+  "margin-top",
+  "margin-bottom",
+  "padding-left",
+  "padding-right",
+  "border-bottom-width",
+  "border-top-width",
+  "border-right-width",
+  "border-left-width",
+  "border-width",
+  "border-style",
+  "border-color",
+  "color",
+  "position",
+  "font-size",
+  "display",
 ]);
 
 let hooked = false;
@@ -379,7 +428,12 @@ export type StepThinking = "none" | "part" | "all";
  * tags outside a block renders exactly as renderInto; otherwise each segment gets its own
  * element, thinking ones inside `div.think` with their labels.
  */
-export function renderStepInto(el: Element, text: string, streaming: boolean, thinkingAtStart: boolean): { thinking: StepThinking; insideAtEnd: boolean } {
+export function renderStepInto(
+  el: Element,
+  text: string,
+  streaming: boolean,
+  thinkingAtStart: boolean,
+): { thinking: StepThinking; insideAtEnd: boolean } {
   const { segments, insideAtEnd } = splitThinking(text, thinkingAtStart, streaming);
   if (!thinkingAtStart && segments.every((s) => !s.thinking)) {
     renderInto(el, segments.map((s) => s.text).join(""), streaming);

@@ -6,7 +6,15 @@
  */
 import type { EngineEvent, StepRecord } from "../src/engine/types.js";
 import type { WebviewToHost } from "../src/protocol/index.js";
-import { emptyPanelState, isCurrentRun, isRunning, reducePanel, type HostToWebview, type PanelState, type RunInfo } from "../src/protocol/panel-state.js";
+import {
+  emptyPanelState,
+  isCurrentRun,
+  isRunning,
+  reducePanel,
+  type HostToWebview,
+  type PanelState,
+  type RunInfo,
+} from "../src/protocol/panel-state.js";
 import { formatMs, percent, speedupText, summarize } from "../src/extension/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
 import { formatScore, formatThreshold, thresholdStep } from "./scores.js";
@@ -69,7 +77,9 @@ function renderHeader(run: RunInfo | null): void {
   questionEl.textContent = run ? run.question : "Run “Reason with Arbitrage” to start.";
   // Which weights routed (e.g. "confidence, calibrated for this pair, AUC 0.93") is known once the run finishes.
   const router = state.result?.stats.router;
-  metaEl.textContent = run ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}` : "";
+  metaEl.textContent = run
+    ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}`
+    : "";
   if (run) {
     thresholdEl.step = thresholdStep(run.threshold);
     thresholdEl.value = String(run.threshold);

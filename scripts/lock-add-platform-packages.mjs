@@ -37,6 +37,9 @@ for (const [name, version] of Object.entries(nlc.optionalDependencies ?? {})) {
 }
 // Keep npm's ordering (sorted keys after the root entry).
 const [rootKey, ...rest] = Object.keys(lock.packages);
-lock.packages = Object.fromEntries([[rootKey, lock.packages[rootKey]], ...rest.sort((a, b) => a.localeCompare(b, "en")).map((k) => [k, lock.packages[k]])]);
+lock.packages = Object.fromEntries([
+  [rootKey, lock.packages[rootKey]],
+  ...rest.sort((a, b) => a.localeCompare(b, "en")).map((k) => [k, lock.packages[k]]),
+]);
 writeFileSync(lockPath, `${JSON.stringify(lock, null, 2)}\n`);
 console.log(`lock: added ${added} platform package entr${added === 1 ? "y" : "ies"}`);

@@ -117,7 +117,10 @@ if (!existsSync(join(root, "models"))) {
   console.error("package: models/ missing (the embedded demo pair ships in the VSIX)");
   process.exit(1);
 }
-cpSync(join(root, "models"), join(stage, "models"), { recursive: true, filter: (s) => statSync(s).isDirectory() || s.endsWith(".gguf") || s.endsWith(".json") || s.endsWith(".md") });
+cpSync(join(root, "models"), join(stage, "models"), {
+  recursive: true,
+  filter: (s) => statSync(s).isDirectory() || s.endsWith(".gguf") || s.endsWith(".json") || s.endsWith(".md"),
+});
 const readme = existsSync(join(root, "README.md")) ? join(root, "README.md") : join(root, "docs", "extension.md");
 cpSync(readme, join(stage, "README.md"));
 const license = ["LICENSE", "LICENSE.md", "LICENSE.txt"].map((f) => join(root, f)).find((f) => existsSync(f));
@@ -135,7 +138,8 @@ for (const [dir] of closure) {
   });
 }
 // The repository's .vscodeignore applies to the staged tree too (GPU-binding rules are moot there).
-const ignoreLines = readFileSync(join(root, ".vscodeignore"), "utf8").split("\n")
+const ignoreLines = readFileSync(join(root, ".vscodeignore"), "utf8")
+  .split("\n")
   .filter((l) => ![...keepBindings].some((b) => l.startsWith(`node_modules/${b}/`)));
 writeFileSync(join(stage, ".vscodeignore"), ignoreLines.join("\n"));
 
@@ -151,7 +155,10 @@ run(process.execPath, [vsce, ...vsceArgs], { cwd: stage });
 // 5. Verify.
 const size = statSync(out).size;
 const listing = execFileSync("unzip", ["-l", out], { encoding: "utf8" });
-const entries = listing.split("\n").filter((l) => /extension\//.test(l)).map((l) => l.trim().split(/\s+/).slice(3).join(" "));
+const entries = listing
+  .split("\n")
+  .filter((l) => /extension\//.test(l))
+  .map((l) => l.trim().split(/\s+/).slice(3).join(" "));
 const forbidden = entries.filter((e) => /gitRelease\.bundle|\.map$/.test(e));
 const bindingDirs = [...new Set(entries.map((e) => /node_modules\/@node-llama-cpp\/([^/]+)\//.exec(e)?.[1]).filter(Boolean))];
 console.log(`\nVSIX: ${relative(root, out)} — ${(size / 1024 / 1024).toFixed(1)} MiB, ${entries.length} files`);
@@ -162,9 +169,14 @@ if (forbidden.length) {
 }
 // No test-only code ships: the e2e hooks live in a companion extension under
 // dist/extension-tests/ (extension-tests/hooks-extension), never in the product bundle or manifest.
-const shipped = ["extension/dist/extension.cjs", "extension/package.json"].map((f) => [f, execFileSync("unzip", ["-p", out, f], { encoding: "utf8", maxBuffer: 64 << 20 })]);
+const shipped = ["extension/dist/extension.cjs", "extension/package.json"].map((f) => [
+  f,
+  execFileSync("unzip", ["-p", out, f], { encoding: "utf8", maxBuffer: 64 << 20 }),
+]);
 const testOnly = /injectSteps|arbitrage\.test\.|arbitrageTests\.|__arbPwned|devMode|HOSTILE_STEP_TEXTS|extension-tests/;
-const leaked = entries.filter((e) => /extension-tests|hooks-extension/.test(e)).concat(shipped.filter(([, text]) => testOnly.test(text)).map(([f, text]) => `${f} (${testOnly.exec(text)[0]})`));
+const leaked = entries
+  .filter((e) => /extension-tests|hooks-extension/.test(e))
+  .concat(shipped.filter(([, text]) => testOnly.test(text)).map(([f, text]) => `${f} (${testOnly.exec(text)[0]})`));
 if (leaked.length) {
   console.error(`package: test-only code in the VSIX: ${leaked.slice(0, 5).join(", ")}`);
   process.exit(1);
@@ -186,4 +198,7 @@ if (verify && target === `${process.platform === "darwin" ? "darwin" : process.p
   console.log(`verified the unpacked VSIX's engine server in ${Date.now() - t0} ms`);
   rmSync(dir, { recursive: true, force: true });
 }
-writeFileSync(join(root, ".tools", "vsix-size.json"), JSON.stringify({ file: relative(root, out), bytes: size, files: entries.length, bindings: bindingDirs }, null, 2));
+writeFileSync(
+  join(root, ".tools", "vsix-size.json"),
+  JSON.stringify({ file: relative(root, out), bytes: size, files: entries.length, bindings: bindingDirs }, null, 2),
+);

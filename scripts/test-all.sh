@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's one test command (README, `npm test`, .ci/run): system packages, build,
-# typecheck, then every suite on the real parts — the engine and models through the real
+# typecheck, lint (eslint + prettier), then every suite on the real parts — the engine and models through the real
 # node-llama-cpp, the CLI as built, and the extension in a real VS Code (code-server) with
 # Chromium. Prints one closing line "N passed, N failed".
 set -uo pipefail
@@ -14,6 +14,7 @@ ARBITRAGE_LLAMA_SERVER=$(bash scripts/build-llama-server.sh) || { echo "building
 export ARBITRAGE_LLAMA_SERVER
 npm run --silent build || { echo "build failed"; exit 1; }
 npm run --silent typecheck || { echo "typecheck failed"; exit 1; }
+npm run --silent lint || { echo "lint failed: eslint or prettier (npm run format fixes what they can)"; exit 1; }
 
 passed=0
 failed=0

@@ -16,10 +16,11 @@ child.on("message", (m) => {
   }
 });
 let id = 0;
-const request = (method, params) => new Promise((resolve) => {
-  pending.set(++id, resolve);
-  child.send({ jsonrpc: "2.0", id, method, params });
-});
+const request = (method, params) =>
+  new Promise((resolve) => {
+    pending.set(++id, resolve);
+    child.send({ jsonrpc: "2.0", id, method, params });
+  });
 const timer = setTimeout(() => {
   console.error("verify-vsix: no answer within 150 s");
   child.kill("SIGKILL");
@@ -30,7 +31,16 @@ child.send({ jsonrpc: "2.0", method: "initialized", params: {} });
 const hasRouter = existsSync(join(ext, "models", "router.gguf"));
 const hasPrm = existsSync(join(ext, "models", "prm.gguf"));
 if (!hasRouter) console.log("verify-vsix: models/router.gguf not in the VSIX; using the confidence router");
-const config = { draft: "embedded", target: "embedded", router: hasRouter ? "embedded" : "confidence", scorer: hasPrm ? "embedded" : "exact", gpu: "cpu", gpuLayers: "auto", threads: 1, contextSize: 1024 };
+const config = {
+  draft: "embedded",
+  target: "embedded",
+  router: hasRouter ? "embedded" : "confidence",
+  scorer: hasPrm ? "embedded" : "exact",
+  gpu: "cpu",
+  gpuLayers: "auto",
+  threads: 1,
+  contextSize: 1024,
+};
 const r = await request("arbitrage/reason", { requestId: "verify", question: "Q: 12*7+5", config, options: { maxSteps: 16 } });
 clearTimeout(timer);
 child.kill("SIGKILL");

@@ -21,7 +21,11 @@ interface Row {
 }
 
 function readRows(path: string, limit: number): Row[] {
-  return readFileSync(path, "utf8").split("\n").filter(Boolean).slice(0, limit).map((l) => JSON.parse(l) as Row);
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter(Boolean)
+    .slice(0, limit)
+    .map((l) => JSON.parse(l) as Row);
 }
 
 async function featuresOf(model: LlamaModel, seq: LlamaContextSequence, row: Row): Promise<number[]> {
@@ -40,7 +44,13 @@ async function featuresOf(model: LlamaModel, seq: LlamaContextSequence, row: Row
 const [trainPath = "training/.cache/oracle-train.jsonl", heldoutPath = "test/fixtures/models/oracle-heldout.jsonl"] = process.argv.slice(2);
 const llama = await getLlama({ gpu: false, build: "never", maxThreads: 1 });
 const model = await llama.loadModel({ modelPath: embeddedModelPath("draft") });
-const context = await model.createContext({ contextSize: 256, threads: 1, flashAttention: false, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
+const context = await model.createContext({
+  contextSize: 256,
+  threads: 1,
+  flashAttention: false,
+  experimentalKvCacheKeyType: "F32",
+  experimentalKvCacheValueType: "F32",
+});
 const seq = context.getSequence();
 const load = async (path: string, limit: number) => {
   const rows = readRows(path, limit);
@@ -55,5 +65,18 @@ const weights = asWeights(w);
 const score = (xi: number[]) => logisticScore(weights, xi);
 const heldScores = held.x.map(score);
 const accuracy = heldScores.filter((s, i) => (s >= 0.5 ? 1 : 0) === held.y[i]).length / held.y.length;
-console.log(JSON.stringify({ trainRows: train.y.length, heldoutRows: held.y.length, positiveShare: train.y.filter(Boolean).length / train.y.length, weights, heldoutAuc: auc(heldScores, held.y), heldoutAccuracy: accuracy }, null, 2));
+console.log(
+  JSON.stringify(
+    {
+      trainRows: train.y.length,
+      heldoutRows: held.y.length,
+      positiveShare: train.y.filter(Boolean).length / train.y.length,
+      weights,
+      heldoutAuc: auc(heldScores, held.y),
+      heldoutAccuracy: accuracy,
+    },
+    null,
+    2,
+  ),
+);
 await model.dispose();

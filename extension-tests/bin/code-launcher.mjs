@@ -40,7 +40,7 @@ for (const d of [userDataDir, extensionsDir]) if (d) mkdirSync(d, { recursive: t
 
 let server;
 let browser;
-let code = 1;
+let code;
 const cleanup = async () => {
   await browser?.close();
   await server?.stop();
@@ -61,10 +61,12 @@ try {
   });
   if (verbose) page.on("console", (m) => process.stderr.write(`[page ${m.type()}] ${m.text()}\n`));
   await page.goto(workbenchUrl(server, { folder, extensionDevelopmentPath, extensionTestsPath }));
-  const timeout = new Promise((resolve) => setTimeout(() => {
-    console.error(`code-launcher: extension tests did not finish within ${timeoutMs / 1000} s`);
-    resolve(1);
-  }, timeoutMs));
+  const timeout = new Promise((resolve) =>
+    setTimeout(() => {
+      console.error(`code-launcher: extension tests did not finish within ${timeoutMs / 1000} s`);
+      resolve(1);
+    }, timeoutMs),
+  );
   code = await Promise.race([done, timeout]);
 } catch (e) {
   console.error(`code-launcher: ${e instanceof Error ? e.stack : String(e)}`);

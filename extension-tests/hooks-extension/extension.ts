@@ -33,8 +33,18 @@ function inject(api: ArbitrageApi, texts: readonly string[]): string {
     panel.event(runId, { type: "step-started", index, model });
     for (let i = 0; i < text.length; i += 4096) panel.event(runId, { type: "token", index, model, text: text.slice(i, i + 4096) });
     const step: StepRecord = {
-      index, text, model, routerScore: model === "target" ? 0.8 : 0.2, tokens: text.length, draftTokensDiscarded: 0,
-      targetTokensReused: 0, endedBy: "delimiter", ms: 1, draftMs: 1, targetMs: model === "target" ? 1 : 0, routerMs: 0,
+      index,
+      text,
+      model,
+      routerScore: model === "target" ? 0.8 : 0.2,
+      tokens: text.length,
+      draftTokensDiscarded: 0,
+      targetTokensReused: 0,
+      endedBy: "delimiter",
+      ms: 1,
+      draftMs: 1,
+      targetMs: model === "target" ? 1 : 0,
+      routerMs: 0,
     };
     steps.push(step);
     panel.event(runId, { type: "step-decided", step });
@@ -45,11 +55,28 @@ function inject(api: ArbitrageApi, texts: readonly string[]): string {
   panel.event(runId, {
     type: "finished",
     result: {
-      question: HOOK_QUESTION, policy: "arbitrage", threshold, steps, text: texts.join(""), answer: null, finishReason: "eos",
+      question: HOOK_QUESTION,
+      policy: "arbitrage",
+      threshold,
+      steps,
+      text: texts.join(""),
+      answer: null,
+      finishReason: "eos",
       stats: {
-        steps: steps.length, stepsByModel: { draft: count("draft"), target: count("target") },
-        tokensByModel: { draft: tokens("draft"), target: tokens("target") }, draftTokensDiscarded: 0, targetTokensDiscarded: 0, targetTokensReused: 0, targetVerifyWasted: 0,
-        routerCalls: steps.length, routerMs: 0, scorerCalls: 0, scorerMs: 0, meters: { draft: meter, target: meter }, wallMs: 1, overheadMs: 0,
+        steps: steps.length,
+        stepsByModel: { draft: count("draft"), target: count("target") },
+        tokensByModel: { draft: tokens("draft"), target: tokens("target") },
+        draftTokensDiscarded: 0,
+        targetTokensDiscarded: 0,
+        targetTokensReused: 0,
+        targetVerifyWasted: 0,
+        routerCalls: steps.length,
+        routerMs: 0,
+        scorerCalls: 0,
+        scorerMs: 0,
+        meters: { draft: meter, target: meter },
+        wallMs: 1,
+        overheadMs: 0,
       },
     },
   });

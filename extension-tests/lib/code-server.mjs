@@ -35,8 +35,10 @@ export function installUnpackedExtension(extensionsDir, dir = root) {
 export function checkPrerequisites({ chat = false } = {}) {
   const problems = [];
   if (!chat && !existsSync(codeServerBin)) problems.push(`code-server not found at ${codeServerBin}: run \`npm run install:code-server\``);
-  if (chat && !existsSync(chatCodeServer.bin)) problems.push(`code-server ${chatCodeServer.version} not found at ${chatCodeServer.bin}: run \`bash scripts/install-code-server.sh chat\``);
-  if (!existsSync(chromiumPath)) problems.push(`Chromium not found at ${chromiumPath}: install it with \`apt-get install -y chromium\` (scripts/setup-system.sh)`);
+  if (chat && !existsSync(chatCodeServer.bin))
+    problems.push(`code-server ${chatCodeServer.version} not found at ${chatCodeServer.bin}: run \`bash scripts/install-code-server.sh chat\``);
+  if (!existsSync(chromiumPath))
+    problems.push(`Chromium not found at ${chromiumPath}: install it with \`apt-get install -y chromium\` (scripts/setup-system.sh)`);
   return problems;
 }
 
@@ -70,7 +72,8 @@ export async function startCodeServer({ userDataDir, extensionsDir, installed = 
   const tmp = shortTemp("arbcs");
   userDataDir ??= join(tmp, "ud");
   extensionsDir ??= join(tmp, "ext");
-  for (const d of [userDataDir, extensionsDir, join(tmp, "cfg"), join(tmp, "data"), join(tmp, "cache"), join(tmp, "t")]) mkdirSync(d, { recursive: true });
+  for (const d of [userDataDir, extensionsDir, join(tmp, "cfg"), join(tmp, "data"), join(tmp, "cache"), join(tmp, "t")])
+    mkdirSync(d, { recursive: true });
   // Unpacked extensions to run as installed ones ({ id: "publisher.name-version", dir }): code-server's
   // remote side loads only one extensionDevelopmentPath, so a second extension goes here.
   for (const { id, dir } of installed) cpSync(dir, join(extensionsDir, id), { recursive: true });
@@ -80,32 +83,40 @@ export async function startCodeServer({ userDataDir, extensionsDir, installed = 
   if (!existsSync(join(settingsDir, "settings.json"))) {
     writeFileSync(
       join(settingsDir, "settings.json"),
-      JSON.stringify({
-        "workbench.startupEditor": "none",
-        "workbench.tips.enabled": false,
-        "workbench.enableExperiments": false,
-        "telemetry.telemetryLevel": "off",
-        "extensions.autoCheckUpdates": false,
-        "extensions.autoUpdate": false,
-        "update.mode": "none",
-        "security.workspace.trust.enabled": false,
-        "chat.commandCenter.enabled": false,
-        "workbench.secondarySideBar.defaultVisibility": "hidden",
-        ...settings,
-      }, null, 2),
+      JSON.stringify(
+        {
+          "workbench.startupEditor": "none",
+          "workbench.tips.enabled": false,
+          "workbench.enableExperiments": false,
+          "telemetry.telemetryLevel": "off",
+          "extensions.autoCheckUpdates": false,
+          "extensions.autoUpdate": false,
+          "update.mode": "none",
+          "security.workspace.trust.enabled": false,
+          "chat.commandCenter.enabled": false,
+          "workbench.secondarySideBar.defaultVisibility": "hidden",
+          ...settings,
+        },
+        null,
+        2,
+      ),
     );
   }
   const port = await freePort();
   const args = [
-    "--bind-addr", `127.0.0.1:${port}`,
-    "--auth", "none",
+    "--bind-addr",
+    `127.0.0.1:${port}`,
+    "--auth",
+    "none",
     "--disable-telemetry",
     "--disable-update-check",
     "--disable-workspace-trust",
     "--ignore-last-opened",
     "--disable-getting-started-override",
-    "--user-data-dir", userDataDir,
-    "--extensions-dir", extensionsDir,
+    "--user-data-dir",
+    userDataDir,
+    "--extensions-dir",
+    extensionsDir,
     ...(process.env.ARBITRAGE_CODE_SERVER_TRACE === "1" ? ["--log", "trace"] : []),
   ];
   const child = spawn(build?.bin ?? codeServerBin, args, {
@@ -219,7 +230,9 @@ export async function runFromPalette(page, title, { attempts = 20 } = {}) {
     const input = page.locator(".quick-input-widget input[type='text']");
     await input.waitFor({ state: "visible", timeout: 10_000 });
     await input.fill(`>${title}`);
-    const exact = page.locator(`.quick-input-list .monaco-list-row[aria-label="${title}"], .quick-input-list .monaco-list-row[aria-label^="${title}, "]`).first();
+    const exact = page
+      .locator(`.quick-input-list .monaco-list-row[aria-label="${title}"], .quick-input-list .monaco-list-row[aria-label^="${title}, "]`)
+      .first();
     try {
       await exact.waitFor({ state: "visible", timeout: 1500 });
       await exact.click();

@@ -13,12 +13,33 @@ const SCALAR_SIZES: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 
 export function writeAbortingGguf(src: string, dest: string): string {
   const buf = readFileSync(src);
   let o = 4;
-  const u32 = () => { const v = buf.readUInt32LE(o); o += 4; return v; };
-  const u64 = () => { const v = Number(buf.readBigUInt64LE(o)); o += 8; return v; };
-  const str = () => { const n = u64(); const s = buf.toString("utf8", o, o + n); o += n; return s; };
+  const u32 = () => {
+    const v = buf.readUInt32LE(o);
+    o += 4;
+    return v;
+  };
+  const u64 = () => {
+    const v = Number(buf.readBigUInt64LE(o));
+    o += 8;
+    return v;
+  };
+  const str = () => {
+    const n = u64();
+    const s = buf.toString("utf8", o, o + n);
+    o += n;
+    return s;
+  };
   const skip = (t: number): void => {
-    if (t === 8) { str(); return; }
-    if (t === 9) { const at = u32(); const n = u64(); for (let i = 0; i < n; i++) skip(at); return; }
+    if (t === 8) {
+      str();
+      return;
+    }
+    if (t === 9) {
+      const at = u32();
+      const n = u64();
+      for (let i = 0; i < n; i++) skip(at);
+      return;
+    }
     o += SCALAR_SIZES[t]!;
   };
   if (buf.toString("ascii", 0, 4) !== "GGUF") throw new Error(`${src} is not a GGUF file`);
@@ -29,7 +50,9 @@ export function writeAbortingGguf(src: string, dest: string): string {
   for (let i = 0; i < nKv; i++) {
     const key = str();
     const t = u32();
-    if (key === "general.alignment" && t === 4) { alignment = buf.readUInt32LE(o); }
+    if (key === "general.alignment" && t === 4) {
+      alignment = buf.readUInt32LE(o);
+    }
     skip(t);
   }
   const infos: { typePos: number; offPos: number; type: number; off: number; elements: number; dims: number }[] = [];
@@ -51,11 +74,7 @@ export function writeAbortingGguf(src: string, dest: string): string {
   const t = infos[idx]!;
   const oldSize = pad(t.elements * 4);
   const delta = pad(t.elements * 8) - oldSize;
-  const out = Buffer.concat([
-    buf.subarray(0, dataStart + t.off + oldSize),
-    Buffer.alloc(delta),
-    buf.subarray(dataStart + t.off + oldSize),
-  ]);
+  const out = Buffer.concat([buf.subarray(0, dataStart + t.off + oldSize), Buffer.alloc(delta), buf.subarray(dataStart + t.off + oldSize)]);
   out.writeUInt32LE(GGML_F64, t.typePos);
   for (const later of infos.slice(idx + 1)) out.writeBigUInt64LE(BigInt(later.off + delta), later.offPos);
   writeFileSync(dest, out);

@@ -54,13 +54,17 @@ export function startModelMirror(gguf, log = []) {
     sockets.add(c);
     c.on("close", () => sockets.delete(c));
   });
-  return new Promise((resolve) => srv.listen(0, "127.0.0.1", () => resolve({
-    endpoint: `http://127.0.0.1:${srv.address().port}/`,
-    sha256: sha,
-    log,
-    close: () => {
-      for (const c of sockets) c.destroy();
-      srv.close();
-    },
-  })));
+  return new Promise((resolve) =>
+    srv.listen(0, "127.0.0.1", () =>
+      resolve({
+        endpoint: `http://127.0.0.1:${srv.address().port}/`,
+        sha256: sha,
+        log,
+        close: () => {
+          for (const c of sockets) c.destroy();
+          srv.close();
+        },
+      }),
+    ),
+  );
 }

@@ -26,7 +26,11 @@ export function realPair() {
   };
   const pair = { draft: file("smollm2-135m-instruct"), target: file("gemma3-270m") };
   if (!existsSync(pair.draft) || !existsSync(pair.target)) {
-    const r = spawnSync("bash", [join(root, "scripts", "fetch-real-models.sh")], { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const r = spawnSync("bash", [join(root, "scripts", "fetch-real-models.sh")], {
+      cwd: root,
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    });
     if (r.status !== 0) throw new Error(`scripts/fetch-real-models.sh failed (exit ${r.status}); the real models are needed for the real-pair tests`);
   }
   for (const p of Object.values(pair)) if (!existsSync(p)) throw new Error(`${p} is missing after scripts/fetch-real-models.sh`);

@@ -44,7 +44,12 @@ async function setSetting(key: string, value: unknown): Promise<void> {
   await vscode.workspace.getConfiguration("arbitrage").update(key, value, vscode.ConfigurationTarget.Global);
 }
 
-function run(question: string, overrides: Record<string, unknown> = {}, onEvent: (e: EngineEvent) => void = () => undefined, token?: vscode.CancellationToken) {
+function run(
+  question: string,
+  overrides: Record<string, unknown> = {},
+  onEvent: (e: EngineEvent) => void = () => undefined,
+  token?: vscode.CancellationToken,
+) {
   return api.controller.run(question, overrides, onEvent, token, "api");
 }
 
@@ -83,7 +88,8 @@ suite("Arbitrage extension (real extension host)", function () {
   });
 
   suiteTeardown(async function () {
-    for (const k of ["threads", "threshold", "draftModel", "targetModel", "router", "modelMirror", "contextSize", "policy", ...overridden]) await setSetting(k, undefined);
+    for (const k of ["threads", "threshold", "draftModel", "targetModel", "router", "modelMirror", "contextSize", "policy", ...overridden])
+      await setSetting(k, undefined);
   });
 
   test("activation is lazy: no engine process, no models", function () {
@@ -141,7 +147,10 @@ suite("Arbitrage extension (real extension host)", function () {
       assert.ok(step.tokens > 0 || step.text.length === 0);
     }
     assert.equal(events.filter((e) => e.type === "step-decided").length, result.steps.length);
-    assert.ok(events.some((e) => e.type === "token"), "tokens streamed");
+    assert.ok(
+      events.some((e) => e.type === "token"),
+      "tokens streamed",
+    );
     const pid = api.controller.engine.pid;
     assert.ok(pid && pid !== process.pid, "the engine runs in its own process");
     const st = await api.controller.engine.status();
@@ -151,7 +160,10 @@ suite("Arbitrage extension (real extension host)", function () {
   test("routing follows the threshold: 0 sends every step to the target", async function () {
     const { result } = await run(QUESTION, { maxSteps: 24, threshold: 0 });
     assert.ok(result.steps.length > 0);
-    assert.ok(result.steps.every((s) => s.model === "target"), JSON.stringify(result.steps.map((s) => s.model)));
+    assert.ok(
+      result.steps.every((s) => s.model === "target"),
+      JSON.stringify(result.steps.map((s) => s.model)),
+    );
   });
 
   test("the Reason command streams into the webview panel", async function () {
@@ -177,7 +189,11 @@ suite("Arbitrage extension (real extension host)", function () {
     const kinds = new Set<string>(posted.map((m) => (m.type === "engine-event" ? m.event.type : m.type)));
     for (const k of ["run-started", "step-decided", "token", "finished"]) assert.ok(kinds.has(k), `panel never got ${k}`);
     const decided = posted.flatMap((m) => (m.type === "engine-event" && m.event.type === "step-decided" ? [m.event.step.text] : []));
-    assert.deepEqual(decided, result.steps.map((s) => s.text), "every committed step was posted to the webview, in order");
+    assert.deepEqual(
+      decided,
+      result.steps.map((s) => s.text),
+      "every committed step was posted to the webview, in order",
+    );
     assert.equal(result.text, expected.text, "same question, same greedy output");
   });
 
@@ -185,10 +201,15 @@ suite("Arbitrage extension (real extension host)", function () {
     const expected = await reference();
     const cts = new vscode.CancellationTokenSource();
     let cancelledAt = 0;
-    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => {
-      cancelledAt = Date.now();
-      cts.cancel();
-    }), cts.token);
+    const p = run(
+      LONG_QUESTION,
+      { policy: "target", maxSteps: 200 },
+      onFirstToken(() => {
+        cancelledAt = Date.now();
+        cts.cancel();
+      }),
+      cts.token,
+    );
     let outcome: string;
     try {
       const { result } = await p;
@@ -229,10 +250,14 @@ suite("Arbitrage extension (real extension host)", function () {
 
   test("the Stop command cancels the running request", async function () {
     let stoppedAt = 0;
-    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => {
-      stoppedAt = Date.now();
-      void vscode.commands.executeCommand("arbitrage.stop");
-    }));
+    const p = run(
+      LONG_QUESTION,
+      { policy: "target", maxSteps: 200 },
+      onFirstToken(() => {
+        stoppedAt = Date.now();
+        void vscode.commands.executeCommand("arbitrage.stop");
+      }),
+    );
     let outcome: string;
     try {
       outcome = (await p).result.finishReason;
@@ -276,7 +301,10 @@ suite("Arbitrage extension (real extension host)", function () {
     const r = (await api.chatHandler(request, { history: [] } as unknown as vscode.ChatContext, stream, cts.token)) as vscode.ChatResult;
     assert.ok(Date.now() - t0 < 60_000);
     assert.equal(r.errorDetails, undefined);
-    assert.ok(parts.some((p) => p.includes("Stopped after")), parts.join("|"));
+    assert.ok(
+      parts.some((p) => p.includes("Stopped after")),
+      parts.join("|"),
+    );
   });
 
   test("chat markdown escapes hostile model text", function () {
@@ -329,11 +357,15 @@ suite("Arbitrage extension (real extension host)", function () {
     const crashes = engine.crashCount;
     let killedAt = 0;
     let pid: number | undefined;
-    const p = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => {
-      pid = engine.pid;
-      killedAt = Date.now();
-      process.kill(pid!, "SIGKILL");
-    }));
+    const p = run(
+      LONG_QUESTION,
+      { policy: "target", maxSteps: 200 },
+      onFirstToken(() => {
+        pid = engine.pid;
+        killedAt = Date.now();
+        process.kill(pid!, "SIGKILL");
+      }),
+    );
     let err: { code?: string; message?: string } | undefined;
     try {
       await p;
@@ -358,7 +390,11 @@ suite("Arbitrage extension (real extension host)", function () {
     const sub = engine.onCrash(({ message }) => messages.push(message));
     // The next request is issued the moment the first one fails, before the client has restarted the engine.
     let err: { code?: string; message?: string } | undefined;
-    const next = run(LONG_QUESTION, { policy: "target", maxSteps: 200 }, onFirstToken(() => process.kill(engine.pid!, "SIGABRT"))).then(
+    const next = run(
+      LONG_QUESTION,
+      { policy: "target", maxSteps: 200 },
+      onFirstToken(() => process.kill(engine.pid!, "SIGABRT")),
+    ).then(
       () => assert.fail("the request survived SIGABRT"),
       (e) => {
         err = e as { code?: string; message?: string };
@@ -376,13 +412,19 @@ suite("Arbitrage extension (real extension host)", function () {
   test("a model file llama.cpp cannot evaluate is refused with a message naming the file; the previous models keep working", async function () {
     const expected = await reference();
     const ext = vscode.extensions.getExtension(EXTENSION_ID)!;
-    const srcModel = api.controller.settings.snapshot.model.draft === "embedded" ? join(ext.extensionPath, "models", "draft.gguf") : api.controller.settings.snapshot.model.draft;
+    const srcModel =
+      api.controller.settings.snapshot.model.draft === "embedded"
+        ? join(ext.extensionPath, "models", "draft.gguf")
+        : api.controller.settings.snapshot.model.draft;
     const bad = writeAbortingGguf(srcModel, join(tmpdir(), `arb-f64-${process.pid}.gguf`));
     const crashes = api.controller.engine.crashCount;
     const before = api.controller.settings.snapshot.model.draft;
     await setSetting("draftModel", bad);
     await waitFor("the bad draft model in the settings", () => api.controller.settings.snapshot.model.draft === bad);
-    const err = await run(QUESTION, { maxSteps: 4 }).then(() => undefined, (e) => e as { code?: string; message?: string });
+    const err = await run(QUESTION, { maxSteps: 4 }).then(
+      () => undefined,
+      (e) => e as { code?: string; message?: string },
+    );
     assert.ok(err, "the request must fail");
     // The engine reads every tensor type before llama.cpp opens the file (src/engine/model-files.ts):
     // F64 is refused as model-corrupt. engine-crashed would mean llama.cpp got the file and aborted;
@@ -402,7 +444,11 @@ suite("Arbitrage extension (real extension host)", function () {
     assert.ok(api.controller.engine.hasLoadedModels, "models are warm before the change");
     await setSetting("contextSize", 1024);
     await waitFor("contextSize 1024", () => api.controller.settings.snapshot.model.contextSize === 1024);
-    await waitFor("the engine to reload with contextSize 1024", async () => (await api.controller.engine.status()).loaded?.contextSize === 1024, 30_000);
+    await waitFor(
+      "the engine to reload with contextSize 1024",
+      async () => (await api.controller.engine.status()).loaded?.contextSize === 1024,
+      30_000,
+    );
     const { result } = await run(QUESTION, { maxSteps: 24 });
     assert.ok(result.steps.length > 0);
     const st = await api.controller.engine.status();
@@ -427,7 +473,10 @@ suite("Arbitrage extension (real extension host)", function () {
       assert.ok(paths, "the command reports no paths: it failed (see its error message)");
       assert.equal(paths.length, 2);
       const manifests = mirror.log.filter((l) => l.path.includes("/manifests/")).map((l) => l.path);
-      assert.deepEqual(manifests, ["/v2/bartowski/Qwen2.5-Math-1.5B-Instruct-GGUF/manifests/Q4_K_M", "/v2/bartowski/Qwen2.5-Math-7B-Instruct-GGUF/manifests/Q4_K_M"]);
+      assert.deepEqual(manifests, [
+        "/v2/bartowski/Qwen2.5-Math-1.5B-Instruct-GGUF/manifests/Q4_K_M",
+        "/v2/bartowski/Qwen2.5-Math-7B-Instruct-GGUF/manifests/Q4_K_M",
+      ]);
       for (const p of paths) {
         assert.ok(p.startsWith(join(api.controller.context.globalStorageUri.fsPath, "models")), p);
         assert.equal(createHash("sha256").update(readFileSync(p)).digest("hex"), mirror.sha256, `${p} is the served file`);
@@ -439,7 +488,10 @@ suite("Arbitrage extension (real extension host)", function () {
       mirror.close();
       for (const k of ["modelMirror", "draftModel", "targetModel", "router"]) await setSetting(k, undefined);
       for (const [k, v] of Object.entries(JSON.parse(process.env.ARBITRAGE_TEST_SETTINGS ?? "{}") as Record<string, unknown>)) await setSetting(k, v);
-      await waitFor("the models restored", () => api.controller.settings.snapshot.model.draft === before.draft && api.controller.settings.snapshot.model.router === before.router);
+      await waitFor(
+        "the models restored",
+        () => api.controller.settings.snapshot.model.draft === before.draft && api.controller.settings.snapshot.model.router === before.router,
+      );
     }
   });
 
@@ -460,14 +512,18 @@ suite("Arbitrage extension (real extension host)", function () {
     const pid = engine.pid!;
     const crashes = engine.crashCount;
     await engine.stop();
-    await waitFor("the engine process to exit", () => {
-      try {
-        process.kill(pid, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    }, 8000);
+    await waitFor(
+      "the engine process to exit",
+      () => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      8000,
+    );
     assert.equal(engine.crashCount, crashes, "a requested stop is not a crash");
     assert.equal(engine.lastExit?.expected, true);
     const { result } = await run(QUESTION, { maxSteps: 24 });

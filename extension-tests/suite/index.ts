@@ -20,7 +20,10 @@ export function run(): Promise<void> {
   const mocha = new Mocha({ ui: "tdd", timeout: 240_000, color: false, reporter: function () {} as never });
   const grep = process.env.ARBITRAGE_TEST_GREP;
   if (grep) mocha.grep(grep);
-  for (const f of readdirSync(__dirname).filter((f) => f.endsWith(".test.cjs")).sort()) mocha.addFile(join(__dirname, f));
+  for (const f of readdirSync(__dirname)
+    .filter((f) => f.endsWith(".test.cjs"))
+    .sort())
+    mocha.addFile(join(__dirname, f));
   const passed: { title: string; ms: number }[] = [];
   const failed: { title: string; error: string }[] = [];
   const t0 = Date.now();
@@ -38,7 +41,11 @@ export function run(): Promise<void> {
     });
     runner.on("fail", (t, err: Error) => {
       failed.push({ title: t.fullTitle(), error: String(err?.stack ?? err) });
-      log(`  ✗ ${t.fullTitle()}\n    ${String(err?.stack ?? err).split("\n").join("\n    ")}`);
+      log(
+        `  ✗ ${t.fullTitle()}\n    ${String(err?.stack ?? err)
+          .split("\n")
+          .join("\n    ")}`,
+      );
     });
   });
 }

@@ -52,10 +52,14 @@ suite("Selecting a pair (real engine process)", function () {
       const expected = settings.snapshot.model;
       assert.deepEqual([expected.draft, expected.target, expected.router], [pair.draft, pair.target, pair.router]);
       // The reload starts on the change; wait until the engine has loaded something and is idle.
-      await waitFor("the engine to reload and go idle", async () => {
-        const st = await engine.status();
-        return st.loads > before.loads && !st.loading && st.running === null && st.queued.length === 0;
-      }, 60_000);
+      await waitFor(
+        "the engine to reload and go idle",
+        async () => {
+          const st = await engine.status();
+          return st.loads > before.loads && !st.loading && st.running === null && st.queued.length === 0;
+        },
+        60_000,
+      );
       await sleep(1500); // room for a second, late reload to show up
       const after = await engine.status();
       assert.equal(after.pid, before.pid, "the same engine process");

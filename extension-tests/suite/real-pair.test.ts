@@ -63,13 +63,27 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
     run = JSON.parse(readFileSync(join(ext.extensionPath, "extension-tests", "lib", "real-pair.json"), "utf8")) as RealRun;
     draft = realModelPath(ext.extensionPath, "smollm2-135m-instruct");
     target = realModelPath(ext.extensionPath, "gemma3-270m");
-    const settings: Record<string, unknown> = { ...run.settings, threads: THREADS, draftModel: draft, targetModel: target, router: "confidence", policy: "arbitrage" };
+    const settings: Record<string, unknown> = {
+      ...run.settings,
+      threads: THREADS,
+      draftModel: draft,
+      targetModel: target,
+      router: "confidence",
+      policy: "arbitrage",
+    };
     for (const [k, v] of Object.entries(settings)) {
       keys.push(k);
       await setSetting(k, v);
     }
     const s = api.controller.settings;
-    await waitFor("the real pair in the settings", () => s.snapshot.model.draft === draft && s.snapshot.model.target === target && s.snapshot.model.router === "confidence" && s.snapshot.options.threshold === run.settings.threshold);
+    await waitFor(
+      "the real pair in the settings",
+      () =>
+        s.snapshot.model.draft === draft &&
+        s.snapshot.model.target === target &&
+        s.snapshot.model.router === "confidence" &&
+        s.snapshot.options.threshold === run.settings.threshold,
+    );
   });
 
   suiteTeardown(async function () {
@@ -80,11 +94,16 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
     const { stream, parts, progress, buttons } = recordingChatStream();
     const request = chatRequest(run.question);
     const t0 = Date.now();
-    const r = (await api.chatHandler(request, { history: [] } as unknown as vscode.ChatContext, stream, new vscode.CancellationTokenSource().token)) as vscode.ChatResult;
+    const r = (await api.chatHandler(
+      request,
+      { history: [] } as unknown as vscode.ChatContext,
+      stream,
+      new vscode.CancellationTokenSource().token,
+    )) as vscode.ChatResult;
     const ms = Date.now() - t0;
     assert.equal(r.errorDetails, undefined, JSON.stringify(r.errorDetails));
     const meta = r.metadata as { steps: number; runId: string; finishReason: string };
-    const headings = parts.map((p) => /^(🟧|🟦)/.test(p) ? p.split("\n")[0]! : null).filter((h): h is string => h !== null);
+    const headings = parts.map((p) => (/^(🟧|🟦)/.test(p) ? p.split("\n")[0]! : null)).filter((h): h is string => h !== null);
     console.log(`    real pair chat run: ${ms} ms; ${headings.join(" | ")}`);
     assert.equal(headings.length, meta.steps, "one markdown part per step");
     const byModel = (m: string) => headings.filter((h) => h.includes(`**${m}** · step`)).length;
@@ -95,7 +114,10 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
       assert.equal(m[4], "0.999");
       assert.equal(m[3] === "≥", m[1] === "target", `the target writes exactly the steps whose score reaches the threshold: ${h}`);
     }
-    assert.ok(progress.some((p) => /Step 1: (draft|target) writing/.test(p)), progress.join(" | "));
+    assert.ok(
+      progress.some((p) => /Step 1: (draft|target) writing/.test(p)),
+      progress.join(" | "),
+    );
     const summary = parts.find((p) => p.includes("**Summary:**"));
     assert.ok(summary, "a summary part");
     assert.match(summary, new RegExp(`draft ${byModel("draft")} \\(\\d+%\\), target ${byModel("target")} \\(\\d+%\\)`));
@@ -104,6 +126,10 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
     // The engine's own result for the run the chat showed.
     const { result } = await api.controller.run(run.question, { promptStyle: "math" }, () => undefined, undefined, "api");
     assert.equal(result.answer, run.answer, "result.answer (extractFinalAnswer) of the same run");
-    assert.deepEqual(result.steps.map((s) => s.model), headings.map((h) => (h.includes("**target**") ? "target" : "draft")), "greedy: the same steps again");
+    assert.deepEqual(
+      result.steps.map((s) => s.model),
+      headings.map((h) => (h.includes("**target**") ? "target" : "draft")),
+      "greedy: the same steps again",
+    );
   });
 });

@@ -297,7 +297,17 @@ export function summarise(
   const matched: MatchedSetting[] = methods.map((m) => {
     const row = matchedOf.get(m) ?? null;
     const label = rows.find((r) => r.method === m)!.label;
-    if (!row) return { method: m, label, threshold: null, accuracy: NaN, latencyMs: NaN, speedupVsTarget: null, speedupVsRsd: null, oracleLatencyRatio: null };
+    if (!row)
+      return {
+        method: m,
+        label,
+        threshold: null,
+        accuracy: NaN,
+        latencyMs: NaN,
+        speedupVsTarget: null,
+        speedupVsRsd: null,
+        oracleLatencyRatio: null,
+      };
     return {
       method: m,
       label,
@@ -373,6 +383,11 @@ function goals(s: Summary): Goal[] {
     g("arbitrage latency / oracle latency at matched accuracy", s.oracleLatencyRatio, "<= 1.15", (v) => v <= 1.15),
     g("engine overhead share of wall time (arbitrage, matched)", s.engineOverheadShare, "< 3%", (v) => v < 0.03),
     g("evaluated / committed tokens, worst model (arbitrage, matched)", worst, "<= 1.02", (v) => v <= 1.02),
-    g("prefix reuse: share of target tokens saved (identical outputs)", s.prefixReuseSavedShare, "report", () => s.prefixReuse?.identicalOutputs === true),
+    g(
+      "prefix reuse: share of target tokens saved (identical outputs)",
+      s.prefixReuseSavedShare,
+      "report",
+      () => s.prefixReuse?.identicalOutputs === true,
+    ),
   ];
 }

@@ -34,7 +34,10 @@ export const DEFAULT_THRESHOLDS = "0,0.01,0.02,0.05,0.1,0.2,...,0.9,0.95,0.98,0.
 
 /** "0,0.1,...,1" → [0, 0.1, ..., 1]: "..." continues the step of the two values before it up to the value after it. */
 export function parseThresholds(text: string): number[] {
-  const parts = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const parts = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   const out: number[] = [];
   const value = (s: string) => {
     const n = Number(s);
@@ -66,7 +69,10 @@ export function parseThresholds(text: string): number[] {
 }
 
 export function parsePolicies(text: string): Policy[] {
-  const list = text.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const list = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (list.length === 0) throw new InvalidArgumentError(`--policies: give at least one of ${BENCH_POLICIES.join(", ")}.`);
   return [...new Set(list.map((p) => checkPolicy(p)))];
 }
@@ -103,9 +109,20 @@ async function replot(o: Record<string, unknown>): Promise<void> {
   if (!Array.isArray(saved.results) || typeof saved.summary !== "object" || typeof saved.meta !== "object") {
     throw new Error(`--replot: ${JSON.stringify(path)} is not a saved bench run ({meta, results, summary}).`);
   }
-  const meta = saved.meta as { problems?: number; draft?: { path?: string }; target?: { path?: string }; skipped?: SkippedMethod[]; notes?: string[] };
+  const meta = saved.meta as {
+    problems?: number;
+    draft?: { path?: string };
+    target?: { path?: string };
+    skipped?: SkippedMethod[];
+    notes?: string[];
+  };
   if (typeof o.plot === "string") {
-    await writeFrontierPlot(resolve(o.plot), saved.results, saved.summary, plotTitle(o, meta.problems ?? 0, meta.draft?.path ?? "draft", meta.target?.path ?? "target"));
+    await writeFrontierPlot(
+      resolve(o.plot),
+      saved.results,
+      saved.summary,
+      plotTitle(o, meta.problems ?? 0, meta.draft?.path ?? "draft", meta.target?.path ?? "target"),
+    );
   }
   const colour = process.stdout.isTTY === true && !process.env.NO_COLOR;
   process.stdout.write(formatReport(saved.results, saved.summary, colour, { skipped: meta.skipped ?? [], notes: meta.notes ?? [] }));
@@ -125,13 +142,16 @@ async function isEmbeddedPair(config: ModelConfig): Promise<boolean> {
 export async function runBenchCli(argv: string[]): Promise<void> {
   const cmd = modelFlags(new Command("arbitrage bench"))
     .description("accuracy–latency frontier of every policy on a problem set; see bench/README.md")
-    .option("--problems <file>", "JSONL problem set, one {\"question\", \"answer\"} per line (default: the embedded task's held-out sample)")
+    .option("--problems <file>", 'JSONL problem set, one {"question", "answer"} per line (default: the embedded task\'s held-out sample)')
     .option("--policies <list>", `comma-separated policies: ${BENCH_POLICIES.join(",")}`, BENCH_POLICIES.join(","))
     .option("--thresholds <list>", 'threshold grid, e.g. "0,0.25,0.5,1" or "0,0.1,...,1" (default: fine near both ends)', DEFAULT_THRESHOLDS)
     .option("--limit <n>", "use the first N problems", positiveInt("--limit", 1))
     .option("--warmup <n>", "problems run through every setting before measuring (not recorded)", positiveInt("--warmup", 0), 1)
     .option("--json", "print one JSON object {meta, results, summary} instead of the table")
-    .option("--plot <file>", `write the accuracy-vs-latency plot (SVG) here (default for the embedded pair: ${DEFAULT_PLOT}; another pair writes one only when given)`)
+    .option(
+      "--plot <file>",
+      `write the accuracy-vs-latency plot (SVG) here (default for the embedded pair: ${DEFAULT_PLOT}; another pair writes one only when given)`,
+    )
     .option("--no-plot", "do not write the plot")
     .option("--save <file>", "also write the JSON object to this file")
     .option("--max-steps <n>", "step cap per problem", number("--max-steps"))
@@ -166,30 +186,43 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   // The engine's own checks, before any model is loaded (the same messages as `arbitrage reason`).
   validateReasonOptions(request);
   const embeddedPair = await isEmbeddedPair(validateModelConfig(modelConfig));
-  const plan = planMethods(policies, modelConfig.router as RouterChoice, modelConfig.scorer as ScorerChoice, { embeddedPair, exactApplies: exactCheckerApplies(problems) });
+  const plan = planMethods(policies, modelConfig.router as RouterChoice, modelConfig.scorer as ScorerChoice, {
+    embeddedPair,
+    exactApplies: exactCheckerApplies(problems),
+  });
   const methods = plan.methods;
   if (methods.length === 0) {
     throw new Error(`nothing to run: ${plan.skipped.map((m) => `${m.label} (${m.reason})`).join("; ")}`);
   }
   const notes = [...plan.notes];
   const plotPath = typeof o.plot === "string" ? o.plot : o.plot === false ? null : embeddedPair ? DEFAULT_PLOT : null;
-  if (o.plot === undefined && !embeddedPair) notes.push(`no plot written: give --plot FILE.svg (the default ${DEFAULT_PLOT} is the embedded pair's figure)`);
-  const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] => (m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }]));
+  if (o.plot === undefined && !embeddedPair)
+    notes.push(`no plot written: give --plot FILE.svg (the default ${DEFAULT_PLOT} is the embedded pair's figure)`);
+  const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] =>
+    m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }],
+  );
   const hasArbitrage = methods.some((m) => m.id === "arbitrage");
   const bar = progressBar();
   const engines = await BenchEngines.load(modelConfig, bar.update, calibrationDirFromFlags(o));
   try {
     const info = engines.first().info();
     const confidenceRouter = engines.first().calibration.description;
-    if (methods.some((m) => m.id === "arbitrage-confidence" || (m.id === "arbitrage" && m.router === "confidence"))) notes.push(`arbitrage (confidence): ${confidenceRouter}`);
+    if (methods.some((m) => m.id === "arbitrage-confidence" || (m.id === "arbitrage" && m.router === "confidence")))
+      notes.push(`arbitrage (confidence): ${confidenceRouter}`);
     // Prefix reuse needs one vocabulary (the engine turns it off otherwise): on vs off would measure nothing.
     const measurePrefix = hasArbitrage && info.sameTokenizer;
-    if (hasArbitrage && !info.sameTokenizer) notes.push("prefix reuse not measured: the draft and target tokenizers differ, so the engine runs without it");
+    if (hasArbitrage && !info.sameTokenizer)
+      notes.push("prefix reuse not measured: the draft and target tokenizers differ, so the engine runs without it");
     const prefixWork = measurePrefix ? 2 * problems.length : 0;
     const started = new Date();
     const loadBefore = loadavg();
     await engines.preload(methods, problems[0]!, request);
-    const records = await runSweep(engines, configs, problems, { warmup: o.warmup as number, request, onProgress: bar.update, extraWork: prefixWork });
+    const records = await runSweep(engines, configs, problems, {
+      warmup: o.warmup as number,
+      request,
+      onProgress: bar.update,
+      extraWork: prefixWork,
+    });
     const rows = aggregateRows(configs, records);
 
     let prefix: Parameters<typeof summarise>[2] = null;
@@ -197,10 +230,15 @@ export async function runBenchCli(argv: string[]): Promise<void> {
       // Prefix reuse on vs off, on arbitrage at its matched setting (else its most accurate one).
       const target = rows.find((r) => r.method === "target");
       const arbRows = rows.filter((r) => r.method === "arbitrage");
-      const pick = (target ? matchedRow(rows, "arbitrage", target.accuracy) : null) ?? [...arbRows].sort((a, b) => b.accuracy - a.accuracy || a.latencyMs - b.latencyMs)[0]!;
+      const pick =
+        (target ? matchedRow(rows, "arbitrage", target.accuracy) : null) ??
+        [...arbRows].sort((a, b) => b.accuracy - a.accuracy || a.latencyMs - b.latencyMs)[0]!;
       const config = configs.find((c) => c.method.id === "arbitrage" && c.threshold === pick.threshold)!;
       const done = configs.length * (problems.length + Math.min(o.warmup as number, problems.length));
-      prefix = { config, records: await runPrefixReuse(engines, config, problems, { request, onProgress: bar.update, doneBefore: done, total: done + prefixWork }) };
+      prefix = {
+        config,
+        records: await runPrefixReuse(engines, config, problems, { request, onProgress: bar.update, doneBefore: done, total: done + prefixWork }),
+      };
     }
     bar.done();
     const summary = summarise(rows, records, prefix);
@@ -244,7 +282,9 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     if (o.json) process.stdout.write(`${JSON.stringify(output)}\n`);
     else process.stdout.write(formatReport(rows, summary, process.stdout.isTTY === true && !process.env.NO_COLOR, { skipped: plan.skipped, notes }));
     if (summary.prefixReuse && !summary.prefixReuse.identicalOutputs) {
-      process.stderr.write(`arbitrage: error: prefix reuse changed the output on problems ${summary.prefixReuse.mismatches.join(", ")} (it must not).\n`);
+      process.stderr.write(
+        `arbitrage: error: prefix reuse changed the output on problems ${summary.prefixReuse.mismatches.join(", ")} (it must not).\n`,
+      );
       process.exitCode = 1;
     }
   } finally {

@@ -34,7 +34,8 @@ export function methodsFor(policies: readonly Policy[], router: RouterChoice, sc
   const out: Method[] = [];
   const ideal: ScorerChoice = exactApplies ? "exact" : scorer;
   const add = (m: Method) => {
-    const key = (x: Method) => `${x.policy}|${x.policy === "arbitrage" ? JSON.stringify(x.router) : ""}|${x.policy === "rsd" || x.policy === "oracle" ? JSON.stringify(x.scorer) : ""}`;
+    const key = (x: Method) =>
+      `${x.policy}|${x.policy === "arbitrage" ? JSON.stringify(x.router) : ""}|${x.policy === "rsd" || x.policy === "oracle" ? JSON.stringify(x.scorer) : ""}`;
     if (!out.some((o) => key(o) === key(m))) out.push(m);
   };
   for (const policy of BENCH_POLICIES) {
@@ -93,7 +94,9 @@ export function planMethods(policies: readonly Policy[], router: RouterChoice, s
   let useRouter = router;
   if (router === "embedded" && !facts.embeddedPair) {
     useRouter = "confidence";
-    notes.push("the embedded router is trained for the embedded pair only: arbitrage uses the confidence router on this pair (give a router file with --router to add one)");
+    notes.push(
+      "the embedded router is trained for the embedded pair only: arbitrage uses the confidence router on this pair (give a router file with --router to add one)",
+    );
   }
   const exactOk = facts.exactApplies && (facts.embeddedPair || scorer === "exact");
   const whyNotExact = !facts.exactApplies
@@ -111,7 +114,10 @@ export function planMethods(policies: readonly Policy[], router: RouterChoice, s
   for (const m of wanted) {
     if (m.id === "rsd-prm" && !validScorer) skipped.push({ label: m.label, reason: scorerWhyNot });
     else if (m.id === "oracle" && !exactOk && !validScorer) {
-      skipped.push({ label: "oracle", reason: scorer === "exact" ? `no ideal judge: ${scorerWhyNot}` : `no ideal judge: ${whyNotExact}; and ${scorerWhyNot}` });
+      skipped.push({
+        label: "oracle",
+        reason: scorer === "exact" ? `no ideal judge: ${scorerWhyNot}` : `no ideal judge: ${whyNotExact}; and ${scorerWhyNot}`,
+      });
     } else methods.push(m);
   }
   if (policies.includes("rsd") && !exactOk && scorer !== "exact") skipped.push({ label: "rsd (exact checker)", reason: whyNotExact });

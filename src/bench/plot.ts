@@ -32,7 +32,12 @@ export function legendCorner(points: readonly { latency: number; accuracy: numbe
   const fx = (p: { latency: number }) => (xMax > 0 ? p.latency / xMax : 0);
   const fy = (p: { accuracy: number }) => (yMax > yMin ? (p.accuracy - yMin) / (yMax - yMin) : 0);
   const empty = (right: boolean, top: boolean) => !points.some((p) => (right ? fx(p) > 0.6 : fx(p) < 0.4) && (top ? fy(p) > 0.72 : fy(p) < 0.28));
-  const order: [Corner, boolean, boolean][] = [["bottom-right", true, false], ["top-right", true, true], ["bottom-left", false, false], ["top-left", false, true]];
+  const order: [Corner, boolean, boolean][] = [
+    ["bottom-right", true, false],
+    ["top-right", true, true],
+    ["bottom-left", false, false],
+    ["top-left", false, true],
+  ];
   return order.find(([, r, t]) => empty(r, t))?.[0] ?? "bottom-right";
 }
 
@@ -93,7 +98,12 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
         x,
         y,
         order: { field: "threshold", type: "quantitative" },
-        color: { field: "method", type: "nominal", scale: color, legend: { title: null, orient: corner, labelFontSize: 11, labelLimit: 400, symbolStrokeWidth: 3, fillColor: "white", padding: 6 } },
+        color: {
+          field: "method",
+          type: "nominal",
+          scale: color,
+          legend: { title: null, orient: corner, labelFontSize: 11, labelLimit: 400, symbolStrokeWidth: 3, fillColor: "white", padding: 6 },
+        },
         strokeDash: { field: "method", type: "nominal", scale: dash, legend: null },
         strokeWidth: { condition: { test: "datum.main", value: 3.5 }, value: 2 },
       },
@@ -129,8 +139,21 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
     // Right of the ring, unless the ring is the slowest point (the label would run past the plot).
     const rightmost = arb.latencyMs >= 0.75 * Math.max(...points.map((p) => p.latency));
     layers.push({
-      data: { values: [{ accuracy: round(100 * arb.accuracy, 2), latency: round(arb.latencyMs, 2), text: `${arb.speedupVsTarget.toFixed(2)}× faster than target` }] },
-      mark: { type: "text", align: rightmost ? "right" : "left", baseline: "top", dx: rightmost ? -12 : 12, dy: 8, fontSize: 12, fontWeight: "bold", color: STYLE.arbitrage.color },
+      data: {
+        values: [
+          { accuracy: round(100 * arb.accuracy, 2), latency: round(arb.latencyMs, 2), text: `${arb.speedupVsTarget.toFixed(2)}× faster than target` },
+        ],
+      },
+      mark: {
+        type: "text",
+        align: rightmost ? "right" : "left",
+        baseline: "top",
+        dx: rightmost ? -12 : 12,
+        dy: 8,
+        fontSize: 12,
+        fontWeight: "bold",
+        color: STYLE.arbitrage.color,
+      },
       encoding: { x, y, text: { field: "text" } },
     });
   }
@@ -141,7 +164,11 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
     height: 440,
     background: "white",
     padding: 16,
-    config: { font: "Helvetica, Arial, sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eeeeee" }, view: { stroke: "#cccccc" } },
+    config: {
+      font: "Helvetica, Arial, sans-serif",
+      axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eeeeee" },
+      view: { stroke: "#cccccc" },
+    },
     data: { values: points },
     layer: layers,
   };
@@ -150,7 +177,15 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
 export async function renderFrontierSvg(rows: readonly ResultRow[], summary: Summary, title: string): Promise<string> {
   const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
   // vega-lite warns on stderr about layered legends it merges as intended; keep stderr for the progress bar.
-  const quiet = { level: () => quiet, warn: () => quiet, info: () => quiet, debug: () => quiet, error: (...m: unknown[]) => { throw new Error(m.join(" ")); } };
+  const quiet = {
+    level: () => quiet,
+    warn: () => quiet,
+    info: () => quiet,
+    debug: () => quiet,
+    error: (...m: unknown[]) => {
+      throw new Error(m.join(" "));
+    },
+  };
   const compiled = vl.compile(frontierSpec(rows, summary, title) as never, { logger: quiet as never }).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {

@@ -22,10 +22,16 @@ export function defaultProblemsPath(): string {
 const QUESTION = 'needs a non-empty "question" string.';
 const ANSWER = 'needs an "answer" (string or number).';
 /** One line of a problem file; other fields (ids, sources) are ignored. */
-const ProblemSchema = recordOf({
-  question: v.pipe(v.string(QUESTION), v.check((q) => q.trim() !== "", QUESTION)),
-  answer: v.pipe(v.union([v.string(), v.number()], ANSWER), v.transform(String)),
-}, (key) => (key === "answer" ? ANSWER : QUESTION));
+const ProblemSchema = recordOf(
+  {
+    question: v.pipe(
+      v.string(QUESTION),
+      v.check((q) => q.trim() !== "", QUESTION),
+    ),
+    answer: v.pipe(v.union([v.string(), v.number()], ANSWER), v.transform(String)),
+  },
+  (key) => (key === "answer" ? ANSWER : QUESTION),
+);
 
 /** Reads a JSONL file with one {"question", "answer"} object per line (blank lines ignored). */
 export function loadProblems(path: string): Problem[] {

@@ -4,7 +4,8 @@ import type { SkippedMethod } from "./methods.js";
 
 /** The human-readable report: one row per (method, threshold), the matched-accuracy comparison, and the goals. */
 
-const pct = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(digits)}`);
+const pct = (x: number | null | undefined, digits = 1) =>
+  x === null || x === undefined || !Number.isFinite(x) ? "–" : `${(100 * x).toFixed(digits)}`;
 const num = (x: number | null | undefined, digits = 1) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : x.toFixed(digits));
 const times = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? "–" : `${x.toFixed(2)}×`);
 
@@ -23,7 +24,21 @@ export interface ReportNotes {
 
 export function formatReport(rows: readonly ResultRow[], summary: Summary, colour: boolean, extra: ReportNotes = { skipped: [], notes: [] }): string {
   const main = table(
-    ["method", "thr", "acc %", "mean ms", "median ms", "steps d/t %", "tok draft %", "disc/prob", "reused/prob", "judge ms", "overhead %", "eval/commit d", "eval/commit t"],
+    [
+      "method",
+      "thr",
+      "acc %",
+      "mean ms",
+      "median ms",
+      "steps d/t %",
+      "tok draft %",
+      "disc/prob",
+      "reused/prob",
+      "judge ms",
+      "overhead %",
+      "eval/commit d",
+      "eval/commit t",
+    ],
     colour,
   );
   let last = "";
@@ -60,7 +75,13 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
   const goals = table(["goal", "measured", "target", "met"], colour, ["left", "right", "right", "left"]);
   for (const g of summary.goals) {
     const shown =
-      g.value === null ? "–" : g.name.includes("share") || g.name.includes("overhead") ? `${(100 * g.value).toFixed(2)}%` : g.name.includes("evaluated") ? g.value.toFixed(3) : `${g.value.toFixed(2)}×`;
+      g.value === null
+        ? "–"
+        : g.name.includes("share") || g.name.includes("overhead")
+          ? `${(100 * g.value).toFixed(2)}%`
+          : g.name.includes("evaluated")
+            ? g.value.toFixed(3)
+            : `${g.value.toFixed(2)}×`;
     goals.push([g.name, shown, g.goal, g.met === null ? "n/a" : g.met ? "yes" : "NO"]);
   }
   const pr = summary.prefixReuse;

@@ -13,12 +13,18 @@ import { calibrationDirFromFlags, modelConfigFromFlags } from "./flags.js";
  * or by default exact on the embedded pair with arithmetic questions and outcome otherwise.
  */
 export async function runCalibrate(o: Record<string, unknown>): Promise<void> {
-  if (typeof o.problems !== "string") throw new ArbitrageError("invalid-option", "Give the problems: --problems FILE.jsonl, one {\"question\", \"answer\"} per line (e.g. bench/problems/calibration-embedded.jsonl).");
+  if (typeof o.problems !== "string")
+    throw new ArbitrageError(
+      "invalid-option",
+      'Give the problems: --problems FILE.jsonl, one {"question", "answer"} per line (e.g. bench/problems/calibration-embedded.jsonl).',
+    );
   const problems = loadProblems(resolve(o.problems));
   const budget = o.budgetMinutes === undefined ? undefined : Number(o.budgetMinutes);
-  if (budget !== undefined && !(budget > 0)) throw new ArbitrageError("invalid-option", `Invalid --budget-minutes: ${String(o.budgetMinutes)}. Use a number of minutes above 0.`);
+  if (budget !== undefined && !(budget > 0))
+    throw new ArbitrageError("invalid-option", `Invalid --budget-minutes: ${String(o.budgetMinutes)}. Use a number of minutes above 0.`);
   const dir = calibrationDirFromFlags(o);
-  if (dir === undefined) throw new ArbitrageError("invalid-option", '--calibrations none: calibrate needs a folder to write to (leave the flag out for the default one).');
+  if (dir === undefined)
+    throw new ArbitrageError("invalid-option", "--calibrations none: calibrate needs a folder to write to (leave the flag out for the default one).");
 
   const scorerFlag = typeof o.scorer === "string" ? o.scorer : "embedded";
   const named: Record<string, ScorerChoice | "outcome"> = { exact: "exact", outcome: "outcome", embedded: "embedded" };
@@ -28,7 +34,10 @@ export async function runCalibrate(o: Record<string, unknown>): Promise<void> {
   const engine = await ArbitrageEngine.create(config);
   try {
     const labels: LabelMethod = await chooseLabels(engine, problems, typeof asked === "object" ? "prm" : asked === "embedded" ? "auto" : asked);
-    if (asked === "embedded" && labels === "outcome") process.stderr.write("arbitrage: labels: outcome (each step continued by the target to a final answer; the exact checker does not apply to this pair or these problems)\n");
+    if (asked === "embedded" && labels === "outcome")
+      process.stderr.write(
+        "arbitrage: labels: outcome (each step continued by the target to a final answer; the exact checker does not apply to this pair or these problems)\n",
+      );
     const bar = progressBar(process.stderr, "calibrate");
     const abort = new AbortController();
     const onSigint = () => abort.abort();
@@ -43,7 +52,13 @@ export async function runCalibrate(o: Record<string, unknown>): Promise<void> {
         signal: abort.signal,
         request: rolloutOptions(o),
         onProgress: (p) =>
-          bar.update({ done: p.done, total: p.total, phase: "rollouts", detail: `${p.rows} steps, ${p.positives} with target advantage${p.resumed ? `, ${p.resumed} resumed` : ""}`, etaMs: p.etaMs }),
+          bar.update({
+            done: p.done,
+            total: p.total,
+            phase: "rollouts",
+            detail: `${p.rows} steps, ${p.positives} with target advantage${p.resumed ? `, ${p.resumed} resumed` : ""}`,
+            etaMs: p.etaMs,
+          }),
       });
     } finally {
       process.off("SIGINT", onSigint);
@@ -54,7 +69,9 @@ export async function runCalibrate(o: Record<string, unknown>): Promise<void> {
       return;
     }
     if (result.status === "cancelled") {
-      process.stderr.write(`arbitrage: calibration cancelled after ${result.done}/${result.total} problems; nothing was written, and the finished rollouts are kept in ${result.logPath}: run the same command again to resume.\n`);
+      process.stderr.write(
+        `arbitrage: calibration cancelled after ${result.done}/${result.total} problems; nothing was written, and the finished rollouts are kept in ${result.logPath}: run the same command again to resume.\n`,
+      );
       process.exitCode = 130;
       return;
     }

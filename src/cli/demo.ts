@@ -30,7 +30,10 @@ export async function runDemo(o: Record<string, unknown>): Promise<void> {
       totals.target.ok += correct(q, alone) ? 1 : 0;
       const share = Math.round((100 * routed.stats.stepsByModel.draft) / Math.max(1, routed.stats.steps));
       process.stdout.write(
-        paint("dim", `   arbitrage: answer ${routed.answer} in ${routed.stats.wallMs.toFixed(1)} ms (${share}% of steps by the draft) · target alone: answer ${alone.answer} in ${alone.stats.wallMs.toFixed(1)} ms\n`),
+        paint(
+          "dim",
+          `   arbitrage: answer ${routed.answer} in ${routed.stats.wallMs.toFixed(1)} ms (${share}% of steps by the draft) · target alone: answer ${alone.answer} in ${alone.stats.wallMs.toFixed(1)} ms\n`,
+        ),
       );
     }
     const n = DEMO_QUESTIONS.length;

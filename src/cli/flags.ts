@@ -21,18 +21,30 @@ export function modelFlags(cmd: Command): Command {
     .option("--draft <file>", "draft GGUF model (default: the embedded demo draft)")
     .option("--target <file>", "target GGUF model (default: the embedded demo target)")
     .option("--router <router>", 'router: "embedded", "confidence" or a router GGUF file', MODEL_DEFAULTS.router)
-    .option("--scorer <scorer>", 'step scorer for rsd/oracle: "embedded" (learned PRM), "exact" (arithmetic checker) or a PRM GGUF file', MODEL_DEFAULTS.scorer)
+    .option(
+      "--scorer <scorer>",
+      'step scorer for rsd/oracle: "embedded" (learned PRM), "exact" (arithmetic checker) or a PRM GGUF file',
+      MODEL_DEFAULTS.scorer,
+    )
     .addOption(new Option("--gpu <gpu>", "GPU offload").choices(GPU_CHOICES as string[]).default(MODEL_DEFAULTS.gpu))
     .option("--gpu-layers <n>", `layers to offload to the GPU (default: ${MODEL_DEFAULTS.gpuLayers})`, number("--gpu-layers"))
     .option("--threads <n>", `CPU threads (always explicit; default: ${DEFAULT_THREADS_RULE})`, number("--threads"))
     .option("--context-size <n>", `context size in tokens (default: ${MODEL_DEFAULTS.contextSize})`, number("--context-size"))
-    .option("--calibrations <dir>", 'folder of router calibrations (arbitrage calibrate); "none": the confidence router\'s default weights (default: $ARBITRAGE_CALIBRATIONS or ~/.cache/arbitrage/calibrations)')
+    .option(
+      "--calibrations <dir>",
+      'folder of router calibrations (arbitrage calibrate); "none": the confidence router\'s default weights (default: $ARBITRAGE_CALIBRATIONS or ~/.cache/arbitrage/calibrations)',
+    )
     .option("--target-url <url>", "run the target on this server (llama-server, vLLM, SGLang; --target still gives its tokenizer and prompt format)")
     .option("--target-model <name>", "the target's model name on that server (default: the only one it serves)")
     .option("--draft-url <url>", "run the draft on this server")
     .option("--draft-model <name>", "the draft's model name on that server")
     .option("--remote-timeout <ms>", "a server silent this long ends the request (default 60000)", number("--remote-timeout"))
-    .addOption(new Option("--remote-api <api>", 'server API: "auto" (llama-server\'s /completion when it is one), "openai" (/v1/completions) or "llama.cpp"').choices(REMOTE_APIS as string[]));
+    .addOption(
+      new Option(
+        "--remote-api <api>",
+        'server API: "auto" (llama-server\'s /completion when it is one), "openai" (/v1/completions) or "llama.cpp"',
+      ).choices(REMOTE_APIS as string[]),
+    );
 }
 
 /** The calibration folder the engine looks in, or undefined for none (the default weights). */

@@ -58,7 +58,10 @@ modelFlags(program.command("calibrate"))
   .option("--max-steps <n>", "step cap of each rollout", number("--max-steps"))
   .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
   .option("--json", "print the result as one JSON object")
-  .addHelpText("after", '\n--scorer picks the labels: "exact" (embedded task checker), "outcome" (each step continued by the target to a final answer,\nchecked against the known one), a PRM GGUF file, or by default exact on the embedded pair and outcome on any other.\nInterrupted runs resume: run the same command again.')
+  .addHelpText(
+    "after",
+    '\n--scorer picks the labels: "exact" (embedded task checker), "outcome" (each step continued by the target to a final answer,\nchecked against the known one), a PRM GGUF file, or by default exact on the embedded pair and outcome on any other.\nInterrupted runs resume: run the same command again.',
+  )
   .action(async (o: Record<string, unknown>) => {
     const { runCalibrate } = await import("./calibrate.js");
     await runCalibrate(o);

@@ -20,7 +20,8 @@ export function reasonOptionsFromFlags(o: Record<string, unknown>): Record<strin
 
 export function printStep(e: Extract<EngineEvent, { type: "step-decided" }>): void {
   const s = e.step;
-  const score = s.routerScore !== undefined ? ` router ${s.routerScore.toFixed(2)}` : s.scorerScore !== undefined ? ` prm ${s.scorerScore.toFixed(2)}` : "";
+  const score =
+    s.routerScore !== undefined ? ` router ${s.routerScore.toFixed(2)}` : s.scorerScore !== undefined ? ` prm ${s.scorerScore.toFixed(2)}` : "";
   const reuse = s.targetTokensReused > 0 ? `, ${s.targetTokensReused} reused` : "";
   const label = paint(MODEL_COLOUR[s.model], `[${s.index + 1} ${s.model.padEnd(6)}]`);
   const meta = paint("dim", `(${s.tokens} tok, ${s.ms.toFixed(1)} ms${score}${reuse})`);

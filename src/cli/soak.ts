@@ -43,7 +43,10 @@ export async function runSoak(o: Record<string, unknown>): Promise<void> {
   const requests = Number(o.requests ?? 500);
   const warmup = Number(o.warmup ?? 100);
   if (!Number.isInteger(requests) || requests < 1 || !Number.isInteger(warmup) || warmup < 0 || warmup >= requests) {
-    throw new ArbitrageError("invalid-option", `--requests must be a whole number >= 1 and --warmup a smaller whole number (got ${o.requests}, ${o.warmup}).`);
+    throw new ArbitrageError(
+      "invalid-option",
+      `--requests must be a whole number >= 1 and --warmup a smaller whole number (got ${o.requests}, ${o.warmup}).`,
+    );
   }
   const options = { policy: (o.policy as string | undefined) ?? REASON_DEFAULTS.policy, threshold: Number(o.threshold) };
   const engine = await ArbitrageEngine.create(modelConfigFromFlags(o));
@@ -85,7 +88,13 @@ export async function runSoak(o: Record<string, unknown>): Promise<void> {
       fdsEnd: openFds(),
       requestsPerSecond: +((1000 * (requests - warmup)) / (performance.now() - started)).toFixed(1),
     };
-    process.stdout.write(o.json ? `${JSON.stringify(report)}\n` : `${Object.entries(report).map(([k, v]) => `${k}: ${v}`).join("\n")}\n`);
+    process.stdout.write(
+      o.json
+        ? `${JSON.stringify(report)}\n`
+        : `${Object.entries(report)
+            .map(([k, v]) => `${k}: ${v}`)
+            .join("\n")}\n`,
+    );
     if (mismatches > 0) process.exitCode = 1;
   } finally {
     await engine.dispose();

@@ -78,7 +78,8 @@ export class ClassifierSession {
     await this.sequence.eraseContextTokenRanges([{ start: this.tokens.length, end: this.sequence.nextTokenIndex }]);
     this.meter.calls++;
     this.meter.ms += performance.now() - started;
-    if (pos === undefined || neg === undefined) throw new ArbitrageError("internal", "The classifier model returned no logits for its answer tokens.");
+    if (pos === undefined || neg === undefined)
+      throw new ArbitrageError("internal", "The classifier model returned no logits for its answer tokens.");
     return 1 / (1 + Math.exp(neg - pos));
   }
 }

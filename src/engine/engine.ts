@@ -145,7 +145,9 @@ export class ArbitrageEngine {
     if (config.router === "embedded" && !(isEmbeddedTaskModel(draftCheck) && isEmbeddedTaskModel(targetCheck))) {
       // The embedded router was trained on the embedded pair's arithmetic steps; on any other pair its score means nothing.
       config = { ...config, router: "confidence" };
-      warnings.push("The embedded router is trained for the embedded demo pair only: this pair uses the confidence router (set arbitrage.router to choose another).");
+      warnings.push(
+        "The embedded router is trained for the embedded demo pair only: this pair uses the confidence router (set arbitrage.router to choose another).",
+      );
     }
     if (draftPath === targetPath) {
       warnings.push("The draft and target are the same model file: every step costs the same either way, so routing cannot save time.");
@@ -328,25 +330,25 @@ export class ArbitrageEngine {
     let finishReason: FinishReason = "max-steps";
     try {
       try {
-      for (let index = 0; index < options.maxSteps; index++) {
-        const stepStarted = performance.now();
-        const decision = await decideStep(options, request.ops(index));
-        const closed = await request.close(decision, index);
-        if (closed !== "kept") {
-          finishReason = closed === "cancelled" ? "cancelled" : "eos";
-          break;
+        for (let index = 0; index < options.maxSteps; index++) {
+          const stepStarted = performance.now();
+          const decision = await decideStep(options, request.ops(index));
+          const closed = await request.close(decision, index);
+          if (closed !== "kept") {
+            finishReason = closed === "cancelled" ? "cancelled" : "eos";
+            break;
+          }
+          hooks.rollout?.onStep(index, decision);
+          this.commitElsewhere(decision.chosen, judges);
+          const record = stepRecord(index, decision, stepStarted);
+          steps.push(record);
+          emit({ type: "step-decided", step: record });
+          const end = request.answerEnd(decision.chosen);
+          if (end) {
+            finishReason = end;
+            break;
+          }
         }
-        hooks.rollout?.onStep(index, decision);
-        this.commitElsewhere(decision.chosen, judges);
-        const record = stepRecord(index, decision, stepStarted);
-        steps.push(record);
-        emit({ type: "step-decided", step: record });
-        const end = request.answerEnd(decision.chosen);
-        if (end) {
-          finishReason = end;
-          break;
-        }
-      }
       } catch (e) {
         // A failure part-way (a remote server's error) ends the request; the committed answer so far travels with the error.
         if (isArbitrageError(e) && steps.length > 0) e.partial = { steps: steps.length, text: steps.map((s) => s.text).join("") };
@@ -366,7 +368,14 @@ export class ArbitrageEngine {
       text,
       answer: extractFinalAnswer(text, options.finalAnswerMarker),
       finishReason,
-      stats: this.stats(steps, started, { ...request.wasted, draftSpeculativeDiscarded: request.speculation.discardedTokens }, request.clock.busyMs, router, scorer),
+      stats: this.stats(
+        steps,
+        started,
+        { ...request.wasted, draftSpeculativeDiscarded: request.speculation.discardedTokens },
+        request.clock.busyMs,
+        router,
+        scorer,
+      ),
     };
     if (options.policy === "arbitrage") result.stats.router = this.describeRouter(options.router ?? this.config.router);
     if (warnings.length > 0) result.warnings = warnings;
@@ -375,7 +384,13 @@ export class ArbitrageEngine {
   }
 
   /** A request's start: its judges, every model's prompt (checked against its context), fresh caches, and the run-started event. */
-  private async begin(question: string, options: ReasonOptions, signal: AbortSignal | undefined, emit: (e: EngineEvent) => void, rollout?: RolloutHooks) {
+  private async begin(
+    question: string,
+    options: ReasonOptions,
+    signal: AbortSignal | undefined,
+    emit: (e: EngineEvent) => void,
+    rollout?: RolloutHooks,
+  ) {
     const { draft, target } = this;
     const routerJudge = options.policy === "arbitrage" ? await this.judgeFor("router", options.router ?? this.config.router) : null;
     const scorerJudge =
@@ -405,7 +420,14 @@ export class ArbitrageEngine {
       await j.judge.begin({ question, promptTokens, delimiter: options.stepDelimiter });
     }
     const warnings = embeddedTaskWarnings(question, [draft.check, target.check]);
-    emit({ type: "run-started", question, policy: options.policy, threshold: options.threshold, prompt: prompts.target.text, ...(warnings.length > 0 ? { warnings } : {}) });
+    emit({
+      type: "run-started",
+      question,
+      policy: options.policy,
+      threshold: options.threshold,
+      prompt: prompts.target.text,
+      ...(warnings.length > 0 ? { warnings } : {}),
+    });
     const router = routerJudge?.judge;
     const scorer = scorerJudge?.judge;
     const request = new RequestRun({
@@ -504,8 +526,10 @@ function describeJudge(choice: RouterChoice | ScorerChoice, kind: "router" | "sc
 export function validateQuestion(input: unknown): string {
   if (typeof input !== "string") throw new ArbitrageError("empty-question", "The question must be text.");
   if (input.trim() === "") throw new ArbitrageError("empty-question", "The question is empty. Type a question, or select text in the editor first.");
-  if (input.includes("\u0000")) throw new ArbitrageError("invalid-question", "The question contains NUL characters (binary data?). Remove them and try again.");
-  if (!input.isWellFormed()) throw new ArbitrageError("invalid-question", "The question is not valid Unicode text (broken UTF-16 surrogates). Re-enter it as plain text.");
+  if (input.includes("\u0000"))
+    throw new ArbitrageError("invalid-question", "The question contains NUL characters (binary data?). Remove them and try again.");
+  if (!input.isWellFormed())
+    throw new ArbitrageError("invalid-question", "The question is not valid Unicode text (broken UTF-16 surrogates). Re-enter it as plain text.");
   return input;
 }
 

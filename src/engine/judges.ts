@@ -118,7 +118,10 @@ export class ExactArithmeticJudge implements StepJudge {
   async begin(run: JudgeRun): Promise<void> {
     this.checker = ArithmeticChecker.fromQuestion(run.question);
     if (!this.checker) {
-      throw new ArbitrageError("invalid-question", 'The exact checker only judges integer arithmetic questions such as "(12+7)*3-5". Use the embedded or a GGUF scorer for other questions.');
+      throw new ArbitrageError(
+        "invalid-question",
+        'The exact checker only judges integer arithmetic questions such as "(12+7)*3-5". Use the embedded or a GGUF scorer for other questions.',
+      );
     }
     this.meter.calls = 0;
     this.meter.ms = 0;

@@ -22,11 +22,41 @@ const GGML_TYPE_NAMES: Record<number, string> = { 24: "I8", 25: "I16", 26: "I32"
  * llama.cpp); the types ggml removed (4, 5, 31-33, 36-38) have none and llama.cpp refuses them.
  */
 const TYPE_LAYOUT: Record<number, readonly [number, number]> = {
-  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36],
-  10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292],
-  16: [256, 66], 17: [256, 74], 18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110], 22: [256, 82], 23: [256, 136],
-  24: [1, 1], 25: [1, 2], 26: [1, 4], 27: [1, 8], 28: [1, 8], 29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66],
-  39: [32, 17], 40: [64, 36], 41: [128, 18], 42: [64, 18],
+  0: [1, 4],
+  1: [1, 2],
+  2: [32, 18],
+  3: [32, 20],
+  6: [32, 22],
+  7: [32, 24],
+  8: [32, 34],
+  9: [32, 36],
+  10: [256, 84],
+  11: [256, 110],
+  12: [256, 144],
+  13: [256, 176],
+  14: [256, 210],
+  15: [256, 292],
+  16: [256, 66],
+  17: [256, 74],
+  18: [256, 98],
+  19: [256, 50],
+  20: [32, 18],
+  21: [256, 110],
+  22: [256, 82],
+  23: [256, 136],
+  24: [1, 1],
+  25: [1, 2],
+  26: [1, 4],
+  27: [1, 8],
+  28: [1, 8],
+  29: [256, 56],
+  30: [1, 2],
+  34: [256, 54],
+  35: [256, 66],
+  39: [32, 17],
+  40: [64, 36],
+  41: [128, 18],
+  42: [64, 18],
 };
 
 // GgufArchitectureType is declared a `const enum` but is a real object at run time: read it as one.
@@ -76,13 +106,18 @@ function pathFailure(e: unknown, label: string, path: string): never {
   const err = e as NodeJS.ErrnoException;
   switch (err.code) {
     case "ENOENT":
-      return fail("model-missing", label, path, "file not found. Check the path in the settings, or pick a model with \"Arbitrage: Select Models…\".");
+      return fail("model-missing", label, path, 'file not found. Check the path in the settings, or pick a model with "Arbitrage: Select Models…".');
     case "ENOTDIR":
       return fail("model-missing", label, path, "file not found: a part of the path is a file, not a folder. Check the path in the settings.");
     case "ENAMETOOLONG":
       return fail("model-missing", label, path, "file not found: the path is too long. Check the path in the settings.");
     case "ELOOP":
-      return fail("model-symlink-loop", label, path, "is a symbolic link loop (the link leads back to itself). Point the setting at the real .gguf file.");
+      return fail(
+        "model-symlink-loop",
+        label,
+        path,
+        "is a symbolic link loop (the link leads back to itself). Point the setting at the real .gguf file.",
+      );
     case "EACCES":
     case "EPERM":
       return fail("model-unreadable", label, path, "cannot be read (permission denied). Fix the file's permissions or copy it somewhere readable.");
@@ -137,7 +172,12 @@ export async function checkModelFile(path: string, label: string): Promise<Model
   for (const tensor of header.tensors) {
     if (!SUPPORTED_TENSOR_TYPES.has(tensor.type)) {
       const type = GGML_TYPE_NAMES[tensor.type] ?? `type ${tensor.type}`;
-      fail("model-corrupt", label, path, `tensor ${tensor.name} has type ${type}, which llama.cpp cannot evaluate (it would abort the engine). Re-export the model with F32/F16/quantised tensors.`);
+      fail(
+        "model-corrupt",
+        label,
+        path,
+        `tensor ${tensor.name} has type ${type}, which llama.cpp cannot evaluate (it would abort the engine). Re-export the model with F32/F16/quantised tensors.`,
+      );
     }
   }
   if (header.dataEnd > size) {
@@ -149,14 +189,24 @@ export async function checkModelFile(path: string, label: string): Promise<Model
   try {
     info = await readGgufFileInfo(path, { readTensorInfo: true, logWarnings: false });
   } catch (e) {
-    fail("model-corrupt", label, path, `the GGUF header cannot be read (${(e as Error).message}). The file is truncated or corrupt: download it again.`);
+    fail(
+      "model-corrupt",
+      label,
+      path,
+      `the GGUF header cannot be read (${(e as Error).message}). The file is truncated or corrupt: download it again.`,
+    );
   }
 
   const meta = info.metadata as unknown as Record<string, Record<string, unknown> | undefined>;
   const architecture = String(meta.general?.architecture ?? "");
   const archMeta = meta[architecture];
   if (!architecture || !archMeta || archMeta.block_count === undefined || !meta.tokenizer) {
-    fail("model-not-llm", label, path, `is a GGUF file but not a language model (architecture ${JSON.stringify(architecture || "none")}, no tokenizer or layers). Choose a text-generation model.`);
+    fail(
+      "model-not-llm",
+      label,
+      path,
+      `is a GGUF file but not a language model (architecture ${JSON.stringify(architecture || "none")}, no tokenizer or layers). Choose a text-generation model.`,
+    );
   }
   if (!KNOWN_ARCHITECTURES.has(architecture)) {
     fail(
@@ -180,14 +230,20 @@ export async function checkModelFile(path: string, label: string): Promise<Model
 const ROPE_SCALING_TYPES = new Set(["none", "linear", "yarn", "longrope"]);
 
 /** Layer tensors whose shape llama.cpp derives from a hyperparameter (a 0 there is a GGML_ASSERT abort in create_tensor). */
-const LAYER_TENSOR = /^blk\.(\d+)\.(ffn_up|ffn_gate|ffn_down|ffn_up_exps|ffn_gate_exps|ffn_down_exps|attn_q|attn_k|attn_v|attn_qkv|attn_output)\.weight$/;
+const LAYER_TENSOR =
+  /^blk\.(\d+)\.(ffn_up|ffn_gate|ffn_down|ffn_up_exps|ffn_gate_exps|ffn_down_exps|attn_q|attn_k|attn_v|attn_qkv|attn_output)\.weight$/;
 
 /**
  * The architecture-independent GGML_ASSERTs of llama.cpp's load_hparams and create_tensor
  * (src/llama-model.cpp, src/llama-model-loader.cpp), checked on the metadata first: llama.cpp
  * aborts the process on them instead of failing the load.
  */
-function checkHyperparameters(values: ReadonlyMap<string, MetadataValue>, arch: string, tensors: GgufTensor[], corrupt: (detail: string) => never): void {
+function checkHyperparameters(
+  values: ReadonlyMap<string, MetadataValue>,
+  arch: string,
+  tensors: GgufTensor[],
+  corrupt: (detail: string) => never,
+): void {
   const get = (key: string) => values.get(`${arch}.${key}`);
   const num = (v: MetadataValue | undefined) => (typeof v === "number" ? v : undefined);
   const perLayer = (key: string, layer: number): number | undefined => {
@@ -229,7 +285,8 @@ function checkHyperparameters(values: ReadonlyMap<string, MetadataValue>, arch: 
   // llama.cpp's per-layer sizes: a missing head count or feed-forward length is 0, a missing KV head
   // count is the head count, and the head size is key_length or embedding_length / head count of layer 0.
   const heads = (layer: number) => perLayer("attention.head_count", layer) ?? 0;
-  const kvHeads = (layer: number) => (get("attention.head_count_kv") === undefined ? heads(layer) : (perLayer("attention.head_count_kv", layer) ?? 0));
+  const kvHeads = (layer: number) =>
+    get("attention.head_count_kv") === undefined ? heads(layer) : (perLayer("attention.head_count_kv", layer) ?? 0);
   const headSize = (which: "key" | "value") => {
     const explicit = num(get(`attention.${which}_length`));
     if (explicit !== undefined) return { size: explicit, from: `${arch}.attention.${which}_length = ${explicit}` };
@@ -247,7 +304,10 @@ function checkHyperparameters(values: ReadonlyMap<string, MetadataValue>, arch: 
       const v = headSize("value");
       return v && [v.size, `a value size of ${v.from}`];
     },
-    ffn: (l) => [perLayer("feed_forward_length", l) ?? 0, `${arch}.feed_forward_length = ${get("feed_forward_length") === undefined ? "(missing, so 0)" : perLayer("feed_forward_length", l)}`],
+    ffn: (l) => [
+      perLayer("feed_forward_length", l) ?? 0,
+      `${arch}.feed_forward_length = ${get("feed_forward_length") === undefined ? "(missing, so 0)" : perLayer("feed_forward_length", l)}`,
+    ],
     expertFfn: (l) => {
       const v = perLayer("expert_feed_forward_length", l);
       return v === undefined ? undefined : [v, `${arch}.expert_feed_forward_length = ${v}`];
@@ -388,9 +448,19 @@ class WindowReader {
     const at = this.pos - this.bufStart;
     const b = this.buf;
     const v = [
-      () => b.readUInt8(at), () => b.readInt8(at), () => b.readUInt16LE(at), () => b.readInt16LE(at), () => b.readUInt32LE(at),
-      () => b.readInt32LE(at), () => b.readFloatLE(at), () => b.readUInt8(at), () => 0, () => 0,
-      () => Number(b.readBigUInt64LE(at)), () => Number(b.readBigInt64LE(at)), () => b.readDoubleLE(at),
+      () => b.readUInt8(at),
+      () => b.readInt8(at),
+      () => b.readUInt16LE(at),
+      () => b.readInt16LE(at),
+      () => b.readUInt32LE(at),
+      () => b.readInt32LE(at),
+      () => b.readFloatLE(at),
+      () => b.readUInt8(at),
+      () => 0,
+      () => 0,
+      () => Number(b.readBigUInt64LE(at)),
+      () => Number(b.readBigInt64LE(at)),
+      () => b.readDoubleLE(at),
     ][type]!();
     this.pos += SCALAR_SIZE[type]!;
     return v;
@@ -496,7 +566,8 @@ function short(s: string): string {
  * counts and lengths past the end of the file, unknown types, and llama.cpp's own header rules.
  */
 export async function readGgufHeader(handle: FileHandle, size: number, label: string, path: string): Promise<GgufHeader> {
-  const corrupt: (detail: string) => never = (detail) => fail("model-corrupt", label, path, `the file is corrupt: ${detail}. Download it again or re-convert it.`);
+  const corrupt: (detail: string) => never = (detail) =>
+    fail("model-corrupt", label, path, `the file is corrupt: ${detail}. Download it again or re-convert it.`);
   const r = new WindowReader(handle, size);
   const ensure = async (n: number, what: string) => {
     if (n > r.left) corrupt(`${what} needs ${n} bytes but the file has only ${r.left} left`);
@@ -509,10 +580,21 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
   }
   if (size < 8) corrupt(`the file is truncated: a GGUF header needs ${HEADER_BYTES} bytes, the file has ${size}`);
   const version = r.u32();
-  if (version === 1) fail("model-unsupported-version", label, path, "GGUF version 1 is no longer supported by llama.cpp (this build reads v2/v3). Re-convert the model with a current llama.cpp.");
+  if (version === 1)
+    fail(
+      "model-unsupported-version",
+      label,
+      path,
+      "GGUF version 1 is no longer supported by llama.cpp (this build reads v2/v3). Re-convert the model with a current llama.cpp.",
+    );
   if (version !== 2 && version !== 3) {
     const hint = version > 0xffff && (version & 0xffff) === 0 ? " — it looks byte-swapped, i.e. a big-endian GGUF" : "";
-    fail("model-unsupported-version", label, path, `unsupported GGUF version ${version} (this build reads v2/v3)${hint}. Download or convert a current GGUF of the model.`);
+    fail(
+      "model-unsupported-version",
+      label,
+      path,
+      `unsupported GGUF version ${version} (this build reads v2/v3)${hint}. Download or convert a current GGUF of the model.`,
+    );
   }
   if (size < HEADER_BYTES) corrupt(`the file is truncated: a GGUF header needs ${HEADER_BYTES} bytes, the file has ${size}`);
   const tensorCount = r.u64();
@@ -521,7 +603,9 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
   const metadataCountExact = r.lastU64();
   const body = size - HEADER_BYTES;
   if (metadataCount > Math.floor(body / MIN_KV_BYTES)) {
-    corrupt(`the header claims ${metadataCountExact} metadata entries, but the ${body} bytes after it hold at most ${Math.floor(body / MIN_KV_BYTES)}`);
+    corrupt(
+      `the header claims ${metadataCountExact} metadata entries, but the ${body} bytes after it hold at most ${Math.floor(body / MIN_KV_BYTES)}`,
+    );
   }
   if (tensorCount > Math.floor(body / MIN_TENSOR_INFO_BYTES)) {
     corrupt(`the header claims ${tensorCountExact} tensors, but the ${body} bytes after it hold at most ${Math.floor(body / MIN_TENSOR_INFO_BYTES)}`);
@@ -552,7 +636,8 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
       const countExact = r.lastU64();
       if (elementType === 9) corrupt(`${at} is an array of arrays, which llama.cpp does not read`);
       if (elementType === 8) {
-        if (count * 8 > r.left) corrupt(`${at} claims an array of ${countExact} strings (at least ${countExact * 8n} bytes) but the file has only ${r.left} left`);
+        if (count * 8 > r.left)
+          corrupt(`${at} claims an array of ${countExact} strings (at least ${countExact * 8n} bytes) but the file has only ${r.left} left`);
         // llama.cpp maps each token's bytes to its id and aborts when two tokens are the same.
         const tokens = key === "tokenizer.ggml.tokens" ? new TokenSet(handle) : null;
         if (tokens && count === 0) corrupt(`${at} is empty: the model has no tokens`);
@@ -576,12 +661,17 @@ export async function readGgufHeader(handle: FileHandle, size: number, label: st
         if (elementSize === undefined) corrupt(`${at} is an array of unknown value type ${elementType}`);
         const bytes = count * elementSize;
         if (bytes > r.left) {
-          corrupt(`${at} claims an array of ${countExact} ${VALUE_TYPE_NAMES[elementType]} values (${countExact * BigInt(elementSize)} bytes) but the file has only ${r.left} left`);
+          corrupt(
+            `${at} claims an array of ${countExact} ${VALUE_TYPE_NAMES[elementType]} values (${countExact * BigInt(elementSize)} bytes) but the file has only ${r.left} left`,
+          );
         }
         if (count <= LLAMA_MAX_LAYERS) {
           // Per-layer hyperparameters come as short arrays.
           await r.need(bytes);
-          values.set(key, Array.from({ length: count }, () => r.scalar(elementType)));
+          values.set(
+            key,
+            Array.from({ length: count }, () => r.scalar(elementType)),
+          );
         } else {
           r.skip(bytes);
         }

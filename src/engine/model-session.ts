@@ -237,11 +237,7 @@ export class ModelSession extends CommittedText implements GeneratingSession {
     };
   }
 
-  private async continueGeneration(
-    feed: Token[],
-    limits: StepLimits,
-    accept: (token: Token, confidence?: number) => boolean,
-  ): Promise<void> {
+  private async continueGeneration(feed: Token[], limits: StepLimits, accept: (token: Token, confidence?: number) => boolean): Promise<void> {
     const before = this.sequence.nextTokenIndex;
     const sampling = { temperature: limits.temperature, seed: limits.seed, yieldEogToken: true };
     // Per-token confidences only when a judge needs them; plain evaluation is cheaper.

@@ -70,8 +70,11 @@ function absoluteFile(label: string) {
   return v.pipe(
     v.string(),
     v.check((s) => s.trim() !== ""),
-    v.check(isAbsolute, (issue) =>
-      `Invalid ${label}: ${showValue(issue.input)}. Model paths must be absolute (relative paths would resolve against an unrelated folder).`),
+    v.check(
+      isAbsolute,
+      (issue) =>
+        `Invalid ${label}: ${showValue(issue.input)}. Model paths must be absolute (relative paths would resolve against an unrelated folder).`,
+    ),
   );
 }
 
@@ -82,11 +85,19 @@ function modelFile(label: string) {
 
 /** A named judge, `{path}`, or a bare absolute path (→ `{path}`). */
 function judge<const T extends string>(name: string, named: readonly T[], hint: string) {
-  return field(name, hint, v.union([
-    v.picklist(named),
-    v.strictObject({ path: absoluteFile(name) }),
-    v.pipe(v.string(), v.check(isAbsolute), v.transform((path) => ({ path }))),
-  ]));
+  return field(
+    name,
+    hint,
+    v.union([
+      v.picklist(named),
+      v.strictObject({ path: absoluteFile(name) }),
+      v.pipe(
+        v.string(),
+        v.check(isAbsolute),
+        v.transform((path) => ({ path })),
+      ),
+    ]),
+  );
 }
 
 const router = judge("router", ["embedded", "confidence"], 'Use "embedded", "confidence" or the absolute path of a router .gguf file.');
@@ -121,7 +132,10 @@ export function recordOf<E extends v.ObjectEntries>(entries: E, messageFor: (key
 
 /** `schema` (an object schema) that also refuses arrays, which valibot's object schemas accept as objects. */
 export function notArray<S extends v.GenericSchema<object>>(schema: S, message: v.ErrorMessage<v.CustomIssue>) {
-  return v.pipe(v.custom<object>((x) => typeof x === "object" && x !== null && !Array.isArray(x), message), schema);
+  return v.pipe(
+    v.custom<object>((x) => typeof x === "object" && x !== null && !Array.isArray(x), message),
+    schema,
+  );
 }
 
 function httpUrl(text: string): URL | null {
@@ -141,14 +155,28 @@ function remoteModel(role: ModelRole) {
   const label = `${role} server URL`;
   return settingsObject(`remote ${role}`, `remote ${role} setting`, {
     url: v.pipe(
-      field(label, "Use the server's http:// or https:// base URL, e.g. http://127.0.0.1:8080.", v.pipe(v.string(), v.check((s) => httpUrl(s) !== null))),
+      field(
+        label,
+        "Use the server's http:// or https:// base URL, e.g. http://127.0.0.1:8080.",
+        v.pipe(
+          v.string(),
+          v.check((s) => httpUrl(s) !== null),
+        ),
+      ),
       // Credentials in a URL would land in settings and logs; the message does not echo them.
-      v.check((s) => { const u = httpUrl(s)!; return u.username === "" && u.password === ""; },
-        `Invalid ${label}: it holds credentials. Put the API key in ARBITRAGE_API_KEY (or ARBITRAGE_${role.toUpperCase()}_API_KEY), not in the URL.`),
+      v.check((s) => {
+        const u = httpUrl(s)!;
+        return u.username === "" && u.password === "";
+      }, `Invalid ${label}: it holds credentials. Put the API key in ARBITRAGE_API_KEY (or ARBITRAGE_${role.toUpperCase()}_API_KEY), not in the URL.`),
     ),
     model: v.optional(field(`${role} model name`, "Use the name the server lists in its /v1/models.", v.pipe(v.string(), v.nonEmpty()))),
-    timeoutMs: v.optional(field(`${role} server timeout (ms)`, `Use a whole number from ${REMOTE_TIMEOUT_MS.min} to ${REMOTE_TIMEOUT_MS.max}.`,
-      v.pipe(v.number(), v.integer(), v.minValue(REMOTE_TIMEOUT_MS.min), v.maxValue(REMOTE_TIMEOUT_MS.max)))),
+    timeoutMs: v.optional(
+      field(
+        `${role} server timeout (ms)`,
+        `Use a whole number from ${REMOTE_TIMEOUT_MS.min} to ${REMOTE_TIMEOUT_MS.max}.`,
+        v.pipe(v.number(), v.integer(), v.minValue(REMOTE_TIMEOUT_MS.min), v.maxValue(REMOTE_TIMEOUT_MS.max)),
+      ),
+    ),
     api: v.optional(oneOf(`${role} server API`, REMOTE_APIS)),
   });
 }
@@ -161,13 +189,18 @@ export const ModelConfigSchema = settingsObject("model configuration", "model se
   scorer: v.optional(scorer, MODEL_DEFAULTS.scorer),
   gpu: v.optional(oneOf("gpu", GPU_CHOICES), MODEL_DEFAULTS.gpu),
   gpuLayers: v.optional(
-    v.union([v.literal("auto"), wholeNumber("gpuLayers")], (issue) =>
-      `Invalid gpuLayers: ${showValue(issue.input)}. Use "auto" or a whole number from ${LIMITS.gpuLayers.min} to ${LIMITS.gpuLayers.max}.`),
+    v.union(
+      [v.literal("auto"), wholeNumber("gpuLayers")],
+      (issue) =>
+        `Invalid gpuLayers: ${showValue(issue.input)}. Use "auto" or a whole number from ${LIMITS.gpuLayers.min} to ${LIMITS.gpuLayers.max}.`,
+    ),
     MODEL_DEFAULTS.gpuLayers,
   ),
   threads: v.optional(wholeNumber("threads"), defaultThreads),
   contextSize: v.optional(wholeNumber("contextSize"), MODEL_DEFAULTS.contextSize),
-  remote: v.optional(settingsObject("remote", "remote model role", { draft: v.optional(remoteModel("draft")), target: v.optional(remoteModel("target")) })),
+  remote: v.optional(
+    settingsObject("remote", "remote model role", { draft: v.optional(remoteModel("draft")), target: v.optional(remoteModel("target")) }),
+  ),
 });
 
 /** Partial request options over the defaults; `router`/`scorer` override the loaded ones for one request. */
@@ -176,7 +209,10 @@ export const ReasonOptionsSchema = settingsObject("request options", "option", {
   threshold: v.optional(threshold, REASON_DEFAULTS.threshold),
   maxSteps: v.optional(wholeNumber("maxSteps"), REASON_DEFAULTS.maxSteps),
   maxTokensPerStep: v.optional(wholeNumber("maxTokensPerStep"), REASON_DEFAULTS.maxTokensPerStep),
-  stepDelimiter: v.optional(field("stepDelimiter", 'Use a non-empty string such as "\\n\\n".', v.pipe(v.string(), v.nonEmpty())), REASON_DEFAULTS.stepDelimiter),
+  stepDelimiter: v.optional(
+    field("stepDelimiter", 'Use a non-empty string such as "\\n\\n".', v.pipe(v.string(), v.nonEmpty())),
+    REASON_DEFAULTS.stepDelimiter,
+  ),
   temperature: v.optional(numberIn("temperature", "Use a number from 0 (greedy) to 2."), REASON_DEFAULTS.temperature),
   prefixReuse: v.optional(field("prefixReuse", "Use true or false.", v.boolean()), REASON_DEFAULTS.prefixReuse),
   speculativeDraft: v.optional(field("speculativeDraft", "Use true or false.", v.boolean()), REASON_DEFAULTS.speculativeDraft),

@@ -98,7 +98,10 @@ export async function loadModel(
         `The ${label} model ${JSON.stringify(check.path)} (${(check.sizeBytes / 2 ** 30).toFixed(1)} GiB) does not fit in free memory. Choose a smaller or more quantised model, lower arbitrage.gpuLayers, or close other programs.`,
       );
     }
-    throw new ArbitrageError("model-load-failed", `llama.cpp could not load the ${label} model ${JSON.stringify(check.path)}: ${(e as Error).message}`);
+    throw new ArbitrageError(
+      "model-load-failed",
+      `llama.cpp could not load the ${label} model ${JSON.stringify(check.path)}: ${(e as Error).message}`,
+    );
   }
 }
 
@@ -140,7 +143,10 @@ export async function createContext(model: LlamaModel, check: ModelFileCheck, co
     return await model.createContext(contextOptions(check, config));
   } catch (e) {
     if (e instanceof InsufficientMemoryError) {
-      throw new ArbitrageError("model-too-large", `No memory for a ${config.contextSize}-token context of the ${label} model. Lower arbitrage.contextSize.`);
+      throw new ArbitrageError(
+        "model-too-large",
+        `No memory for a ${config.contextSize}-token context of the ${label} model. Lower arbitrage.contextSize.`,
+      );
     }
     throw new ArbitrageError("model-load-failed", `Cannot create a context for the ${label} model: ${(e as Error).message}`);
   }

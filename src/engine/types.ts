@@ -92,11 +92,11 @@ export interface ReasonOptions {
 }
 
 export type FinishReason =
-  | "eos"          // a model emitted end-of-generation
+  | "eos" // a model emitted end-of-generation
   | "final-answer" // the final-answer step was written
-  | "max-steps"    // step cap reached
+  | "max-steps" // step cap reached
   | "context-full" // the context window is full
-  | "cancelled";   // the request was aborted
+  | "cancelled"; // the request was aborted
 
 /** One committed step. */
 export interface StepRecord {

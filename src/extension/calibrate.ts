@@ -13,13 +13,24 @@ import type { Settings } from "./settings.js";
 export async function calibrateRouter(engine: EngineClient, settings: Settings, extensionUri: vscode.Uri): Promise<void> {
   const bundled = vscode.Uri.joinPath(extensionUri, "bench", "problems", "calibration-embedded.jsonl");
   const items: Array<vscode.QuickPickItem & { uri?: vscode.Uri }> = [];
-  if (existsSync(bundled.fsPath)) items.push({ label: "Bundled arithmetic set", detail: "240 problems of the embedded task (calibration-embedded.jsonl)", uri: bundled });
+  if (existsSync(bundled.fsPath))
+    items.push({ label: "Bundled arithmetic set", detail: "240 problems of the embedded task (calibration-embedded.jsonl)", uri: bundled });
   items.push({ label: "Choose a JSONL problem file…", detail: 'One {"question": ..., "answer": ...} per line' });
-  const pick = await vscode.window.showQuickPick(items, { title: "Arbitrage: Calibrate Router", placeHolder: "Problems with known answers for the selected pair" });
+  const pick = await vscode.window.showQuickPick(items, {
+    title: "Arbitrage: Calibrate Router",
+    placeHolder: "Problems with known answers for the selected pair",
+  });
   if (!pick) return;
   const file =
     pick.uri ??
-    (await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: "Calibrate on these problems", title: "Arbitrage: problem file (.jsonl)", filters: { "JSON Lines": ["jsonl"] } }))?.[0];
+    (
+      await vscode.window.showOpenDialog({
+        canSelectMany: false,
+        openLabel: "Calibrate on these problems",
+        title: "Arbitrage: problem file (.jsonl)",
+        filters: { "JSON Lines": ["jsonl"] },
+      })
+    )?.[0];
   if (!file) return;
   const config = settings.snapshot.model;
   try {
@@ -40,7 +51,9 @@ export async function calibrateRouter(engine: EngineClient, settings: Settings, 
       },
     );
     if (r.status === "cancelled") {
-      void vscode.window.showInformationMessage(`Arbitrage: calibration cancelled after ${r.done}/${r.total} problems; run it again to resume where it stopped.`);
+      void vscode.window.showInformationMessage(
+        `Arbitrage: calibration cancelled after ${r.done}/${r.total} problems; run it again to resume where it stopped.`,
+      );
       return;
     }
     // The embedded pair routes with its trained router unless the confidence router is chosen.

@@ -41,7 +41,7 @@ export function escapeChatMarkdown(text: string): string {
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/\r\n?/g, "\n")
-    .replace(/\u0000/g, "\uFFFD");
+    .replaceAll("\u0000", "\uFFFD");
 }
 
 function safeMarkdown(value: string): vscode.MarkdownString {
@@ -54,7 +54,8 @@ function safeMarkdown(value: string): vscode.MarkdownString {
 export function stepHeading(step: StepRecord, threshold: number): string {
   const score = step.routerScore ?? step.scorerScore;
   const shown = score === undefined ? undefined : formatScore(score, threshold);
-  const routing = shown === undefined ? "" : ` · ${step.routerScore !== undefined ? "router" : "scorer"} ${shown.score} ${shown.cmp} ${shown.threshold}`;
+  const routing =
+    shown === undefined ? "" : ` · ${step.routerScore !== undefined ? "router" : "scorer"} ${shown.score} ${shown.cmp} ${shown.threshold}`;
   const icon = step.model === "target" ? "🟧" : "🟦";
   return `${icon} **${step.model}** · step ${step.index + 1}${routing} · ${step.tokens} tok · ${formatMs(step.ms)}`;
 }
@@ -66,8 +67,11 @@ export function stepMarkdown(step: StepRecord, threshold: number): string {
 
 export function summaryMarkdown(result: ReasonResult, knownMsPerToken: number | null): string {
   const s = summarize(result, knownMsPerToken);
-  return `---\n\n**Summary:** ${s.steps} steps — draft ${s.draftSteps} (${percent(s.draftShare)}), target ${s.targetSteps} (${percent(s.targetShare)}) · ${s.tokens} tokens · ${formatMs(s.wallMs)} · est. speedup vs target-only ${speedupText(s)}` +
-    (result.answer !== null ? ` · answer: ${escapeChatMarkdown(result.answer)}` : "") + "\n";
+  return (
+    `---\n\n**Summary:** ${s.steps} steps — draft ${s.draftSteps} (${percent(s.draftShare)}), target ${s.targetSteps} (${percent(s.targetShare)}) · ${s.tokens} tokens · ${formatMs(s.wallMs)} · est. speedup vs target-only ${speedupText(s)}` +
+    (result.answer !== null ? ` · answer: ${escapeChatMarkdown(result.answer)}` : "") +
+    "\n"
+  );
 }
 
 function promptStyleFor(command: string | undefined): PromptStyle | undefined {
@@ -97,8 +101,7 @@ export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler
             threshold = e.threshold;
             // The engine's warnings (its own text, e.g. a question outside the embedded models' family) come before any step.
             for (const w of e.warnings ?? []) stream.markdown(safeMarkdown(`> **Warning:** ${escapeChatMarkdown(w)}\n\n`));
-          }
-          else if (e.type === "step-started") stream.progress(`Step ${e.index + 1}: ${e.model} writing…`);
+          } else if (e.type === "step-started") stream.progress(`Step ${e.index + 1}: ${e.model} writing…`);
           else if (e.type === "step-decided") {
             steps++;
             stream.markdown(safeMarkdown(stepMarkdown(e.step, threshold)));
@@ -149,7 +152,13 @@ interface LmMessageLike {
 function textOfMessage(m: LmMessageLike | string): string {
   if (typeof m === "string") return m;
   return m.content
-    .map((p) => (p instanceof vscode.LanguageModelTextPart ? p.value : typeof (p as { value?: unknown }).value === "string" ? (p as { value: string }).value : ""))
+    .map((p) =>
+      p instanceof vscode.LanguageModelTextPart
+        ? p.value
+        : typeof (p as { value?: unknown }).value === "string"
+          ? (p as { value: string }).value
+          : "",
+    )
     .join("");
 }
 

@@ -26,7 +26,10 @@ export function describeCrash(info: ExitInfo): string {
 }
 
 function lastMeaningfulLine(text: string): string | null {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   const l = lines.at(-1);
   return l ? l.slice(0, 300) : null;
 }

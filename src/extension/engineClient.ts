@@ -131,18 +131,17 @@ export class EngineClient extends Disposable {
     if (!this.restartWait) {
       const client = this.client;
       this.restartWait = new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          sub?.dispose();
+          this.restartWait = null;
+          this.endRestartWait = null;
+          resolve();
+        };
         const timer = setTimeout(done, 20_000);
         const sub = client?.onDidChangeState((e) => {
           if (e.newState === State.Running) done();
         });
-        const self = this;
-        function done() {
-          clearTimeout(timer);
-          sub?.dispose();
-          self.restartWait = null;
-          self.endRestartWait = null;
-          resolve();
-        }
         this.endRestartWait = done;
       });
     }
@@ -165,21 +164,16 @@ export class EngineClient extends Disposable {
     }
     if (!this.client) {
       this.stopping = false;
-      const client: LanguageClient = new LanguageClient(
-        "arbitrageEngine",
-        "Arbitrage Engine",
-        this.serverOptions,
-        {
-          documentSelector: [],
-          outputChannel: this.output,
-          revealOutputChannelOn: RevealOutputChannelOn.Never,
-          initializationFailedHandler: (e) => {
-            this.output.error(`engine initialization failed: ${String(e)}`);
-            return false;
-          },
-          errorHandler: this.restartPolicy((): LanguageClient => client),
+      const client: LanguageClient = new LanguageClient("arbitrageEngine", "Arbitrage Engine", this.serverOptions, {
+        documentSelector: [],
+        outputChannel: this.output,
+        revealOutputChannelOn: RevealOutputChannelOn.Never,
+        initializationFailedHandler: (e) => {
+          this.output.error(`engine initialization failed: ${String(e)}`);
+          return false;
         },
-      );
+        errorHandler: this.restartPolicy((): LanguageClient => client),
+      });
       client.onNotification(EngineEventNotification, ({ requestId, event }) => this.eventListeners.get(requestId)?.(event));
       client.onNotification(LoadProgressNotification, (p) => this.loadProgressListener?.(p));
       client.onNotification(DownloadProgressNotification, (p) => this.downloadListeners.get(p.downloadId)?.(p));
@@ -252,7 +246,10 @@ export class EngineClient extends Disposable {
       if (carried) return carried;
       if (e.code === RpcErrorCodes.RequestCancelled) return cancelledError();
       if (e.code === ErrorCodes.PendingResponseRejected || e.code === ErrorCodes.ConnectionInactive) {
-        return new ArbitrageError("engine-crashed", this.lastExit ? describeCrash(this.lastExit) : `The Arbitrage engine process stopped (${e.message}).`);
+        return new ArbitrageError(
+          "engine-crashed",
+          this.lastExit ? describeCrash(this.lastExit) : `The Arbitrage engine process stopped (${e.message}).`,
+        );
       }
       return new ArbitrageError("internal", e.message);
     }
@@ -327,7 +324,13 @@ export class EngineClient extends Disposable {
     this.loadedKey = null;
   }
 
-  async download(uri: string, dirPath: string, endpoint: string | undefined, onProgress: (p: DownloadProgressParams) => void, token: vscode.CancellationToken): Promise<string> {
+  async download(
+    uri: string,
+    dirPath: string,
+    endpoint: string | undefined,
+    onProgress: (p: DownloadProgressParams) => void,
+    token: vscode.CancellationToken,
+  ): Promise<string> {
     const downloadId = `d${++this.seq}`;
     this.downloadListeners.set(downloadId, onProgress);
     try {
@@ -339,7 +342,11 @@ export class EngineClient extends Disposable {
   }
 
   /** Router calibration for a pair (runs in the engine process); the engine reloads the pair afterwards to use it. */
-  async calibrate(params: Omit<CalibrateParams, "requestId">, onProgress: (p: CalibrateProgressParams) => void, token: vscode.CancellationToken): Promise<CalibrateSummary> {
+  async calibrate(
+    params: Omit<CalibrateParams, "requestId">,
+    onProgress: (p: CalibrateProgressParams) => void,
+    token: vscode.CancellationToken,
+  ): Promise<CalibrateSummary> {
     const requestId = `c${++this.seq}`;
     this.calibrateListeners.set(requestId, onProgress);
     try {

@@ -5,7 +5,15 @@
  */
 import * as vscode from "vscode";
 import type { EngineEvent, ReasonOptions, ReasonResult } from "../engine/types.js";
-import { applyEngineEvent, ArbitrageError, emptyPanelState, isArbitrageError, startedPanelState, type PanelState, type RunInfo } from "../protocol/index.js";
+import {
+  applyEngineEvent,
+  ArbitrageError,
+  emptyPanelState,
+  isArbitrageError,
+  startedPanelState,
+  type PanelState,
+  type RunInfo,
+} from "../protocol/index.js";
 import { calibrateRouter } from "./calibrate.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
 import { EngineClient } from "./engineClient.js";
@@ -95,7 +103,8 @@ export class Controller extends Disposable implements ChatRunner {
         this.output.info("model settings changed: reloading the models");
         this.engine.ensureLoaded(model).catch((e: unknown) => {
           if (isArbitrageError(e, "cancelled")) return;
-          void vscode.window.showErrorMessage(`Arbitrage: could not load the new models — ${e instanceof Error ? e.message : String(e)}`, "Show Engine Log")
+          void vscode.window
+            .showErrorMessage(`Arbitrage: could not load the new models — ${e instanceof Error ? e.message : String(e)}`, "Show Engine Log")
             .then((c) => c && this.output.show(true));
         });
       }),
@@ -132,7 +141,8 @@ export class Controller extends Disposable implements ChatRunner {
   async setApiKey(): Promise<void> {
     const key = await vscode.window.showInputBox({
       title: "Arbitrage: server API key",
-      prompt: "The API key of the serving engine (arbitrage.targetUrl / draftUrl). Kept in VS Code's secret storage, never in settings. Empty removes it.",
+      prompt:
+        "The API key of the serving engine (arbitrage.targetUrl / draftUrl). Kept in VS Code's secret storage, never in settings. Empty removes it.",
       password: true,
       ignoreFocusOut: true,
     });
@@ -257,13 +267,20 @@ export class Controller extends Disposable implements ChatRunner {
     panel.status(this.engine.running ? "Reasoning…" : "Starting the engine and loading models…");
     let started = false;
     try {
-      const { result } = await this.run(question, overrides, (e) => {
-        if (!started && e.type === "step-started") {
-          started = true;
-          ArbitragePanel.current?.status("Reasoning…");
-        }
-        ArbitragePanel.current?.event(runId, e);
-      }, undefined, "panel", runId);
+      const { result } = await this.run(
+        question,
+        overrides,
+        (e) => {
+          if (!started && e.type === "step-started") {
+            started = true;
+            ArbitragePanel.current?.status("Reasoning…");
+          }
+          ArbitragePanel.current?.event(runId, e);
+        },
+        undefined,
+        "panel",
+        runId,
+      );
       ArbitragePanel.current?.status(`Finished: ${result.finishReason}.`);
       // The engine streams "finished" itself; this covers a result that arrived without it.
       if (ArbitragePanel.current && !ArbitragePanel.current.state.result) ArbitragePanel.current.event(runId, { type: "finished", result });
@@ -286,13 +303,15 @@ export class Controller extends Disposable implements ChatRunner {
     if (question === undefined) {
       const editor = vscode.window.activeTextEditor;
       const sel = editor && !editor.selection.isEmpty ? editor.document.getText(editor.selection) : "";
-      question = sel.trim() ? sel : await vscode.window.showInputBox({
-        title: "Reason with Arbitrage",
-        prompt: "Question for the draft → target pair",
-        placeHolder: "e.g. Q: 12*7+5",
-        value: this.lastQuestion?.question,
-        ignoreFocusOut: true,
-      });
+      question = sel.trim()
+        ? sel
+        : await vscode.window.showInputBox({
+            title: "Reason with Arbitrage",
+            prompt: "Question for the draft → target pair",
+            placeHolder: "e.g. Q: 12*7+5",
+            value: this.lastQuestion?.question,
+            ignoreFocusOut: true,
+          });
     }
     if (question === undefined) return undefined;
     if (!question.trim()) {

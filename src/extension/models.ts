@@ -48,8 +48,18 @@ export const RECOMMENDED_PAIRS: readonly RecommendedPair[] = [
 export async function selectModels(engine: EngineClient, settings: Settings, storage: vscode.Uri): Promise<void> {
   type Item = vscode.QuickPickItem & { action: "embedded" | "local" | RecommendedPair };
   const items: Item[] = [
-    { label: "$(package) Embedded demo pair", description: "no download", detail: "Tiny arithmetic models shipped with the extension (embedded router).", action: "embedded" },
-    { label: "$(file) Local GGUF files…", description: "choose draft and target", detail: "Pick two .gguf files; routing uses the model-free confidence router.", action: "local" },
+    {
+      label: "$(package) Embedded demo pair",
+      description: "no download",
+      detail: "Tiny arithmetic models shipped with the extension (embedded router).",
+      action: "embedded",
+    },
+    {
+      label: "$(file) Local GGUF files…",
+      description: "choose draft and target",
+      detail: "Pick two .gguf files; routing uses the model-free confidence router.",
+      action: "local",
+    },
     { label: "Recommended pairs (download)", kind: vscode.QuickPickItemKind.Separator, action: "embedded" },
     ...RECOMMENDED_PAIRS.map((p): Item => ({ label: `$(cloud-download) ${p.label}`, detail: p.detail, action: p })),
   ];
@@ -60,7 +70,14 @@ export async function selectModels(engine: EngineClient, settings: Settings, sto
     void vscode.window.showInformationMessage("Arbitrage: using the embedded demo pair.");
   } else if (pick.action === "local") {
     const ask = async (role: string) =>
-      (await vscode.window.showOpenDialog({ canSelectMany: false, openLabel: `Use as ${role} model`, title: `Arbitrage: ${role} model (.gguf)`, filters: { "GGUF models": ["gguf"] } }))?.[0];
+      (
+        await vscode.window.showOpenDialog({
+          canSelectMany: false,
+          openLabel: `Use as ${role} model`,
+          title: `Arbitrage: ${role} model (.gguf)`,
+          filters: { "GGUF models": ["gguf"] },
+        })
+      )?.[0];
     const draft = await ask("draft");
     if (!draft) return;
     const target = await ask("target");
@@ -93,14 +110,23 @@ async function downloadPair(engine: EngineClient, settings: Settings, storage: v
       { location: vscode.ProgressLocation.Notification, title: `Arbitrage: downloading ${pair.label}`, cancellable: true },
       async (progress, token) => {
         const out: string[] = [];
-        for (const [role, uri] of [["draft", pair.draft], ["target", pair.target]] as const) {
+        for (const [role, uri] of [
+          ["draft", pair.draft],
+          ["target", pair.target],
+        ] as const) {
           let lastPct = 0;
           out.push(
-            await engine.download(uri, dir.fsPath, mirror.endpoint, (p) => {
-              const pct = p.totalBytes > 0 ? Math.floor((p.downloadedBytes / p.totalBytes) * 100) : 0;
-              progress.report({ message: `${role}: ${pct}% of ${(p.totalBytes / 1e9).toFixed(2)} GB`, increment: (pct - lastPct) / 2 });
-              lastPct = pct;
-            }, token),
+            await engine.download(
+              uri,
+              dir.fsPath,
+              mirror.endpoint,
+              (p) => {
+                const pct = p.totalBytes > 0 ? Math.floor((p.downloadedBytes / p.totalBytes) * 100) : 0;
+                progress.report({ message: `${role}: ${pct}% of ${(p.totalBytes / 1e9).toFixed(2)} GB`, increment: (pct - lastPct) / 2 });
+                lastPct = pct;
+              },
+              token,
+            ),
           );
         }
         return out;

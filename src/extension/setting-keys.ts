@@ -66,14 +66,16 @@ export const HOST_SETTINGS = ["modelMirror"] as const;
  */
 export function modelMirrorOf(value: unknown): { endpoint: string | undefined } | { problem: string } {
   if (value === undefined || value === null || (typeof value === "string" && value.trim() === "")) return { endpoint: undefined };
-  let url: URL | null = null;
+  let url: URL | null;
   try {
     url = typeof value === "string" ? new URL(value.trim()) : null;
   } catch {
     url = null;
   }
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    return { problem: `Invalid ${SECTION}.modelMirror ${JSON.stringify(value)}: use the http(s) base URL of a mirror of the model hub (e.g. https://models.example.com/), or leave it empty.` };
+    return {
+      problem: `Invalid ${SECTION}.modelMirror ${JSON.stringify(value)}: use the http(s) base URL of a mirror of the model hub (e.g. https://models.example.com/), or leave it empty.`,
+    };
   }
   return { endpoint: url.href.endsWith("/") ? url.href : `${url.href}/` };
 }

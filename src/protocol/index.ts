@@ -17,15 +17,7 @@ import { ErrorCodes, LSPErrorCodes, NotificationType, RequestType, RequestType0 
 import { LIMITS } from "../engine/defaults.js";
 import { ArbitrageError, cancelledError, ERROR_CODES, isArbitrageError, type ArbitrageErrorData, type ErrorCode } from "../engine/errors.js";
 import { POLICIES } from "../engine/types.js";
-import type {
-  EngineEvent,
-  LoadProgress,
-  ModelConfig,
-  ModelRole,
-  ReasonOptions,
-  ReasonResult,
-  StepRecord,
-} from "../engine/types.js";
+import type { EngineEvent, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { emptyPanelState, type PanelState, type RunInfo } from "./panel-state.js";
 
 export type { EngineEvent, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord, ErrorCode };
@@ -305,7 +297,13 @@ const ResultSchema: v.GenericSchema<unknown, ReasonResult> = v.looseObject({
   steps: v.array(StepRecordSchema),
   text: v.string(),
   answer: v.nullable(v.string()),
-  finishReason: v.picklist(["eos", "final-answer", "max-steps", "context-full", "cancelled"] as const satisfies readonly ReasonResult["finishReason"][]),
+  finishReason: v.picklist([
+    "eos",
+    "final-answer",
+    "max-steps",
+    "context-full",
+    "cancelled",
+  ] as const satisfies readonly ReasonResult["finishReason"][]),
   stats: v.looseObject({
     steps: num,
     stepsByModel: perModel(num),
@@ -326,7 +324,10 @@ const ResultSchema: v.GenericSchema<unknown, ReasonResult> = v.looseObject({
 
 /** An array of which only the elements matching `schema` are kept. */
 const wellFormed = <T>(schema: v.GenericSchema<unknown, T>) =>
-  v.pipe(v.array(v.unknown()), v.transform((xs) => xs.filter((x): x is T => v.is(schema, x))));
+  v.pipe(
+    v.array(v.unknown()),
+    v.transform((xs) => xs.filter((x): x is T => v.is(schema, x))),
+  );
 
 /** Each part falls back on its own: one malformed part does not cost the others. */
 const PanelStateSchema = v.object({

@@ -49,7 +49,9 @@ async function prepareFolder(dirPath: string): Promise<void> {
     await unlink(probe);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? "error";
-    throw failed(`Cannot write to the download folder ${dirPath} (${code}: ${(e as Error).message}). Free it up or make it writable, then run the command again.`);
+    throw failed(
+      `Cannot write to the download folder ${dirPath} (${code}: ${(e as Error).message}). Free it up or make it writable, then run the command again.`,
+    );
   }
 }
 
@@ -57,7 +59,9 @@ async function ensureSpace(dirPath: string, needed: number): Promise<void> {
   const fs = await statfs(dirPath);
   const free = fs.bavail * fs.bsize;
   if (needed > free) {
-    throw failed(`Not enough free space in ${dirPath}: the model needs ${gb(needed)} more, ${gb(free)} are free. Free some space, then run the command again.`);
+    throw failed(
+      `Not enough free space in ${dirPath}: the model needs ${gb(needed)} more, ${gb(free)} are free. Free some space, then run the command again.`,
+    );
   }
 }
 
@@ -81,11 +85,18 @@ export async function downloadModel(job: DownloadJob): Promise<string> {
   let lastData = Date.now();
   let stalled: ((e: Error) => void) | undefined;
   const stall = new Promise<never>((_, reject) => (stalled = reject));
-  const watchdog = setInterval(() => {
-    if (Date.now() - lastData > job.stallMs) {
-      stalled?.(failed(`The download of ${uri} stalled: no data for ${Math.round(job.stallMs / 1000)} s${endpoint ? ` from ${endpoint}` : ""}. Check the connection${endpoint ? " and the arbitrage.modelMirror setting" : ""}, then run the command again to resume.`));
-    }
-  }, Math.min(1000, job.stallMs / 4));
+  const watchdog = setInterval(
+    () => {
+      if (Date.now() - lastData > job.stallMs) {
+        stalled?.(
+          failed(
+            `The download of ${uri} stalled: no data for ${Math.round(job.stallMs / 1000)} s${endpoint ? ` from ${endpoint}` : ""}. Check the connection${endpoint ? " and the arbitrage.modelMirror setting" : ""}, then run the command again to resume.`,
+          ),
+        );
+      }
+    },
+    Math.min(1000, job.stallMs / 4),
+  );
   const abort = new AbortController();
   signal.addEventListener("abort", () => abort.abort(), { once: true });
   const cancelled = new Promise<never>((_, reject) => abort.signal.addEventListener("abort", () => reject(cancelledError()), { once: true }));
@@ -124,7 +135,9 @@ export async function downloadModel(job: DownloadJob): Promise<string> {
       const actual = await sha256Of(path);
       if (actual !== expected) {
         await rm(path, { force: true });
-        throw failed(`The downloaded file for ${uri} is corrupt: its SHA-256 is ${actual}, the server declares ${expected}. It was deleted; run the command again.`);
+        throw failed(
+          `The downloaded file for ${uri} is corrupt: its SHA-256 is ${actual}, the server declares ${expected}. It was deleted; run the command again.`,
+        );
       }
     }
     try {

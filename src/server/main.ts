@@ -7,14 +7,9 @@
  * queue; cancellation comes through the protocol's own `$/cancelRequest` (request token) or
  * the out-of-band `arbitrage/cancel`.
  */
-import {
-  createConnection,
-  ProposedFeatures,
-  ResponseError,
-  type CancellationToken,
-} from "vscode-languageserver/node.js";
+import { createConnection, ProposedFeatures, ResponseError, type CancellationToken } from "vscode-languageserver/node.js";
 import { ArbitrageEngine } from "../engine/index.js";
-import { ArbitrageError, cancelledError, isArbitrageError } from "../engine/errors.js";
+import { cancelledError, isArbitrageError } from "../engine/errors.js";
 import type { ModelConfig, ReasonResult } from "../engine/types.js";
 import { loadProblems } from "../bench/problems.js";
 import { calibrate, chooseLabels } from "../engine/calibration/calibrate.js";
@@ -164,7 +159,10 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
   loading = true;
   loads++;
   try {
-    log("info", `loading models: draft=${config.draft} target=${config.target} router=${JSON.stringify(config.router)} threads=${config.threads} gpu=${config.gpu}`);
+    log(
+      "info",
+      `loading models: draft=${config.draft} target=${config.target} router=${JSON.stringify(config.router)} threads=${config.threads} gpu=${config.gpu}`,
+    );
     // At most ~10 progress notifications a second per file, plus every file's completion.
     const lastSent = new Map<string, number>();
     engine = await ArbitrageEngine.create(config, {
@@ -210,7 +208,10 @@ connection.onRequest(ReasonRequest, async (params, token) => {
         signal,
         onEvent: (event) => connection.sendNotification(EngineEventNotification, { requestId, event }),
       });
-      log("info", `request ${requestId}: ${result.steps.length} steps (${result.stats.stepsByModel.draft} draft / ${result.stats.stepsByModel.target} target), ${result.finishReason}, ${Date.now() - t0} ms`);
+      log(
+        "info",
+        `request ${requestId}: ${result.steps.length} steps (${result.stats.stepsByModel.draft} draft / ${result.stats.stepsByModel.target} target), ${result.finishReason}, ${Date.now() - t0} ms`,
+      );
       return result;
     });
   } catch (e) {
@@ -232,14 +233,36 @@ connection.onRequest(CalibrateRequest, async (params, token) => {
         dir,
         signal,
         budgetMs: budgetMinutes === undefined ? undefined : budgetMinutes * 60_000,
-        onProgress: (p) => connection.sendNotification(CalibrateProgressNotification, { requestId, done: p.done, total: p.total, rows: p.rows, positives: p.positives, etaMs: p.etaMs }),
+        onProgress: (p) =>
+          connection.sendNotification(CalibrateProgressNotification, {
+            requestId,
+            done: p.done,
+            total: p.total,
+            rows: p.rows,
+            positives: p.positives,
+            etaMs: p.etaMs,
+          }),
       });
       if (result.status === "cancelled") {
         log("info", `calibration ${requestId} cancelled after ${result.done}/${result.total} problems; the rollouts are kept in ${result.logPath}`);
-        return { status: "cancelled", path: null, router: null, auc: null, defaultWeightsAuc: null, suggestedThreshold: null, labels, done: result.done, total: result.total, stoppedByBudget: false };
+        return {
+          status: "cancelled",
+          path: null,
+          router: null,
+          auc: null,
+          defaultWeightsAuc: null,
+          suggestedThreshold: null,
+          labels,
+          done: result.done,
+          total: result.total,
+          stoppedByBudget: false,
+        };
       }
       const c = result.calibration;
-      log("info", `calibration written: ${result.path} (held-out AUC ${c.heldout.auc.toFixed(3)}, default weights ${c.heldout.defaultWeightsAuc?.toFixed(3) ?? "–"})`);
+      log(
+        "info",
+        `calibration written: ${result.path} (held-out AUC ${c.heldout.auc.toFixed(3)}, default weights ${c.heldout.defaultWeightsAuc?.toFixed(3) ?? "–"})`,
+      );
       // The loaded engine read the old calibration (or none) when it loaded: the next request reloads and uses the new one.
       const old = engine;
       engine = null;
@@ -319,8 +342,13 @@ connection.onRequest(DownloadRequest, async (params, token) => {
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
     const path = await downloadModel({
-      uri, dirPath, endpoint, stallMs: stallMs ?? DEFAULT_STALL_MS, signal: abort.signal,
-      onProgress: (downloadedBytes, totalBytes) => connection.sendNotification(DownloadProgressNotification, { downloadId, downloadedBytes, totalBytes }),
+      uri,
+      dirPath,
+      endpoint,
+      stallMs: stallMs ?? DEFAULT_STALL_MS,
+      signal: abort.signal,
+      onProgress: (downloadedBytes, totalBytes) =>
+        connection.sendNotification(DownloadProgressNotification, { downloadId, downloadedBytes, totalBytes }),
     });
     return { path };
   } catch (e) {

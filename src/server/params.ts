@@ -31,12 +31,16 @@ const DOWNLOAD = "downloadId, uri and dirPath must be non-empty strings.";
 /** A missing or null config means the defaults, as the engine's own `validateModelConfig` does. */
 const config = v.nullish(ModelConfigSchema, {});
 
-export const ReasonParamsSchema = params("reason", {
-  requestId: text("reason", REQUEST_ID, true),
-  question: text("reason", QUESTION, false),
-  config,
-  options: v.nullish(ReasonOptionsSchema, {}),
-}, { requestId: REQUEST_ID, question: QUESTION });
+export const ReasonParamsSchema = params(
+  "reason",
+  {
+    requestId: text("reason", REQUEST_ID, true),
+    question: text("reason", QUESTION, false),
+    config,
+    options: v.nullish(ReasonOptionsSchema, {}),
+  },
+  { requestId: REQUEST_ID, question: QUESTION },
+);
 
 export const LoadParamsSchema = params("load", { config }, {});
 
@@ -49,13 +53,17 @@ export const CancelParamsSchema = v.nullish(
 const ENDPOINT = "endpoint must be an http(s) URL.";
 const STALL = "stallMs must be a number of milliseconds, at least 100.";
 
-export const DownloadParamsSchema = params("download", {
-  downloadId: text("download", DOWNLOAD, true),
-  uri: text("download", DOWNLOAD, true),
-  dirPath: text("download", DOWNLOAD, true),
-  endpoint: v.optional(v.pipe(v.string(`download: ${ENDPOINT}`), v.regex(/^https?:\/\/[^/]/, `download: ${ENDPOINT}`))),
-  stallMs: v.optional(v.pipe(v.number(`download: ${STALL}`), v.finite(`download: ${STALL}`), v.minValue(100, `download: ${STALL}`))),
-}, { downloadId: DOWNLOAD, uri: DOWNLOAD, dirPath: DOWNLOAD, endpoint: ENDPOINT, stallMs: STALL });
+export const DownloadParamsSchema = params(
+  "download",
+  {
+    downloadId: text("download", DOWNLOAD, true),
+    uri: text("download", DOWNLOAD, true),
+    dirPath: text("download", DOWNLOAD, true),
+    endpoint: v.optional(v.pipe(v.string(`download: ${ENDPOINT}`), v.regex(/^https?:\/\/[^/]/, `download: ${ENDPOINT}`))),
+    stallMs: v.optional(v.pipe(v.number(`download: ${STALL}`), v.finite(`download: ${STALL}`), v.minValue(100, `download: ${STALL}`))),
+  },
+  { downloadId: DOWNLOAD, uri: DOWNLOAD, dirPath: DOWNLOAD, endpoint: ENDPOINT, stallMs: STALL },
+);
 
 /**
  * The params, or throws the InvalidParams reply: the first issue's message, and as data the
@@ -71,10 +79,13 @@ export function parseParams<S extends v.GenericSchema>(schema: S, input: unknown
 
 const CALIBRATE = "requestId and problemsPath must be non-empty strings.";
 const BUDGET = "budgetMinutes must be a number above 0.";
-export const CalibrateParamsSchema = params("calibrate", {
-  requestId: text("calibrate", CALIBRATE, true),
-  config,
-  problemsPath: text("calibrate", CALIBRATE, true),
-  budgetMinutes: v.optional(v.pipe(v.number(`calibrate: ${BUDGET}`), v.gtValue(0, `calibrate: ${BUDGET}`))),
-}, { requestId: CALIBRATE, problemsPath: CALIBRATE, budgetMinutes: BUDGET });
-
+export const CalibrateParamsSchema = params(
+  "calibrate",
+  {
+    requestId: text("calibrate", CALIBRATE, true),
+    config,
+    problemsPath: text("calibrate", CALIBRATE, true),
+    budgetMinutes: v.optional(v.pipe(v.number(`calibrate: ${BUDGET}`), v.gtValue(0, `calibrate: ${BUDGET}`))),
+  },
+  { requestId: CALIBRATE, problemsPath: CALIBRATE, budgetMinutes: BUDGET },
+);

@@ -89,7 +89,16 @@ describe("arbitrage bench", () => {
   it("derives the summary from the rows", () => {
     const s = out.summary;
     const target = out.results.find((r) => r.method === "target")!;
-    for (const k of ["speedupVsTarget", "speedupVsRsd", "oracleLatencyRatio", "engineOverheadShare", "evalPerCommitted", "prefixReuseSavedShare", "targetAccuracy", "draftAccuracy"]) {
+    for (const k of [
+      "speedupVsTarget",
+      "speedupVsRsd",
+      "oracleLatencyRatio",
+      "engineOverheadShare",
+      "evalPerCommitted",
+      "prefixReuseSavedShare",
+      "targetAccuracy",
+      "draftAccuracy",
+    ]) {
       assert.ok(k in s, `summary.${k}`);
     }
     assert.equal(s.targetAccuracy, target.accuracy);
@@ -112,7 +121,8 @@ describe("arbitrage bench", () => {
     assert.equal(s.prefixReuse.identicalOutputs, true);
     assert.equal(s.prefixReuse.threshold, fastest.threshold);
     assert.ok(s.prefixReuse.targetGeneratedOn <= s.prefixReuse.targetGeneratedOff);
-    if (s.prefixReuse.targetGeneratedOff > 0) close(s.prefixReuseSavedShare ?? NaN, 1 - s.prefixReuse.targetGeneratedOn / s.prefixReuse.targetGeneratedOff, "saved share");
+    if (s.prefixReuse.targetGeneratedOff > 0)
+      close(s.prefixReuseSavedShare ?? NaN, 1 - s.prefixReuse.targetGeneratedOn / s.prefixReuse.targetGeneratedOff, "saved share");
     assert.ok(Array.isArray(s.goals) && s.goals.length >= 5);
   });
 

@@ -17,7 +17,10 @@ const saved = JSON.parse(readFileSync(resolve(import.meta.dirname, "../../bench/
 };
 const target = saved.summary.targetAccuracy;
 const onGrid = (grid: readonly number[]) => saved.results.filter((r) => r.threshold === null || grid.includes(r.threshold));
-const brackets = (rows: readonly ResultRow[]) => gridDependence(rows, target).map((d) => `${d.method} ${d.matched}/${d.neighbour}`).sort();
+const brackets = (rows: readonly ResultRow[]) =>
+  gridDependence(rows, target)
+    .map((d) => `${d.method} ${d.matched}/${d.neighbour}`)
+    .sort();
 
 describe("bench threshold grid", () => {
   it("the default grid is fine near both ends and 0.1 in the middle", () => {

@@ -18,7 +18,10 @@ describe("problem files", () => {
 
   it("reads questions and answers, numbers as strings, ignoring blank lines and other fields", () => {
     const path = file([JSON.stringify({ question: "1+2", answer: 3, id: "a" }), "", JSON.stringify({ question: "What is 2*4?", answer: "8" })]);
-    assert.deepEqual(loadProblems(path), [{ question: "1+2", answer: "3" }, { question: "What is 2*4?", answer: "8" }]);
+    assert.deepEqual(loadProblems(path), [
+      { question: "1+2", answer: "3" },
+      { question: "What is 2*4?", answer: "8" },
+    ]);
   });
 
   const bad: [string, string, RegExp, string[]][] = [
@@ -31,13 +34,16 @@ describe("problem files", () => {
   for (const [name, line, message, path] of bad) {
     it(`a line that is ${name} is refused naming its line`, () => {
       const p = file([JSON.stringify({ question: "1+1", answer: 2 }), line]);
-      assert.throws(() => loadProblems(p), (e: unknown) => {
-        assert.ok(e instanceof ArbitrageError && e.code === "invalid-option", String(e));
-        assert.ok(e.message.startsWith(p), e.message);
-        assert.match(e.message, message);
-        assert.deepEqual(e.path, path);
-        return true;
-      });
+      assert.throws(
+        () => loadProblems(p),
+        (e: unknown) => {
+          assert.ok(e instanceof ArbitrageError && e.code === "invalid-option", String(e));
+          assert.ok(e.message.startsWith(p), e.message);
+          assert.match(e.message, message);
+          assert.deepEqual(e.path, path);
+          return true;
+        },
+      );
     });
   }
 });

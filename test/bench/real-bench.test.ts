@@ -31,7 +31,13 @@ function bench(args: string[], timeout = 150_000) {
 const pair = () => ["--draft", SMOL(), "--target", GEMMA(), "--threads", String(THREADS), "--context-size", "512"];
 
 interface Output {
-  meta: { embeddedPair: boolean; skipped: { label: string; reason: string }[]; notes: string[]; methods: { id: string; router: unknown }[]; request: Record<string, unknown> };
+  meta: {
+    embeddedPair: boolean;
+    skipped: { label: string; reason: string }[];
+    notes: string[];
+    methods: { id: string; router: unknown }[];
+    request: Record<string, unknown>;
+  };
   results: ResultRow[];
   summary: Summary;
 }
@@ -47,15 +53,23 @@ describe("arbitrage bench on the real pair (SmolLM2-135M → Gemma 3 270M)", () 
     embeddedPlotMtime = existsSync(embeddedPlot) ? statSync(embeddedPlot).mtimeMs : 0;
     run = bench([
       ...pair(),
-      "--problems", PROBLEMS,
-      "--limit", String(N),
-      "--warmup", "0",
-      "--thresholds", THRESHOLDS.join(","),
-      "--max-steps", "4",
-      "--max-tokens-per-step", "32",
+      "--problems",
+      PROBLEMS,
+      "--limit",
+      String(N),
+      "--warmup",
+      "0",
+      "--thresholds",
+      THRESHOLDS.join(","),
+      "--max-steps",
+      "4",
+      "--max-tokens-per-step",
+      "32",
       "--json",
-      "--save", join(dir, "out.json"),
-      "--plot", join(dir, "frontier.svg"),
+      "--save",
+      join(dir, "out.json"),
+      "--plot",
+      join(dir, "frontier.svg"),
     ]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -67,14 +81,20 @@ describe("arbitrage bench on the real pair (SmolLM2-135M → Gemma 3 270M)", () 
     assert.equal(out.meta.embeddedPair, false);
     assert.deepEqual(out.meta.request, { maxSteps: 4, maxTokensPerStep: 32 });
     // Arbitrage with the confidence router only (the embedded router is the embedded pair's).
-    assert.deepEqual(out.meta.methods.map((m) => m.id), ["target", "draft", "arbitrage"]);
+    assert.deepEqual(
+      out.meta.methods.map((m) => m.id),
+      ["target", "draft", "arbitrage"],
+    );
     assert.equal(out.meta.methods.find((m) => m.id === "arbitrage")!.router, "confidence");
     const skipped = out.meta.skipped.map((s) => s.label).sort();
     assert.deepEqual(skipped, ["oracle", "rsd (exact checker)", "rsd (learned PRM)"]);
     for (const s of out.meta.skipped) assert.ok(s.reason.length > 20, `${s.label}: a reason`);
     assert.match(out.meta.skipped.find((s) => s.label === "rsd (learned PRM)")!.reason, /embedded PRM.*--scorer/);
     assert.ok(out.meta.notes.some((n) => /confidence router/.test(n)));
-    assert.ok(out.meta.notes.some((n) => /prefix reuse not measured/.test(n)), "different tokenizers: no prefix-reuse run");
+    assert.ok(
+      out.meta.notes.some((n) => /prefix reuse not measured/.test(n)),
+      "different tokenizers: no prefix-reuse run",
+    );
     assert.equal(out.summary.prefixReuse, null);
     // Nothing ran under a judge it should not have.
     assert.ok(out.results.every((r) => r.scorerMs === 0 && !/trained router|PRM|oracle/.test(r.label)));
@@ -137,7 +157,10 @@ describe("arbitrage bench on the real pair (SmolLM2-135M → Gemma 3 270M)", () 
     assert.match(svg, /arbitrage \(confidence\)/);
     assert.match(svg, /SmolLM2-135M-Instruct/);
     // Without --plot another pair writes no plot (the default path is the embedded pair's figure) and says so.
-    const t = bench([...pair(), "--problems", PROBLEMS, "--limit", "1", "--warmup", "0", "--policies", "draft", "--max-steps", "1", "--max-tokens-per-step", "8"], 60_000);
+    const t = bench(
+      [...pair(), "--problems", PROBLEMS, "--limit", "1", "--warmup", "0", "--policies", "draft", "--max-steps", "1", "--max-tokens-per-step", "8"],
+      60_000,
+    );
     assert.equal(t.code, 0, t.stderr);
     assert.match(t.stdout, /│ draft\s+│/);
     assert.match(t.stdout, /note: no plot written: give --plot/);

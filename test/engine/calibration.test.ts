@@ -78,9 +78,15 @@ describe("router calibration (embedded pair)", () => {
     try {
       assert.equal(calibrated.calibration.kind, "calibrated");
       assert.equal(calibrated.info().router, `confidence, calibrated for this pair, AUC ${written.heldout.auc.toFixed(2)}`);
-      assert.deepEqual(calibrated.warnings.filter((w) => /calibration/i.test(w)), []);
+      assert.deepEqual(
+        calibrated.warnings.filter((w) => /calibration/i.test(w)),
+        [],
+      );
       assert.equal(plain.info().router, "confidence, default weights");
-      assert.ok(plain.warnings.some((w) => /No router calibration for draft\.gguf → target\.gguf.*arbitrage calibrate/.test(w)), plain.warnings.join("\n"));
+      assert.ok(
+        plain.warnings.some((w) => /No router calibration for draft\.gguf → target\.gguf.*arbitrage calibrate/.test(w)),
+        plain.warnings.join("\n"),
+      );
       const question = SET[0]!.question;
       const a = await calibrated.reason(question, { policy: "arbitrage", threshold: 0.5 });
       const b = await plain.reason(question, { policy: "arbitrage", threshold: 0.5 });
@@ -101,7 +107,13 @@ describe("router calibration (embedded pair)", () => {
   it("resumes after a cancel without redoing or losing the finished problems", async () => {
     const where = dir("resume");
     const abort = new AbortController();
-    const first = await calibrate(engine, { problems: SET, labels: "exact", dir: where, signal: abort.signal, onProgress: (p) => p.done >= 5 && abort.abort() });
+    const first = await calibrate(engine, {
+      problems: SET,
+      labels: "exact",
+      dir: where,
+      signal: abort.signal,
+      onProgress: (p) => p.done >= 5 && abort.abort(),
+    });
     assert.equal(first.status, "cancelled");
     assert.deepEqual(calibrationFiles(where), [], "a cancelled run writes no calibration");
     const logged = readFileSync(rolloutLogPath(where, engine), "utf8").trim().split("\n");
@@ -160,14 +172,23 @@ describe("router calibration (embedded pair)", () => {
   it("refuses problems whose answers no rollout reaches, and a budget too small for any label, writing nothing", async () => {
     const wrong: CalibrationProblem[] = SET.slice(0, 8).map((p) => ({ question: p.question, answer: String(Number(p.answer) + 1000) }));
     const where = dir("unreachable");
-    await expectCalibrationError(calibrate(engine, { problems: wrong, labels: "exact", dir: where }), /none of the 8 problems did the oracle rollout reach the known answer.*check the "answer" fields/);
+    await expectCalibrationError(
+      calibrate(engine, { problems: wrong, labels: "exact", dir: where }),
+      /none of the 8 problems did the oracle rollout reach the known answer.*check the "answer" fields/,
+    );
     assert.deepEqual(calibrationFiles(where), []);
 
     const tight = dir("budget");
-    await expectCalibrationError(calibrate(engine, { problems: SET, labels: "exact", dir: tight, budgetMs: 1 }), /budget of 0\.0 minutes ended before any problem was finished.*raise --budget-minutes/);
+    await expectCalibrationError(
+      calibrate(engine, { problems: SET, labels: "exact", dir: tight, budgetMs: 1 }),
+      /budget of 0\.0 minutes ended before any problem was finished.*raise --budget-minutes/,
+    );
     assert.deepEqual(calibrationFiles(tight), []);
 
-    await expectCalibrationError(calibrate(engine, { problems: [{ question: "What is 2 plus 2?", answer: "4" }], labels: "exact", dir: dir("words") }), /exact checker labels only integer arithmetic.*--scorer outcome/);
+    await expectCalibrationError(
+      calibrate(engine, { problems: [{ question: "What is 2 plus 2?", answer: "4" }], labels: "exact", dir: dir("words") }),
+      /exact checker labels only integer arithmetic.*--scorer outcome/,
+    );
     await expectCalibrationError(calibrate(engine, { problems: SET.slice(0, 2), labels: "exact", dir: dir("few") }), /Too few labelled steps/);
   });
 

@@ -11,12 +11,16 @@ describe("cancellation mid-step", () => {
     for (let stopAfter = 1; stopAfter <= 12; stopAfter++) {
       const abort = new AbortController();
       let tokens = 0;
-      const partial = await shared().reason(q, { policy: "arbitrage", threshold: 0.3 }, {
-        signal: abort.signal,
-        onEvent: (ev) => {
-          if (ev.type === "token" && ++tokens === stopAfter) abort.abort();
+      const partial = await shared().reason(
+        q,
+        { policy: "arbitrage", threshold: 0.3 },
+        {
+          signal: abort.signal,
+          onEvent: (ev) => {
+            if (ev.type === "token" && ++tokens === stopAfter) abort.abort();
+          },
         },
-      });
+      );
       assert.equal(partial.finishReason, "cancelled", `cancelled after ${stopAfter} tokens`);
       // Committed steps are a prefix of the fresh answer: a cut step is dropped whole.
       assert.deepEqual(texts(partial), texts(fresh).slice(0, partial.steps.length));

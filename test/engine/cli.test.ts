@@ -20,7 +20,10 @@ function cli(args: string[], asUser?: number) {
 function expectOneLineError(args: string[], pattern: RegExp, asUser?: number) {
   const r = cli(args, asUser);
   assert.notEqual(r.code, 0, `exit code for ${args.join(" ")}`);
-  const lines = r.stderr.trim().split("\n").filter((l) => !l.startsWith("arbitrage: warning"));
+  const lines = r.stderr
+    .trim()
+    .split("\n")
+    .filter((l) => !l.startsWith("arbitrage: warning"));
   assert.equal(lines.length, 1, `one line of error, got: ${r.stderr}`);
   assert.match(lines[0]!, /^arbitrage: error: /);
   assert.match(lines[0]!, pattern);
@@ -109,6 +112,9 @@ describe("arbitrage CLI", () => {
     expectOneLineError(["reason", ""], /question is empty/);
     expectOneLineError(["reason", "   \n "], /question is empty/);
     expectOneLineError(["reason", "Write me a poem"], /embedded demo models only solve integer arithmetic/);
-    expectOneLineError(["reason", Array.from({ length: 200 }, (_, i) => i + 1).join("+")], /question takes \d+ tokens, but the \w+ model's context holds 256/);
+    expectOneLineError(
+      ["reason", Array.from({ length: 200 }, (_, i) => i + 1).join("+")],
+      /question takes \d+ tokens, but the \w+ model's context holds 256/,
+    );
   });
 });

@@ -19,7 +19,10 @@ describe("requests at the same time", () => {
     results.forEach((r, i) => {
       const q = QUESTIONS[i]!;
       assert.deepEqual(texts(r), reference.get(q), q);
-      const streamed = events.get(q)!.filter((ev) => ev.type === "step-decided").map((ev) => (ev as { step: { text: string } }).step.text);
+      const streamed = events
+        .get(q)!
+        .filter((ev) => ev.type === "step-decided")
+        .map((ev) => (ev as { step: { text: string } }).step.text);
       assert.deepEqual(streamed, reference.get(q), `${q}: its event stream holds only its own steps`);
     });
   });

@@ -30,7 +30,10 @@ describe("exactness against plain greedy generation", () => {
       assert.equal(all.text, target.text, `threshold 0, question ${q}`);
       assert.ok(all.steps.every((s) => s.model === "target"));
       const none = await shared().reason(q, { policy: "arbitrage", threshold: 1 });
-      assert.ok(none.steps.every((s) => (s.routerScore ?? 0) < 1), "no router score reaches 1 in this run");
+      assert.ok(
+        none.steps.every((s) => (s.routerScore ?? 0) < 1),
+        "no router score reaches 1 in this run",
+      );
       assert.equal(none.text, draft.text, `threshold 1, question ${q}`);
       assert.equal(none.stats.meters.target.evaluated, 0, "the target never runs when nothing is routed to it");
     }
@@ -43,7 +46,11 @@ describe("exactness against plain greedy generation", () => {
     for (const q of QUESTIONS) {
       const withReuse = await shared().reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: true });
       const without = await shared().reason(q, { policy: "arbitrage", threshold: 0, prefixReuse: false });
-      assert.deepEqual(withReuse.steps.map((s) => s.text), without.steps.map((s) => s.text), `question ${q}`);
+      assert.deepEqual(
+        withReuse.steps.map((s) => s.text),
+        without.steps.map((s) => s.text),
+        `question ${q}`,
+      );
       generatedWith += withReuse.stats.meters.target.generated;
       generatedWithout += without.stats.meters.target.generated;
       reused += withReuse.stats.targetTokensReused;
@@ -60,12 +67,17 @@ describe("exactness against plain greedy generation", () => {
           const events: EngineEvent[] = [];
           const fast = await shared().reason(q, { policy, threshold, speculativeDraft: true }, { onEvent: (ev) => events.push(ev) });
           const plain = await shared().reason(q, { policy, threshold, speculativeDraft: false });
-          assert.deepEqual(fast.steps.map((s) => [s.model, s.text]), plain.steps.map((s) => [s.model, s.text]), `${policy}@${threshold} ${q}`);
+          assert.deepEqual(
+            fast.steps.map((s) => [s.model, s.text]),
+            plain.steps.map((s) => [s.model, s.text]),
+            `${policy}@${threshold} ${q}`,
+          );
           // Events still arrive in step order: a step's tokens never show before the previous step is decided.
           let decided = -1;
           for (const ev of events) {
             if (ev.type === "step-decided") decided = ev.step.index;
-            if (ev.type === "step-started" || ev.type === "token") assert.equal(ev.index, decided + 1, `${ev.type} of step ${ev.index} after step ${decided}`);
+            if (ev.type === "step-started" || ev.type === "token")
+              assert.equal(ev.index, decided + 1, `${ev.type} of step ${ev.index} after step ${decided}`);
           }
           for (const s of Object.values(shared().cacheState())) assert.ok(s.consistent);
         }

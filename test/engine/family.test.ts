@@ -18,7 +18,11 @@ describe("embedded task family", () => {
   });
 
   it("outside it, each reason is named", () => {
-    assert.deepEqual(reasons("999*999"), ["the number 999 is above 99", "the product 999*999 has no factor of at most 9", "the step 999*999=998001 goes above 99"]);
+    assert.deepEqual(reasons("999*999"), [
+      "the number 999 is above 99",
+      "the product 999*999 has no factor of at most 9",
+      "the step 999*999=998001 goes above 99",
+    ]);
     assert.deepEqual(reasons("60+50"), ["the step 60+50=110 goes above 99"]);
     assert.deepEqual(reasons("3-5"), ["the step 3-5=-2 goes below 0"]);
     assert.deepEqual(reasons("12*13"), ["the product 12*13 has no factor of at most 9", "the step 12*13=156 goes above 99"]);

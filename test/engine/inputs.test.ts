@@ -53,8 +53,14 @@ describe("routers and scorers chosen per request", () => {
       const byExact = await e.reason(q, { policy: "rsd", threshold: 0.5, scorer: "exact" });
       const byDefault = await e.reason(q, { policy: "rsd", threshold: 0.5 });
       assert.ok(byConfidence.steps.every((s) => typeof s.routerScore === "number"));
-      assert.ok(byExact.steps.every((s) => s.scorerScore === 0 || s.scorerScore === 1), "the exact checker scores 0 or 1");
-      assert.ok(byDefault.steps.some((s) => s.scorerScore! > 0 && s.scorerScore! < 1), "the learned PRM gives probabilities");
+      assert.ok(
+        byExact.steps.every((s) => s.scorerScore === 0 || s.scorerScore === 1),
+        "the exact checker scores 0 or 1",
+      );
+      assert.ok(
+        byDefault.steps.some((s) => s.scorerScore! > 0 && s.scorerScore! < 1),
+        "the learned PRM gives probabilities",
+      );
       await assert.rejects(e.reason(q, { policy: "arbitrage", router: "/no/such/router.gguf" }), { code: "model-missing" });
       assert.ok((await e.reason(q, { policy: "arbitrage" })).steps.length > 0, "a failed judge load leaves the engine serving");
     } finally {

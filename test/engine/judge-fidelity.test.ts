@@ -41,9 +41,19 @@ function byProblem(limit: number): OracleRow[][] {
   return [...groups.values()].filter((g) => g.length >= 2 && g.every((r, i) => i === 0 || r.context.startsWith(g[i - 1]!.context))).slice(0, limit);
 }
 
-const step = (text: string): CandidateStep => ({ model: "draft", tokens: [], text: `${text}\n\n`, endedBy: "delimiter", reused: 0, verifyWasted: 0, ms: 0 });
+const step = (text: string): CandidateStep => ({
+  model: "draft",
+  tokens: [],
+  text: `${text}\n\n`,
+  endedBy: "delimiter",
+  reused: 0,
+  verifyWasted: 0,
+  ms: 0,
+});
 
-async function judgeFor(role: "router" | "prm"): Promise<{ judge: ModelJudge; session: ClassifierSession; prompt: (q: string) => Token[]; tokenize: (t: string) => Token[] }> {
+async function judgeFor(
+  role: "router" | "prm",
+): Promise<{ judge: ModelJudge; session: ClassifierSession; prompt: (q: string) => Token[]; tokenize: (t: string) => Token[] }> {
   const config = { ...defaultModelConfig(), threads: THREADS };
   const path = embeddedModelPath(role);
   const check = await checkModelFile(path, role);
@@ -74,7 +84,13 @@ describe("the engine's judges against PyTorch, mid-answer", () => {
           const r = answer[i]!;
           // A query on the other candidate first: its tokens must be erased without a trace.
           await judge.judge(step(r.target_step));
-          const want = role === "router" ? [[r.draft_step, r.router_p]] : [[r.draft_step, r.prm_p_draft], [r.target_step, r.prm_p_target]];
+          const want =
+            role === "router"
+              ? [[r.draft_step, r.router_p]]
+              : [
+                  [r.draft_step, r.prm_p_draft],
+                  [r.target_step, r.prm_p_target],
+                ];
           for (const [text, p] of want as Array<[string, number]>) {
             const got = await judge.judge(step(text));
             worst = Math.max(worst, Math.abs(got - p));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { ArbitrageEngine, ReasonResult } from "../../src/engine/index.js";
+import type { ReasonResult } from "../../src/engine/index.js";
 import { QUESTIONS, sharedEngine } from "./helpers.js";
 
 /**
@@ -30,7 +30,8 @@ describe("KV-cache discipline", () => {
     for (const [role, s] of Object.entries(shared().cacheState())) {
       assert.ok(s.consistent, `${label} ${role}: the cache is a prefix of the committed text`);
       // The model that wrote the last step is up to date but for its pending token; the other one catches up lazily.
-      if (role === lastWriter) assert.ok(s.committed - s.cached <= 1, `${label} ${role}: at most the pending token is not cached (${s.cached}/${s.committed})`);
+      if (role === lastWriter)
+        assert.ok(s.committed - s.cached <= 1, `${label} ${role}: at most the pending token is not cached (${s.cached}/${s.committed})`);
     }
   }
 

@@ -129,11 +129,18 @@ describe("model paths that are not regular, readable files", () => {
     const argv = ["--import", "tsx", "--input-type=module", "-e", script, join(locked, "no-read.gguf"), join(locked, "closed", "model.gguf")];
     // root reads anything, so the check runs as "nobody" when the tests run as root.
     const r = isRoot
-      ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...argv], { cwd: ROOT, encoding: "utf8", timeout: 30_000 })
+      ? spawnSync("setpriv", ["--reuid=65534", "--regid=65534", "--clear-groups", process.execPath, ...argv], {
+          cwd: ROOT,
+          encoding: "utf8",
+          timeout: 30_000,
+        })
       : spawnSync(process.execPath, argv, { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
     chmodSync(join(locked, "closed"), 0o755);
     assert.equal(r.status, 0, r.stderr);
-    const out = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { code?: string; message?: string });
+    const out = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { code?: string; message?: string });
     assert.equal(out.length, 2, r.stdout);
     for (const o of out) {
       assert.equal(o.code, "model-unreadable", JSON.stringify(o));
@@ -146,7 +153,11 @@ describe("GGUF headers: counts and lengths bounded by the file", () => {
   it("refuses 2^62 tensors and 2^62 metadata entries at once, instead of node-llama-cpp's endless loop", { timeout: 5000 }, async () => {
     assert.equal(statSync(bad.hugeCounts).size, 24);
     const t0 = performance.now();
-    await fails(bad.hugeCounts, "model-corrupt", /the file is corrupt: the header claims 4611686018427387904 metadata entries, but the 0 bytes after it hold at most 0/);
+    await fails(
+      bad.hugeCounts,
+      "model-corrupt",
+      /the file is corrupt: the header claims 4611686018427387904 metadata entries, but the 0 bytes after it hold at most 0/,
+    );
     assert.ok(performance.now() - t0 < 1000);
   });
 
@@ -159,7 +170,11 @@ describe("GGUF headers: counts and lengths bounded by the file", () => {
   });
 
   it("bounds the tensor count by the bytes that could hold tensor infos", async () => {
-    await fails(file(rawGguf(3, HUGE, 0, Buffer.alloc(100))), "model-corrupt", /the header claims 4611686018427387904 tensors, but the 100 bytes after it hold at most 4/);
+    await fails(
+      file(rawGguf(3, HUGE, 0, Buffer.alloc(100))),
+      "model-corrupt",
+      /the header claims 4611686018427387904 tensors, but the 100 bytes after it hold at most 4/,
+    );
   });
 
   it("reads GGUF v2 and v3, and names any other version", async () => {
@@ -171,7 +186,11 @@ describe("GGUF headers: counts and lengths bounded by the file", () => {
       return file(b);
     };
     await fails(withVersion(1), "model-unsupported-version", /GGUF version 1 is no longer supported by llama\.cpp \(this build reads v2\/v3\)/);
-    await fails(withVersion(0x03000000), "model-unsupported-version", /unsupported GGUF version 50331648 \(this build reads v2\/v3\) — it looks byte-swapped, i\.e\. a big-endian GGUF/);
+    await fails(
+      withVersion(0x03000000),
+      "model-unsupported-version",
+      /unsupported GGUF version 50331648 \(this build reads v2\/v3\) — it looks byte-swapped, i\.e\. a big-endian GGUF/,
+    );
     await fails(withVersion(0), "model-unsupported-version", /unsupported GGUF version 0 /);
     const v2 = await checkModelFile(withVersion(2), "Target");
     assert.equal(v2.info.version, 2);
@@ -179,58 +198,137 @@ describe("GGUF headers: counts and lengths bounded by the file", () => {
   });
 
   it("names a header cut short", async () => {
-    await fails(file(Buffer.concat([Buffer.from("GGUF"), u32(3), u32(0)])), "model-corrupt", /the file is truncated: a GGUF header needs 24 bytes, the file has 12/);
+    await fails(
+      file(Buffer.concat([Buffer.from("GGUF"), u32(3), u32(0)])),
+      "model-corrupt",
+      /the file is truncated: a GGUF header needs 24 bytes, the file has 12/,
+    );
   });
 
   it("names the metadata entry whose string runs past the end of the file", async () => {
-    await fails(bad.hugeString, "model-corrupt", /the file is corrupt: metadata entry 1 \("general\.name"\) claims a string of 4611686018427387904 bytes but the file has only 6 left\. Download it again/);
+    await fails(
+      bad.hugeString,
+      "model-corrupt",
+      /the file is corrupt: metadata entry 1 \("general\.name"\) claims a string of 4611686018427387904 bytes but the file has only 6 left\. Download it again/,
+    );
   });
 
   it("names string-array counts and element lengths, and scalar-array sizes, that do not fit", async () => {
     const arch = kv("general.architecture", { type: "string", value: "llama" });
     const strings = (count: bigint, ...elements: Buffer[]) => rawKv("tokenizer.ggml.tokens", 9, Buffer.concat([u32(8), u64(count), ...elements]));
-    await fails(file(rawGguf(3, 0, 2, arch, strings(2n, ggufString("a"), u64(2n ** 40n), Buffer.from("bc")))), "model-corrupt", /metadata entry 1 \("tokenizer\.ggml\.tokens"\) element 1 claims a string of 1099511627776 bytes but the file has only 2 left/);
-    await fails(file(rawGguf(3, 0, 2, arch, strings(HUGE))), "model-corrupt", /metadata entry 1 \("tokenizer\.ggml\.tokens"\) claims an array of 4611686018427387904 strings \(at least 36893488147419103232 bytes\) but the file has only 0 left/);
+    await fails(
+      file(rawGguf(3, 0, 2, arch, strings(2n, ggufString("a"), u64(2n ** 40n), Buffer.from("bc")))),
+      "model-corrupt",
+      /metadata entry 1 \("tokenizer\.ggml\.tokens"\) element 1 claims a string of 1099511627776 bytes but the file has only 2 left/,
+    );
+    await fails(
+      file(rawGguf(3, 0, 2, arch, strings(HUGE))),
+      "model-corrupt",
+      /metadata entry 1 \("tokenizer\.ggml\.tokens"\) claims an array of 4611686018427387904 strings \(at least 36893488147419103232 bytes\) but the file has only 0 left/,
+    );
     const ints = rawKv("tokenizer.ggml.token_type", 9, Buffer.concat([u32(5), u64(2n ** 40n), u32(1), u32(1)]));
-    await fails(file(rawGguf(3, 0, 2, arch, ints)), "model-corrupt", /metadata entry 1 \("tokenizer\.ggml\.token_type"\) claims an array of 1099511627776 i32 values \(4398046511104 bytes\) but the file has only 8 left/);
+    await fails(
+      file(rawGguf(3, 0, 2, arch, ints)),
+      "model-corrupt",
+      /metadata entry 1 \("tokenizer\.ggml\.token_type"\) claims an array of 1099511627776 i32 values \(4398046511104 bytes\) but the file has only 8 left/,
+    );
   });
 
   it("names keys that are too long, empty or repeated", async () => {
-    await fails(file(rawGguf(3, 0, 1, u64(HUGE), Buffer.from("general.architecture"))), "model-corrupt", /metadata entry 0 claims a key of 4611686018427387904 bytes but the file has only 20 left/);
+    await fails(
+      file(rawGguf(3, 0, 1, u64(HUGE), Buffer.from("general.architecture"))),
+      "model-corrupt",
+      /metadata entry 0 claims a key of 4611686018427387904 bytes but the file has only 20 left/,
+    );
     await fails(file(rawGguf(3, 0, 1, u64(0), u32(4), u32(1))), "model-corrupt", /metadata entry 0 has an empty key/);
-    await fails(file(rawGguf(3, 0, 1, u64(70000), Buffer.alloc(70010, 97))), "model-corrupt", /metadata entry 0 has a key of 70000 bytes \(GGUF keys have at most 65535\)/);
+    await fails(
+      file(rawGguf(3, 0, 1, u64(70000), Buffer.alloc(70010, 97))),
+      "model-corrupt",
+      /metadata entry 0 has a key of 70000 bytes \(GGUF keys have at most 65535\)/,
+    );
     const name = kv("general.name", { type: "string", value: "x" });
     await fails(file(rawGguf(3, 0, 2, name, name)), "model-corrupt", /metadata entry 1 \("general\.name"\) repeats a key of an earlier entry/);
   });
 
   it("names unknown value types and arrays of arrays", async () => {
-    await fails(file(rawGguf(3, 0, 1, rawKv("general.name", 13, u32(1)))), "model-corrupt", /metadata entry 0 \("general\.name"\) has unknown value type 13/);
-    await fails(file(rawGguf(3, 0, 1, rawKv("general.name", 9, Buffer.concat([u32(13), u64(1), u32(1)])))), "model-corrupt", /metadata entry 0 \("general\.name"\) is an array of unknown value type 13/);
-    await fails(file(rawGguf(3, 0, 1, rawKv("general.name", 9, Buffer.concat([u32(9), u64(1), u32(4), u64(1), u32(1)])))), "model-corrupt", /metadata entry 0 \("general\.name"\) is an array of arrays, which llama\.cpp does not read/);
+    await fails(
+      file(rawGguf(3, 0, 1, rawKv("general.name", 13, u32(1)))),
+      "model-corrupt",
+      /metadata entry 0 \("general\.name"\) has unknown value type 13/,
+    );
+    await fails(
+      file(rawGguf(3, 0, 1, rawKv("general.name", 9, Buffer.concat([u32(13), u64(1), u32(1)])))),
+      "model-corrupt",
+      /metadata entry 0 \("general\.name"\) is an array of unknown value type 13/,
+    );
+    await fails(
+      file(rawGguf(3, 0, 1, rawKv("general.name", 9, Buffer.concat([u32(9), u64(1), u32(4), u64(1), u32(1)])))),
+      "model-corrupt",
+      /metadata entry 0 \("general\.name"\) is an array of arrays, which llama\.cpp does not read/,
+    );
   });
 
   it("holds general.alignment to llama.cpp's rules (a u32 power of 2)", async () => {
-    await fails(model({ ...LLAMA_META, "general.alignment": { type: "u32", value: 48 } }), "model-corrupt", /\("general\.alignment"\) is 48, not a power of 2/);
-    await fails(model({ ...LLAMA_META, "general.alignment": { type: "raw", valueType: 10, bytes: u64(32) } }), "model-corrupt", /\("general\.alignment"\) must be a u32, not u64/);
+    await fails(
+      model({ ...LLAMA_META, "general.alignment": { type: "u32", value: 48 } }),
+      "model-corrupt",
+      /\("general\.alignment"\) is 48, not a power of 2/,
+    );
+    await fails(
+      model({ ...LLAMA_META, "general.alignment": { type: "raw", valueType: 10, bytes: u64(32) } }),
+      "model-corrupt",
+      /\("general\.alignment"\) must be a u32, not u64/,
+    );
   });
 
   it("holds tensor infos to llama.cpp's rules", async () => {
     const arch = kv("general.architecture", { type: "string", value: "llama" });
     const withTensors = (...infos: Buffer[]) => file(rawGguf(3, infos.length, 1, arch, ...infos, Buffer.alloc(4096)));
     await fails(withTensors(tensorInfo("t", [1, 1, 1, 1, 1], 0, 0)), "model-corrupt", /tensor 0 \("t"\) claims 5 dimensions \(ggml has at most 4\)/);
-    await fails(withTensors(tensorInfo("t", [8], 4, 0)), "model-corrupt", /tensor 0 \("t"\) has ggml type 4, which is unknown or no longer supported/);
+    await fails(
+      withTensors(tensorInfo("t", [8], 4, 0)),
+      "model-corrupt",
+      /tensor 0 \("t"\) has ggml type 4, which is unknown or no longer supported/,
+    );
     await fails(withTensors(tensorInfo("t", [8], 43, 0)), "model-corrupt", /tensor 0 \("t"\) has ggml type 43, which is unknown/);
-    await fails(withTensors(tensorInfo("t", [33, 2], 2, 0)), "model-corrupt", /tensor 0 \("t"\) has rows of 33 elements, not a multiple of its type's block of 32/);
+    await fails(
+      withTensors(tensorInfo("t", [33, 2], 2, 0)),
+      "model-corrupt",
+      /tensor 0 \("t"\) has rows of 33 elements, not a multiple of its type's block of 32/,
+    );
     await fails(withTensors(tensorInfo("t", [2n ** 63n], 0, 0)), "model-corrupt", /tensor 0 \("t"\) has a negative dimension/);
-    await fails(withTensors(tensorInfo("t", [2n ** 32n, 2n ** 32n], 0, 0)), "model-corrupt", /tensor 0 \("t"\) has 4294967296 x 4294967296 elements, more than ggml can count/);
-    await fails(withTensors(tensorInfo("t", [8], 0, 64)), "model-corrupt", /tensor 0 \("t"\) says its data starts at byte 64 of the data section, but the tensors before it end at byte 0/);
-    await fails(withTensors(tensorInfo("t", [8], 0, 0), tensorInfo("t", [8], 0, 32)), "model-corrupt", /tensor 1 \("t"\) has the name of an earlier tensor/);
-    await fails(withTensors(tensorInfo("n".repeat(64), [8], 0, 0)), "model-corrupt", /tensor info 0 has a name of 64 bytes \(llama\.cpp allows at most 63\)/);
-    await fails(file(rawGguf(3, 1, 1, arch, ggufString("t"), u32(2), u64(8))), "model-corrupt", /tensor 0 \("t"\)'s shape, type and offset needs 28 bytes but the file has only 8 left/);
+    await fails(
+      withTensors(tensorInfo("t", [2n ** 32n, 2n ** 32n], 0, 0)),
+      "model-corrupt",
+      /tensor 0 \("t"\) has 4294967296 x 4294967296 elements, more than ggml can count/,
+    );
+    await fails(
+      withTensors(tensorInfo("t", [8], 0, 64)),
+      "model-corrupt",
+      /tensor 0 \("t"\) says its data starts at byte 64 of the data section, but the tensors before it end at byte 0/,
+    );
+    await fails(
+      withTensors(tensorInfo("t", [8], 0, 0), tensorInfo("t", [8], 0, 32)),
+      "model-corrupt",
+      /tensor 1 \("t"\) has the name of an earlier tensor/,
+    );
+    await fails(
+      withTensors(tensorInfo("n".repeat(64), [8], 0, 0)),
+      "model-corrupt",
+      /tensor info 0 has a name of 64 bytes \(llama\.cpp allows at most 63\)/,
+    );
+    await fails(
+      file(rawGguf(3, 1, 1, arch, ggufString("t"), u32(2), u64(8))),
+      "model-corrupt",
+      /tensor 0 \("t"\)'s shape, type and offset needs 28 bytes but the file has only 8 left/,
+    );
   });
 
   it("walks a real 262k-token Gemma header in well under a second", async (t) => {
-    const gemma = join(process.env.ARBITRAGE_REAL_MODELS ?? join(process.env.HOME ?? "", ".cache", "arbitrage", "real-models"), "gemma-3-270m-q4_k_m.gguf");
+    const gemma = join(
+      process.env.ARBITRAGE_REAL_MODELS ?? join(process.env.HOME ?? "", ".cache", "arbitrage", "real-models"),
+      "gemma-3-270m-q4_k_m.gguf",
+    );
     if (!existsSync(gemma)) {
       t.skip(`${gemma} not fetched (bash scripts/fetch-real-models.sh)`);
       return;
@@ -278,12 +376,20 @@ describe("GGUF headers: counts and lengths bounded by the file", () => {
 });
 
 describe("metadata llama.cpp aborts on", () => {
-  const ATTN: Tensor[] = [EMBD, { name: "blk.0.attn_q.weight", dims: [8, 8], type: 0, bytesPerElement: 4 }, { name: "blk.1.attn_k.weight", dims: [8, 8], type: 0, bytesPerElement: 4 }];
+  const ATTN: Tensor[] = [
+    EMBD,
+    { name: "blk.0.attn_q.weight", dims: [8, 8], type: 0, bytesPerElement: 4 },
+    { name: "blk.1.attn_k.weight", dims: [8, 8], type: 0, bytesPerElement: 4 },
+  ];
   const LAYERS = { ...LLAMA_META, "llama.block_count": { type: "u32", value: 2 } } satisfies Record<string, Value>;
 
   it("refuses repeated tokens (llama.cpp's GGML_ASSERT on its token map) but lets empty tokens repeat", async () => {
     const tokens = (value: string[]) => model({ ...LLAMA_META, "tokenizer.ggml.tokens": { type: "string[]", value } });
-    await fails(tokens(["a", "b", "a", "d"]), "model-corrupt", /metadata entry 5 \("tokenizer\.ggml\.tokens"\) element 2 is the same token as element 0 \("a"\), which aborts llama\.cpp/);
+    await fails(
+      tokens(["a", "b", "a", "d"]),
+      "model-corrupt",
+      /metadata entry 5 \("tokenizer\.ggml\.tokens"\) element 2 is the same token as element 0 \("a"\), which aborts llama\.cpp/,
+    );
     await fails(tokens([]), "model-corrupt", /\("tokenizer\.ggml\.tokens"\) is empty: the model has no tokens/);
     // Distinct as bytes though not as UTF-8 text (both decode to U+FFFD): not a repeat.
     const bytes = Buffer.concat([u32(8), u64(4), u64(1), Buffer.from([0xff]), u64(1), Buffer.from([0xfe]), ggufString("c"), ggufString("d")]);
@@ -293,35 +399,88 @@ describe("metadata llama.cpp aborts on", () => {
   });
 
   it("refuses a layer count outside 1..512", async () => {
-    await fails(model({ ...LLAMA_META, "llama.block_count": { type: "u32", value: 0 } }), "model-corrupt", /its metadata says llama\.block_count = 0 \(llama\.cpp runs 1 to 512 layers\), which would abort llama\.cpp/);
+    await fails(
+      model({ ...LLAMA_META, "llama.block_count": { type: "u32", value: 0 } }),
+      "model-corrupt",
+      /its metadata says llama\.block_count = 0 \(llama\.cpp runs 1 to 512 layers\), which would abort llama\.cpp/,
+    );
     await fails(model({ ...LLAMA_META, "llama.block_count": { type: "u32", value: 513 } }), "model-corrupt", /llama\.block_count = 513/);
   });
 
   it("refuses a zero, missing or too large head count, or a zero feed-forward length, for a layer that has those tensors", async () => {
-    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 0 } }, ATTN), "model-corrupt", /layer 0 has the tensor blk\.0\.attn_q\.weight, but its metadata gives it llama\.attention\.head_count = 0, which would abort llama\.cpp/);
+    await fails(
+      model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 0 } }, ATTN),
+      "model-corrupt",
+      /layer 0 has the tensor blk\.0\.attn_q\.weight, but its metadata gives it llama\.attention\.head_count = 0, which would abort llama\.cpp/,
+    );
     // A flipped byte in the key's name makes it missing: llama.cpp then takes 0 heads.
-    await fails(model({ ...LAYERS, "llama.attention.headNcount": { type: "u32", value: 2 } }, ATTN), "model-corrupt", /layer 0 has the tensor blk\.0\.attn_q\.weight, but its metadata gives it llama\.attention\.head_count = \(missing, so 0\)/);
-    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 16 } }, ATTN), "model-corrupt", /gives it a key size of llama\.embedding_length \/ llama\.attention\.head_count = 8 \/ 16/);
-    await fails(model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 2 }, "llama.attention.head_count_kv": { type: "u32[]", value: [2, 0] } }, ATTN), "model-corrupt", /layer 1 has the tensor blk\.1\.attn_k\.weight, but its metadata gives it llama\.attention\.head_count_kv = 0/);
+    await fails(
+      model({ ...LAYERS, "llama.attention.headNcount": { type: "u32", value: 2 } }, ATTN),
+      "model-corrupt",
+      /layer 0 has the tensor blk\.0\.attn_q\.weight, but its metadata gives it llama\.attention\.head_count = \(missing, so 0\)/,
+    );
+    await fails(
+      model({ ...LAYERS, "llama.attention.head_count": { type: "u32", value: 16 } }, ATTN),
+      "model-corrupt",
+      /gives it a key size of llama\.embedding_length \/ llama\.attention\.head_count = 8 \/ 16/,
+    );
+    await fails(
+      model(
+        { ...LAYERS, "llama.attention.head_count": { type: "u32", value: 2 }, "llama.attention.head_count_kv": { type: "u32[]", value: [2, 0] } },
+        ATTN,
+      ),
+      "model-corrupt",
+      /layer 1 has the tensor blk\.1\.attn_k\.weight, but its metadata gives it llama\.attention\.head_count_kv = 0/,
+    );
     const ffn: Tensor[] = [EMBD, { name: "blk.0.ffn_up.weight", dims: [8, 16], type: 0, bytesPerElement: 4 }];
-    await fails(model({ ...LLAMA_META, "llama.feed_forward_length": { type: "u32", value: 0 } }, ffn), "model-corrupt", /layer 0 has the tensor blk\.0\.ffn_up\.weight, but its metadata gives it llama\.feed_forward_length = 0/);
+    await fails(
+      model({ ...LLAMA_META, "llama.feed_forward_length": { type: "u32", value: 0 } }, ffn),
+      "model-corrupt",
+      /layer 0 has the tensor blk\.0\.ffn_up\.weight, but its metadata gives it llama\.feed_forward_length = 0/,
+    );
     await fails(model(LLAMA_META, ffn), "model-corrupt", /llama\.feed_forward_length = \(missing, so 0\)/);
     // Hybrid models: no attention heads on a layer without attention tensors is fine.
-    const hybrid = await checkModelFile(model({ ...LAYERS, "llama.attention.head_count": { type: "u32[]", value: [2, 2] }, "llama.attention.head_count_kv": { type: "u32[]", value: [0, 2] } }, ATTN), "Target");
+    const hybrid = await checkModelFile(
+      model(
+        {
+          ...LAYERS,
+          "llama.attention.head_count": { type: "u32[]", value: [2, 2] },
+          "llama.attention.head_count_kv": { type: "u32[]", value: [0, 2] },
+        },
+        ATTN,
+      ),
+      "Target",
+    );
     assert.equal(hybrid.architecture, "llama");
   });
 
   it("refuses inconsistent expert counts and unknown RoPE scaling", async () => {
-    await fails(model({ ...LLAMA_META, "llama.expert_count": { type: "u32", value: 2 }, "llama.expert_used_count": { type: "u32", value: 3 } }), "model-corrupt", /inconsistent experts \(expert_count = 2, expert_used_count = 3/);
-    await fails(model({ ...LLAMA_META, "llama.expert_used_count": { type: "u32", value: 1 } }), "model-corrupt", /inconsistent experts \(expert_count = 0, expert_used_count = 1/);
-    await fails(model({ ...LLAMA_META, "llama.rope.scaling.type": { type: "string", value: "cubic" } }), "model-corrupt", /llama\.rope\.scaling\.type = "cubic" \(llama\.cpp knows none, linear, yarn, longrope\)/);
+    await fails(
+      model({ ...LLAMA_META, "llama.expert_count": { type: "u32", value: 2 }, "llama.expert_used_count": { type: "u32", value: 3 } }),
+      "model-corrupt",
+      /inconsistent experts \(expert_count = 2, expert_used_count = 3/,
+    );
+    await fails(
+      model({ ...LLAMA_META, "llama.expert_used_count": { type: "u32", value: 1 } }),
+      "model-corrupt",
+      /inconsistent experts \(expert_count = 0, expert_used_count = 1/,
+    );
+    await fails(
+      model({ ...LLAMA_META, "llama.rope.scaling.type": { type: "string", value: "cubic" } }),
+      "model-corrupt",
+      /llama\.rope\.scaling\.type = "cubic" \(llama\.cpp knows none, linear, yarn, longrope\)/,
+    );
     assert.ok(await checkModelFile(model({ ...LLAMA_META, "llama.rope.scaling.type": { type: "string", value: "yarn" } }), "Target"));
   });
 });
 
 describe("architectures", () => {
-  it("refuses an architecture llama.cpp does not know, before llama.cpp (which only says \"Failed to load model\")", async () => {
-    await fails(bad.unknownArchitecture, "model-unsupported-architecture", /its architecture "fancynet" is not one the llama\.cpp in this build can run \(it knows \d+, e\.g\. llama/);
+  it('refuses an architecture llama.cpp does not know, before llama.cpp (which only says "Failed to load model")', async () => {
+    await fails(
+      bad.unknownArchitecture,
+      "model-unsupported-architecture",
+      /its architecture "fancynet" is not one the llama\.cpp in this build can run \(it knows \d+, e\.g\. llama/,
+    );
   });
 
   it("a file that is not a language model is still reported as such first", async () => {
@@ -371,11 +530,17 @@ describe("models too large for the free memory", () => {
       () => checkFitsInMemory(estimate, 2 ** 20, "target", check.path),
       (err: Error & { code?: string }) => {
         assert.equal(err.code, "model-too-large");
-        assert.match(err.message, /^The target model ".*target\.gguf" needs about 0\.024 GiB of memory \(node-llama-cpp's estimate\), but only 0\.00098 GiB is free\. Choose a smaller or more quantised model/);
+        assert.match(
+          err.message,
+          /^The target model ".*target\.gguf" needs about 0\.024 GiB of memory \(node-llama-cpp's estimate\), but only 0\.00098 GiB is free\. Choose a smaller or more quantised model/,
+        );
         return true;
       },
     );
-    assert.throws(() => checkFitsInMemory(40 * 2 ** 30, 7.5 * 2 ** 30, "draft", "/m/big.gguf"), /needs about 40\.0 GiB of memory .* only 7\.5 GiB is free/);
+    assert.throws(
+      () => checkFitsInMemory(40 * 2 ** 30, 7.5 * 2 ** 30, "draft", "/m/big.gguf"),
+      /needs about 40\.0 GiB of memory .* only 7\.5 GiB is free/,
+    );
     // The same estimate fits exactly that much memory, and the memory this machine really has.
     checkFitsInMemory(estimate, estimate, "target", check.path);
     const free = await freeMemoryBytes(llama, config);

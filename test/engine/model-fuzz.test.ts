@@ -268,13 +268,17 @@ describe("fuzzed model files", () => {
     const { outcomes, children } = await runCases(listFile, cases.length);
     const seconds = (Date.now() - t0) / 1000;
     const known = new Set<string>(ERROR_CODES);
-    const bad = outcomes.filter((o) => o.outcome === "hang" || o.outcome === "crash" || o.outcome === "other-error" || !(o.outcome === "ok" || known.has(o.code!)));
+    const bad = outcomes.filter(
+      (o) => o.outcome === "hang" || o.outcome === "crash" || o.outcome === "other-error" || !(o.outcome === "ok" || known.has(o.code!)),
+    );
     const tally = new Map<string, number>();
     for (const o of outcomes) {
       const key = o.outcome === "arbitrage-error" ? `${o.code} (${o.stage})` : o.outcome;
       tally.set(key, (tally.get(key) ?? 0) + 1);
     }
-    console.log(`fuzz: ${cases.length} cases in ${children} child process(es), ${seconds.toFixed(1)} s: ${[...tally].map(([k, n]) => `${k} ${n}`).join(", ")}`);
+    console.log(
+      `fuzz: ${cases.length} cases in ${children} child process(es), ${seconds.toFixed(1)} s: ${[...tally].map(([k, n]) => `${k} ${n}`).join(", ")}`,
+    );
     assert.equal(outcomes.filter(Boolean).length, cases.length, "every case has an outcome");
     assert.deepEqual(
       bad.map((o) => `${cases[o.i]!.name}: ${o.outcome} ${o.exit ?? ""} ${o.stage ?? ""} ${o.code ?? ""} ${o.message ?? ""}`),
@@ -283,7 +287,11 @@ describe("fuzzed model files", () => {
     for (const o of outcomes) {
       if (o.outcome !== "arbitrage-error") continue;
       assert.doesNotMatch(o.message!, /RangeError|ERR_OUT_OF_RANGE|Received /, `${cases[o.i]!.name}: a raw Node error in ${o.message}`);
-      assert.match(o.message!, /^(Fuzz model|The fuzz model|llama\.cpp could not load the fuzz model|Cannot create a context|No memory)/, `${cases[o.i]!.name}: ${o.message}`);
+      assert.match(
+        o.message!,
+        /^(Fuzz model|The fuzz model|llama\.cpp could not load the fuzz model|Cannot create a context|No memory)/,
+        `${cases[o.i]!.name}: ${o.message}`,
+      );
     }
   });
 });

@@ -34,7 +34,10 @@ describe("draft and target with different tokenizers", () => {
         const b = await different.reason(q, { policy: "arbitrage", threshold });
         // Same bytes either way (this vocabulary has no merges), so the answers must match step for step.
         assert.deepEqual(texts(b), texts(a), `${q} @ ${threshold}`);
-        assert.deepEqual(b.steps.map((s) => s.model), a.steps.map((s) => s.model));
+        assert.deepEqual(
+          b.steps.map((s) => s.model),
+          a.steps.map((s) => s.model),
+        );
         assert.equal(b.stats.targetTokensReused, 0, "prefix reuse needs one vocabulary");
         for (const s of Object.values(different.cacheState())) assert.ok(s.consistent);
       }

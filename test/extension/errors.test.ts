@@ -35,7 +35,19 @@ describe("ArbitrageError across the JSON-RPC boundary", () => {
   });
 
   it("data that is not an engine error is not turned into one", () => {
-    for (const data of [undefined, null, "internal", [], {}, { code: "internal" }, { message: "m" }, { code: "engine-busy", message: "m" }, { code: "no-such-code", message: "m" }, { code: "internal", message: 3 }, { code: "internal", message: "m", path: "threads" }]) {
+    for (const data of [
+      undefined,
+      null,
+      "internal",
+      [],
+      {},
+      { code: "internal" },
+      { message: "m" },
+      { code: "engine-busy", message: "m" },
+      { code: "no-such-code", message: "m" },
+      { code: "internal", message: 3 },
+      { code: "internal", message: "m", path: "threads" },
+    ]) {
       assert.equal(errorFromData(data), null, JSON.stringify(data));
     }
   });
@@ -62,17 +74,71 @@ describe("engine server params", () => {
     ["reason without params", ReasonParamsSchema, undefined, [], /^reason: params must be an object\.$/],
     ["reason with an array", ReasonParamsSchema, [1], [], /^reason: params must be an object\.$/],
     ["reason without a question", ReasonParamsSchema, { requestId: "a", config }, ["question"], /^reason: question must be a string\.$/],
-    ["reason with an empty requestId", ReasonParamsSchema, { requestId: "", question: "q" }, ["requestId"], /^reason: requestId must be a non-empty string\.$/],
-    ["reason with a config that is not an object", ReasonParamsSchema, { requestId: "a", question: "q", config: "nope" }, ["config"], /^Invalid model configuration: "nope"\. Expected an object\.$/],
-    ["reason with threads -1", ReasonParamsSchema, { requestId: "a", question: "q", config: { threads: -1 } }, ["config", "threads"], /^Invalid threads: -1\. Use a whole number from 1 to 256\.$/],
-    ["reason with a relative draft", ReasonParamsSchema, { requestId: "a", question: "q", config: { draft: "m.gguf" } }, ["config", "draft"], /must be absolute/],
-    ["reason with threshold 5", ReasonParamsSchema, { requestId: "a", question: "q", options: { threshold: 5 } }, ["options", "threshold"], /^Invalid threshold: 5\. Use a number from 0 to 1/],
-    ["reason with an unknown option", ReasonParamsSchema, { requestId: "a", question: "q", options: { treshold: 0.5 } }, ["options", "treshold"], /^Invalid option name: "treshold"\. Known options: policy, threshold/],
+    [
+      "reason with an empty requestId",
+      ReasonParamsSchema,
+      { requestId: "", question: "q" },
+      ["requestId"],
+      /^reason: requestId must be a non-empty string\.$/,
+    ],
+    [
+      "reason with a config that is not an object",
+      ReasonParamsSchema,
+      { requestId: "a", question: "q", config: "nope" },
+      ["config"],
+      /^Invalid model configuration: "nope"\. Expected an object\.$/,
+    ],
+    [
+      "reason with threads -1",
+      ReasonParamsSchema,
+      { requestId: "a", question: "q", config: { threads: -1 } },
+      ["config", "threads"],
+      /^Invalid threads: -1\. Use a whole number from 1 to 256\.$/,
+    ],
+    [
+      "reason with a relative draft",
+      ReasonParamsSchema,
+      { requestId: "a", question: "q", config: { draft: "m.gguf" } },
+      ["config", "draft"],
+      /must be absolute/,
+    ],
+    [
+      "reason with threshold 5",
+      ReasonParamsSchema,
+      { requestId: "a", question: "q", options: { threshold: 5 } },
+      ["options", "threshold"],
+      /^Invalid threshold: 5\. Use a number from 0 to 1/,
+    ],
+    [
+      "reason with an unknown option",
+      ReasonParamsSchema,
+      { requestId: "a", question: "q", options: { treshold: 0.5 } },
+      ["options", "treshold"],
+      /^Invalid option name: "treshold"\. Known options: policy, threshold/,
+    ],
     ["load without params", LoadParamsSchema, null, [], /^load: params must be an object\.$/],
-    ["load with a bad gpu", LoadParamsSchema, { config: { gpu: "tpu" } }, ["config", "gpu"], /^Invalid gpu: "tpu"\. Use one of: auto, cuda, vulkan, metal, cpu\.$/],
+    [
+      "load with a bad gpu",
+      LoadParamsSchema,
+      { config: { gpu: "tpu" } },
+      ["config", "gpu"],
+      /^Invalid gpu: "tpu"\. Use one of: auto, cuda, vulkan, metal, cpu\.$/,
+    ],
     ["cancel with a numeric requestId", CancelParamsSchema, { requestId: 5 }, ["requestId"], /^cancel: requestId must be a string\.$/],
-    ["download without a folder", DownloadParamsSchema, { downloadId: "d1", uri: "hf:x/y" }, ["dirPath"], /^download: downloadId, uri and dirPath must be non-empty strings\.$/],
-    ["download with an empty uri", DownloadParamsSchema, { downloadId: "d1", uri: "", dirPath: "/tmp" }, ["uri"], /^download: downloadId, uri and dirPath must be non-empty strings\.$/],
+    [
+      "download without a folder",
+      DownloadParamsSchema,
+      { downloadId: "d1", uri: "hf:x/y" },
+      ["dirPath"],
+      /^download: downloadId, uri and dirPath must be non-empty strings\.$/,
+    ],
+    [
+      "download with an empty uri",
+      DownloadParamsSchema,
+      { downloadId: "d1", uri: "", dirPath: "/tmp" },
+      ["uri"],
+      /^download: downloadId, uri and dirPath must be non-empty strings\.$/,
+    ],
   ];
   for (const [name, schema, params, path, message] of cases) {
     it(`${name}: InvalidParams at ${JSON.stringify(path)}`, () => {
@@ -83,7 +149,12 @@ describe("engine server params", () => {
   }
 
   it("valid params round-trip, with the engine's defaults filled in", () => {
-    const r = parseParams(ReasonParamsSchema, { requestId: "r1", question: "Q: 1+1", config: { ...config, threads: 2 }, options: { threshold: 0.4, router: "/m/r.gguf" } });
+    const r = parseParams(ReasonParamsSchema, {
+      requestId: "r1",
+      question: "Q: 1+1",
+      config: { ...config, threads: 2 },
+      options: { threshold: 0.4, router: "/m/r.gguf" },
+    });
     assert.equal(r.requestId, "r1");
     assert.equal(r.question, "Q: 1+1");
     assert.equal(r.config.threads, 2);

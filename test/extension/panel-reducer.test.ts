@@ -57,7 +57,9 @@ function resultOf(messages: HostToWebview[], runId: string): ReasonResult {
 }
 
 function discardedOf(messages: HostToWebview[], runId: string) {
-  return eventsOf(messages, runId).flatMap((e) => (e.type === "step-discarded" ? [{ index: e.index, model: e.model, text: e.text, reason: e.reason }] : []));
+  return eventsOf(messages, runId).flatMap((e) =>
+    e.type === "step-discarded" ? [{ index: e.index, model: e.model, text: e.text, reason: e.reason }] : [],
+  );
 }
 
 const kind = (m: HostToWebview) => (m.type === "engine-event" ? m.event.type : m.type);
@@ -123,7 +125,10 @@ describe("panel reducer on recorded runs", () => {
     assert.equal(result.finishReason, "cancelled");
     assert.deepEqual(state.steps, result.steps);
     assert.deepEqual(state.result, result);
-    assert.ok(state.discarded.some((d) => d.reason === "cancelled"), JSON.stringify(state.discarded));
+    assert.ok(
+      state.discarded.some((d) => d.reason === "cancelled"),
+      JSON.stringify(state.discarded),
+    );
     assert.equal(isRunning(state), false);
   });
 
@@ -144,9 +149,17 @@ describe("panel reducer on recorded runs", () => {
     const state = fold(messages);
     // The recording really interleaves: A streams after C started, and B fails after that.
     const startedC = messages.findIndex((m) => m.type === "run-started" && m.run.runId === "run-c");
-    assert.ok(messages.slice(startedC).some((m) => m.type === "engine-event" && m.runId === "run-a"), "A's events after C started");
-    assert.ok(messages.slice(startedC).some((m) => m.type === "run-failed" && m.runId === "run-b"), "B's failure after C started");
-    const onlyC = fold(messages.filter((m) => (m.type === "run-started" ? m.run.runId === "run-c" : m.type === "engine-event" && m.runId === "run-c")));
+    assert.ok(
+      messages.slice(startedC).some((m) => m.type === "engine-event" && m.runId === "run-a"),
+      "A's events after C started",
+    );
+    assert.ok(
+      messages.slice(startedC).some((m) => m.type === "run-failed" && m.runId === "run-b"),
+      "B's failure after C started",
+    );
+    const onlyC = fold(
+      messages.filter((m) => (m.type === "run-started" ? m.run.runId === "run-c" : m.type === "engine-event" && m.runId === "run-c")),
+    );
     assert.deepEqual({ ...state, targetMsPerToken: null }, onlyC);
     assert.deepEqual(state.steps, resultOf(messages, "run-c").steps);
     assert.equal(state.error, null, "B's cancellation is not C's error");

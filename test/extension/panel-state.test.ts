@@ -68,9 +68,23 @@ test("parseWebviewMessage accepts the four messages and returns only their known
 
 test("parseWebviewMessage rejects unknown types, non-objects and out-of-range thresholds", () => {
   const bad: unknown[] = [
-    null, undefined, "ready", 1, [], {}, { type: 1 }, { type: "READY" }, { type: "rerun" }, { type: "rerun", threshold: "0.3" },
-    { type: "rerun", threshold: -0.01 }, { type: "rerun", threshold: 1.01 }, { type: "rerun", threshold: Number.NaN },
-    { type: "rerun", threshold: Number.POSITIVE_INFINITY }, { type: "__proto__" }, { type: "toString" }, { type: "restore", state: {} },
+    null,
+    undefined,
+    "ready",
+    1,
+    [],
+    {},
+    { type: 1 },
+    { type: "READY" },
+    { type: "rerun" },
+    { type: "rerun", threshold: "0.3" },
+    { type: "rerun", threshold: -0.01 },
+    { type: "rerun", threshold: 1.01 },
+    { type: "rerun", threshold: Number.NaN },
+    { type: "rerun", threshold: Number.POSITIVE_INFINITY },
+    { type: "__proto__" },
+    { type: "toString" },
+    { type: "restore", state: {} },
   ];
   for (const m of bad) assert.equal(parseWebviewMessage(m), null, String(JSON.stringify(m)));
 });

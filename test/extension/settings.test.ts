@@ -4,15 +4,16 @@ import { resolve } from "node:path";
 import { describe, it } from "node:test";
 import { Command } from "commander";
 import { modelFlags } from "../../src/cli/flags.js";
+import { DEFAULT_THREADS_RULE, GPU_CHOICES, LIMITS, POLICIES, defaultModelConfig, defaultReasonOptions } from "../../src/engine/index.js";
 import {
-  DEFAULT_THREADS_RULE,
-  GPU_CHOICES,
-  LIMITS,
-  POLICIES,
-  defaultModelConfig,
-  defaultReasonOptions,
-} from "../../src/engine/index.js";
-import { HOST_SETTINGS, MODEL_SETTINGS, OPTION_SETTINGS, REMOTE_SETTINGS, SECTION, checkSettings, type SettingsProblem } from "../../src/extension/setting-keys.js";
+  HOST_SETTINGS,
+  MODEL_SETTINGS,
+  OPTION_SETTINGS,
+  REMOTE_SETTINGS,
+  SECTION,
+  checkSettings,
+  type SettingsProblem,
+} from "../../src/extension/setting-keys.js";
 
 /**
  * The VS Code settings side of validation (src/extension/setting-keys.ts, pure): package.json's
@@ -50,12 +51,18 @@ function onlyProblem(values: Record<string, unknown>): SettingsProblem {
 
 describe("package.json settings agree with the engine's defaults", () => {
   it("every contributed arbitrage.* setting is in the settings table (or read by the host itself), and every table entry is contributed", () => {
-    const declared = Object.keys(contributed).map((k) => k.slice(`${SECTION}.`.length)).sort();
+    const declared = Object.keys(contributed)
+      .map((k) => k.slice(`${SECTION}.`.length))
+      .sort();
     assert.deepEqual(declared, [...Object.keys(TABLES), ...Object.keys(REMOTE_SETTINGS), ...HOST_SETTINGS].sort());
   });
 
   it("the contributed defaults read as the engine's defaults", () => {
-    const defaults = Object.fromEntries(Object.entries(contributed).filter(([k]) => k.slice(`${SECTION}.`.length) in TABLES).map(([k, s]) => [k.slice(`${SECTION}.`.length), s.default]));
+    const defaults = Object.fromEntries(
+      Object.entries(contributed)
+        .filter(([k]) => k.slice(`${SECTION}.`.length) in TABLES)
+        .map(([k, s]) => [k.slice(`${SECTION}.`.length), s.default]),
+    );
     const r = checkSettings(userSettings(defaults));
     assert.deepEqual(r.model, defaultModelConfig());
     assert.deepEqual(r.options, defaultReasonOptions());
@@ -88,7 +95,10 @@ describe("package.json settings agree with the engine's defaults", () => {
   });
 
   it("the threads setting and the CLI help describe the automatic thread count by the engine's rule", () => {
-    assert.ok(contributed["arbitrage.threads"]!.markdownDescription!.includes(DEFAULT_THREADS_RULE), contributed["arbitrage.threads"]!.markdownDescription);
+    assert.ok(
+      contributed["arbitrage.threads"]!.markdownDescription!.includes(DEFAULT_THREADS_RULE),
+      contributed["arbitrage.threads"]!.markdownDescription,
+    );
     const help = modelFlags(new Command("reason")).helpInformation().replace(/\s+/g, " ");
     assert.ok(help.includes(`default: ${DEFAULT_THREADS_RULE}`), help);
     assert.match(help, new RegExp(`--context-size <n> context size in tokens \\(default: ${defaultModelConfig().contextSize}\\)`));
@@ -97,23 +107,25 @@ describe("package.json settings agree with the engine's defaults", () => {
 
 describe("settings validation", () => {
   it("valid settings round-trip into the config and options", () => {
-    const r = checkSettings(userSettings({
-      draftModel: "/models/d.gguf",
-      targetModel: "/models/t.gguf",
-      router: "confidence",
-      scorer: "/models/prm.gguf",
-      gpu: "cpu",
-      gpuLayers: 12,
-      threads: 3,
-      contextSize: 2048,
-      policy: "rsd",
-      threshold: 0.75,
-      maxSteps: 9,
-      maxTokensPerStep: 40,
-      stepDelimiter: "\n",
-      temperature: 0.5,
-      prefixReuse: false,
-    }));
+    const r = checkSettings(
+      userSettings({
+        draftModel: "/models/d.gguf",
+        targetModel: "/models/t.gguf",
+        router: "confidence",
+        scorer: "/models/prm.gguf",
+        gpu: "cpu",
+        gpuLayers: 12,
+        threads: 3,
+        contextSize: 2048,
+        policy: "rsd",
+        threshold: 0.75,
+        maxSteps: 9,
+        maxTokensPerStep: 40,
+        stepDelimiter: "\n",
+        temperature: 0.5,
+        prefixReuse: false,
+      }),
+    );
     assert.deepEqual(r.model, {
       draft: "/models/d.gguf",
       target: "/models/t.gguf",
@@ -124,7 +136,16 @@ describe("settings validation", () => {
       threads: 3,
       contextSize: 2048,
     });
-    assert.deepEqual(r.options, { ...defaultReasonOptions(), policy: "rsd", threshold: 0.75, maxSteps: 9, maxTokensPerStep: 40, stepDelimiter: "\n", temperature: 0.5, prefixReuse: false });
+    assert.deepEqual(r.options, {
+      ...defaultReasonOptions(),
+      policy: "rsd",
+      threshold: 0.75,
+      maxSteps: 9,
+      maxTokensPerStep: 40,
+      stepDelimiter: "\n",
+      temperature: 0.5,
+      prefixReuse: false,
+    });
   });
 
   it("automatic values (threads 0, empty model paths) take the engine's defaults", () => {
@@ -170,7 +191,12 @@ describe("settings validation", () => {
 
   it("several invalid settings give one problem each, in both parts", () => {
     const problems = problemsOf({ threshold: -1, maxSteps: "ten", threads: -2, draftModel: "x.gguf", gpu: "cpu" });
-    assert.deepEqual(problems.map((p) => p.setting).sort(), ["arbitrage.draftModel", "arbitrage.maxSteps", "arbitrage.threads", "arbitrage.threshold"]);
+    assert.deepEqual(problems.map((p) => p.setting).sort(), [
+      "arbitrage.draftModel",
+      "arbitrage.maxSteps",
+      "arbitrage.threads",
+      "arbitrage.threshold",
+    ]);
     for (const p of problems) assert.match(p.message, /^Invalid .+\. (Use|Model paths)/, p.message);
   });
 });

@@ -12,30 +12,75 @@ const engine = sharedEngine();
 
 const meter = (over: Partial<ModelMeter> = {}): ModelMeter => ({ generated: 0, evaluated: 0, discarded: 0, committed: 0, ms: 0, ...over });
 
-function result(over: { draftSteps?: number; targetSteps?: number; draftTokens?: number; targetTokens?: number; wallMs?: number; target?: Partial<ModelMeter> }): ReasonResult {
+function result(over: {
+  draftSteps?: number;
+  targetSteps?: number;
+  draftTokens?: number;
+  targetTokens?: number;
+  wallMs?: number;
+  target?: Partial<ModelMeter>;
+}): ReasonResult {
   const { draftSteps = 0, targetSteps = 0, draftTokens = 0, targetTokens = 0, wallMs = 0 } = over;
   return {
-    question: "q", policy: "arbitrage", threshold: 0.3, steps: [], text: "", answer: null, finishReason: "eos",
+    question: "q",
+    policy: "arbitrage",
+    threshold: 0.3,
+    steps: [],
+    text: "",
+    answer: null,
+    finishReason: "eos",
     stats: {
-      steps: draftSteps + targetSteps, stepsByModel: { draft: draftSteps, target: targetSteps }, tokensByModel: { draft: draftTokens, target: targetTokens },
-      draftTokensDiscarded: 0, targetTokensDiscarded: 0, targetTokensReused: 0, targetVerifyWasted: 0, routerCalls: 0, routerMs: 0, scorerCalls: 0, scorerMs: 0,
-      meters: { draft: meter(), target: meter(over.target) }, wallMs, overheadMs: 0,
+      steps: draftSteps + targetSteps,
+      stepsByModel: { draft: draftSteps, target: targetSteps },
+      tokensByModel: { draft: draftTokens, target: targetTokens },
+      draftTokensDiscarded: 0,
+      targetTokensDiscarded: 0,
+      targetTokensReused: 0,
+      targetVerifyWasted: 0,
+      routerCalls: 0,
+      routerMs: 0,
+      scorerCalls: 0,
+      scorerMs: 0,
+      meters: { draft: meter(), target: meter(over.target) },
+      wallMs,
+      overheadMs: 0,
     },
   };
 }
 
 test("the speedup estimate uses the target's speed per generated token, measured in this run", () => {
   // The target generated 12 of the 20 tokens it evaluated, in 240 ms: 20 ms per generated token; 40 committed tokens -> 800 ms target-only.
-  const s = summarize(result({ draftSteps: 3, targetSteps: 1, draftTokens: 30, targetTokens: 10, wallMs: 1000, target: { evaluated: 20, generated: 12, ms: 240 } }), 99);
+  const s = summarize(
+    result({ draftSteps: 3, targetSteps: 1, draftTokens: 30, targetTokens: 10, wallMs: 1000, target: { evaluated: 20, generated: 12, ms: 240 } }),
+    99,
+  );
   assert.deepEqual(s, {
-    steps: 4, draftSteps: 3, targetSteps: 1, draftShare: 0.75, targetShare: 0.25, tokens: 40, draftTokens: 30, targetTokens: 10, wallMs: 1000,
-    tokensPerSecond: 40, targetMsPerToken: 20, targetOnlyMs: 800, speedup: 0.8,
+    steps: 4,
+    draftSteps: 3,
+    targetSteps: 1,
+    draftShare: 0.75,
+    targetShare: 0.25,
+    tokens: 40,
+    draftTokens: 30,
+    targetTokens: 10,
+    wallMs: 1000,
+    tokensPerSecond: 40,
+    targetMsPerToken: 20,
+    targetOnlyMs: 800,
+    speedup: 0.8,
   });
   assert.equal(speedupText(s), "0.8× (estimate)");
 });
 
 test("a target that mostly checked tokens in batches (prefix reuse) gives no speed: the earlier one is used, or none", () => {
-  const r = result({ draftSteps: 3, targetSteps: 1, draftTokens: 30, targetTokens: 10, wallMs: 1000, target: { evaluated: 45, generated: 12, ms: 100 } });
+  const r = result({
+    draftSteps: 3,
+    targetSteps: 1,
+    draftTokens: 30,
+    targetTokens: 10,
+    wallMs: 1000,
+    target: { evaluated: 45, generated: 12, ms: 100 },
+  });
   assert.equal(targetMsPerTokenOf(r), null);
   assert.equal(summarize(r, 20).speedup, 0.8);
   assert.equal(summarize(r).speedup, null);
@@ -43,7 +88,9 @@ test("a target that mostly checked tokens in batches (prefix reuse) gives no spe
 });
 
 /** Real runs on the embedded pair, one engine, 1 thread (test/fixtures/record-speedup-runs.ts). */
-const recorded = (JSON.parse(readFileSync(new URL("../fixtures/speedup-runs.json", import.meta.url), "utf8")) as { runs: (ReasonResult & { cold: boolean })[] }).runs;
+const recorded = (
+  JSON.parse(readFileSync(new URL("../fixtures/speedup-runs.json", import.meta.url), "utf8")) as { runs: (ReasonResult & { cold: boolean })[] }
+).runs;
 const targetRuns = recorded.filter((r) => r.policy === "target");
 const arbitrageRuns = recorded.filter((r) => r.policy === "arbitrage");
 
@@ -62,7 +109,11 @@ test("recorded target-only runs: the estimate says ~1x (the old per-evaluated-to
 test("recorded arbitrage runs: no speed of their own; with the same question's target-only speed the estimate predicts that run's wall time", () => {
   assert.ok(arbitrageRuns.length >= 3);
   for (const r of arbitrageRuns) {
-    assert.equal(targetMsPerTokenOf(r), null, `${r.question}: the target generated ${r.stats.meters.target.generated} of ${r.stats.meters.target.evaluated}`);
+    assert.equal(
+      targetMsPerTokenOf(r),
+      null,
+      `${r.question}: the target generated ${r.stats.meters.target.generated} of ${r.stats.meters.target.evaluated}`,
+    );
     assert.equal(summarize(r).speedup, null);
     const alone = targetRuns.find((t) => t.question === r.question)!;
     const s = summarize(r, targetMsPerTokenOf(alone));
@@ -105,8 +156,14 @@ test("a real run's summary agrees with its steps", async () => {
   assert.equal(s.steps, r.steps.length);
   assert.equal(s.draftSteps, of("draft").length);
   assert.equal(s.targetSteps, of("target").length);
-  assert.equal(s.draftTokens, of("draft").reduce((a, x) => a + x.tokens, 0));
-  assert.equal(s.targetTokens, of("target").reduce((a, x) => a + x.tokens, 0));
+  assert.equal(
+    s.draftTokens,
+    of("draft").reduce((a, x) => a + x.tokens, 0),
+  );
+  assert.equal(
+    s.targetTokens,
+    of("target").reduce((a, x) => a + x.tokens, 0),
+  );
   assert.ok(Math.abs(s.draftShare + s.targetShare - 1) < 1e-12);
   assert.ok(s.tokensPerSecond > 0 && Number.isFinite(s.tokensPerSecond));
 });

@@ -22,7 +22,8 @@ function checkMeters(engine: ArbitrageEngine, r: ReasonResult, label: string): v
       `${label} ${role}: evaluated ${m.evaluated} <= committed ${m.committed} + steps ${r.stats.steps} + speculative ${speculative[role]}`,
     );
   }
-  for (const [role, s] of Object.entries(engine.cacheState())) assert.ok(s.consistent, `${label} ${role}: the cache is a prefix of the committed text`);
+  for (const [role, s] of Object.entries(engine.cacheState()))
+    assert.ok(s.consistent, `${label} ${role}: the cache is a prefix of the committed text`);
 }
 
 describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and templates)", () => {
@@ -36,7 +37,10 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
     assert.ok(info.warnings.some((w) => /tokenizers differ/.test(w)));
   });
 
-  for (const [role, path] of [["draft", SMOL], ["target", GEMMA]] as const) {
+  for (const [role, path] of [
+    ["draft", SMOL],
+    ["target", GEMMA],
+  ] as const) {
     it(`${role} policy is byte-identical to node-llama-cpp's greedy completion of the same prompt (${role === "draft" ? "ChatML template" : "raw base-model prompt"})`, async () => {
       for (const q of QUESTIONS) {
         const r = await engine().reason(q, { ...REAL_OPTIONS, policy: role });
@@ -66,7 +70,10 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
       assert.ok(all.steps.every((s) => s.model === "target"));
       checkMeters(engine(), all, `@0 ${q}`);
       const none = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 1 });
-      assert.ok(none.steps.every((s) => (s.routerScore ?? 0) < 1), "no router score reaches 1");
+      assert.ok(
+        none.steps.every((s) => (s.routerScore ?? 0) < 1),
+        "no router score reaches 1",
+      );
       assert.equal(none.text, draft.text, `threshold 1, ${q}`);
       assert.equal(none.stats.meters.target.evaluated, 0, "the target never runs");
       checkMeters(engine(), none, `@1 ${q}`);
@@ -80,7 +87,10 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
     for (const q of QUESTIONS) {
       const draftOnly = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 1 });
       const scores = draftOnly.steps.map((s) => s.routerScore!).sort((a, b) => a - b);
-      const between = scores.slice(1).map((s, i) => (s + scores[i]!) / 2).filter((t) => t > scores[0]!);
+      const between = scores
+        .slice(1)
+        .map((s, i) => (s + scores[i]!) / 2)
+        .filter((t) => t > scores[0]!);
       for (const threshold of new Set([...between, (scores[0]! + 1) / 2])) {
         const r = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold });
         checkMeters(engine(), r, `@${threshold} ${q}`);
@@ -100,18 +110,33 @@ describe("real models: SmolLM2 draft, Gemma 3 target (different tokenizers and t
       const onEvent = (e: EngineEvent) => {
         if (e.type === "token" && ++tokens === cancelAfter) controller.abort();
       };
-      const r = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 }, { onEvent, signal: controller.signal }).catch((e: unknown) => e);
+      const r = await engine()
+        .reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 }, { onEvent, signal: controller.signal })
+        .catch((e: unknown) => e);
       if (!(r instanceof Error)) assert.equal((r as ReasonResult).finishReason, "cancelled", `cancelled after ${cancelAfter} tokens`);
       for (const [role, s] of Object.entries(engine().cacheState())) assert.ok(s.consistent, `after cancel at ${cancelAfter}: ${role}`);
       const again = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0.4 });
-      assert.deepEqual(again.steps.map((s) => [s.model, s.text]), plain.steps.map((s) => [s.model, s.text]), `rerun after cancel at ${cancelAfter}`);
+      assert.deepEqual(
+        again.steps.map((s) => [s.model, s.text]),
+        plain.steps.map((s) => [s.model, s.text]),
+        `rerun after cancel at ${cancelAfter}`,
+      );
     }
   });
 
   it("a step that never reaches the delimiter is cut by the per-step token cap; the answer still continues", async () => {
-    const r = await engine().reason(QUESTIONS[0]!, { ...REAL_OPTIONS, policy: "target", stepDelimiter: "\u0000never", maxTokensPerStep: 6, maxSteps: 3 });
+    const r = await engine().reason(QUESTIONS[0]!, {
+      ...REAL_OPTIONS,
+      policy: "target",
+      stepDelimiter: "\u0000never",
+      maxTokensPerStep: 6,
+      maxSteps: 3,
+    });
     assert.equal(r.steps.length, 3);
-    assert.ok(r.steps.every((s) => s.endedBy === "token-cap" && s.tokens === 6), JSON.stringify(r.steps.map((s) => [s.endedBy, s.tokens])));
+    assert.ok(
+      r.steps.every((s) => s.endedBy === "token-cap" && s.tokens === 6),
+      JSON.stringify(r.steps.map((s) => [s.endedBy, s.tokens])),
+    );
     const expected = await plainGreedyTokens(GEMMA(), QUESTIONS[0]!, 18);
     assert.equal(r.text, expected, "three capped steps are the greedy continuation");
   });
@@ -148,7 +173,11 @@ describe("real models: prefix reuse on quantized weights (SmolLM2 as draft and t
     for (const q of QUESTIONS) {
       const withReuse = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0, prefixReuse: true });
       const without = await engine().reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0, prefixReuse: false });
-      assert.deepEqual(withReuse.steps.map((s) => s.text), without.steps.map((s) => s.text), q);
+      assert.deepEqual(
+        withReuse.steps.map((s) => s.text),
+        without.steps.map((s) => s.text),
+        q,
+      );
       reused += withReuse.stats.targetTokensReused;
       generatedWith += withReuse.stats.meters.target.generated;
       generatedWithout += without.stats.meters.target.generated;

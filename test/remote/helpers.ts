@@ -15,7 +15,10 @@ import { packageRoot } from "../../src/engine/index.js";
 export function llamaServerBinary(): string {
   const given = process.env.ARBITRAGE_LLAMA_SERVER;
   if (given) return given;
-  const built = spawnSync("bash", [join(packageRoot(), "scripts", "build-llama-server.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+  const built = spawnSync("bash", [join(packageRoot(), "scripts", "build-llama-server.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   if (built.status !== 0) throw new Error("scripts/build-llama-server.sh failed");
   return built.stdout.trim();
 }
@@ -40,12 +43,30 @@ export interface RunningServer {
  * no flash attention, as the local engine runs them); real models get node-llama-cpp's defaults
  * (F16 KV, flash attention off).
  */
-export async function startLlamaServer(model: string, opts: { alias?: string; exact?: boolean; contextSize?: number; parallel?: number; apiKey?: string } = {}): Promise<RunningServer> {
+export async function startLlamaServer(
+  model: string,
+  opts: { alias?: string; exact?: boolean; contextSize?: number; parallel?: number; apiKey?: string } = {},
+): Promise<RunningServer> {
   const port = await freePort();
   const args = [
-    "-m", model, "--host", "127.0.0.1", "--port", String(port),
-    "-t", "1", "-tb", "1", "-c", String(opts.contextSize ?? 4096), "-np", String(opts.parallel ?? 1),
-    "-fa", "off", "--no-webui", "--no-warmup",
+    "-m",
+    model,
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "-t",
+    "1",
+    "-tb",
+    "1",
+    "-c",
+    String(opts.contextSize ?? 4096),
+    "-np",
+    String(opts.parallel ?? 1),
+    "-fa",
+    "off",
+    "--no-webui",
+    "--no-warmup",
     ...(opts.alias ? ["--alias", opts.alias] : []),
     ...(opts.apiKey ? ["--api-key", opts.apiKey] : []),
     ...(opts.exact ? ["-ctk", "f32", "-ctv", "f32"] : []),
@@ -124,7 +145,9 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
     const active = completion && f.kind !== "none" && call >= f.fromCall;
     if (active && f.kind === "http-500") {
       req.resume();
-      res.writeHead(500, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: 500, message: "injected failure", type: "server_error" } }));
+      res
+        .writeHead(500, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { code: 500, message: "injected failure", type: "server_error" } }));
       return;
     }
     const forward = () => {

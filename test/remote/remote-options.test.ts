@@ -6,10 +6,15 @@ import { apiKeyFor, normaliseUrl, plainHttpWarning } from "../../src/engine/remo
 /** Remote model settings: what is accepted, what is refused and why (no server needed). */
 describe("remote model settings", () => {
   const refused = (remote: unknown, pattern: RegExp) =>
-    assert.throws(() => validateModelConfig({ remote }), (e: unknown) => e instanceof ArbitrageError && e.code === "invalid-option" && pattern.test(e.message));
+    assert.throws(
+      () => validateModelConfig({ remote }),
+      (e: unknown) => e instanceof ArbitrageError && e.code === "invalid-option" && pattern.test(e.message),
+    );
 
   test("a URL, model name, timeout and API dialect are accepted per role", () => {
-    const c = validateModelConfig({ remote: { target: { url: "https://gpu.example:8000/v1", model: "qwen-72b", timeoutMs: 30_000, api: "openai" } } });
+    const c = validateModelConfig({
+      remote: { target: { url: "https://gpu.example:8000/v1", model: "qwen-72b", timeoutMs: 30_000, api: "openai" } },
+    });
     assert.deepEqual(c.remote, { target: { url: "https://gpu.example:8000/v1", model: "qwen-72b", timeoutMs: 30_000, api: "openai" } });
     assert.equal(validateModelConfig({}).remote, undefined);
   });
@@ -19,7 +24,10 @@ describe("remote model settings", () => {
     refused({ target: { url: "ftp://x" } }, /target server URL/);
     refused({ draft: { url: "http://127.0.0.1:1", timeoutMs: 5 } }, /draft server timeout \(ms\): 5\. Use a whole number from 100/);
     refused({ target: { url: "http://127.0.0.1:1", api: "grpc" } }, /target server API: "grpc"\. Use one of: auto, openai, llama\.cpp/);
-    refused({ target: { url: "http://127.0.0.1:1", key: "x" } }, /remote target setting name: "key"\. Known remote target settings: url, model, timeoutMs, api/);
+    refused(
+      { target: { url: "http://127.0.0.1:1", key: "x" } },
+      /remote target setting name: "key"\. Known remote target settings: url, model, timeoutMs, api/,
+    );
     refused({ judge: { url: "http://127.0.0.1:1" } }, /remote model role name: "judge"\. Known remote model roles: draft, target/);
   });
 

@@ -47,7 +47,28 @@ describe("remote real target: Gemma 3 270M on llama-server", () => {
   });
 
   test("the CLI: --target-url runs the target there; --json carries the remote stats, the summary names them", () => {
-    const args = [BIN, "reason", "--draft", SMOL(), "--target", GEMMA(), "--target-url", server.url, "--router", "confidence", "--threads", "1", "--context-size", "512", "--max-steps", "3", "--max-tokens-per-step", "40", "--policy", "target"];
+    const args = [
+      BIN,
+      "reason",
+      "--draft",
+      SMOL(),
+      "--target",
+      GEMMA(),
+      "--target-url",
+      server.url,
+      "--router",
+      "confidence",
+      "--threads",
+      "1",
+      "--context-size",
+      "512",
+      "--max-steps",
+      "3",
+      "--max-tokens-per-step",
+      "40",
+      "--policy",
+      "target",
+    ];
     const env = { ...process.env, NO_COLOR: "1", ARBITRAGE_API_KEY: "secret-key-never-printed" };
     const json = spawnSync(process.execPath, [...args, "--json", QUESTIONS[0]!], { encoding: "utf8", timeout: 120_000, env });
     assert.equal(json.status, 0, json.stderr);
@@ -58,7 +79,12 @@ describe("remote real target: Gemma 3 270M on llama-server", () => {
     assert.ok(r.stats.remote!.target!.calls >= r.steps.length && r.stats.remote!.target!.calls <= r.steps.length + 1);
     const plain = spawnSync(process.execPath, [...args, QUESTIONS[0]!], { encoding: "utf8", timeout: 120_000, env });
     assert.equal(plain.status, 0, plain.stderr);
-    assert.match(plain.stdout, new RegExp(`remote target ${server.url}: ${r.stats.remote!.target!.calls} calls, [0-9.]+ ms/call, prompt tokens \\d+ sent, \\d+ processed by the server`));
+    assert.match(
+      plain.stdout,
+      new RegExp(
+        `remote target ${server.url}: ${r.stats.remote!.target!.calls} calls, [0-9.]+ ms/call, prompt tokens \\d+ sent, \\d+ processed by the server`,
+      ),
+    );
     assert.doesNotMatch(json.stdout + plain.stdout + json.stderr + plain.stderr, /secret-key-never-printed/);
   });
 });

@@ -35,7 +35,10 @@ describe("remote target on a real llama-server (embedded target GGUF)", () => {
     server = await startLlamaServer(embeddedModelPath("target"), { alias: "arbitrage-target", exact: true });
     local = await ArbitrageEngine.create({ threads: THREADS });
     remote = await ArbitrageEngine.create({ threads: THREADS, remote: { target: { url: server.url } } });
-    openai = await ArbitrageEngine.create({ threads: THREADS, remote: { target: { url: `${server.url}/v1`, model: "arbitrage-target", api: "openai" } } });
+    openai = await ArbitrageEngine.create({
+      threads: THREADS,
+      remote: { target: { url: `${server.url}/v1`, model: "arbitrage-target", api: "openai" } },
+    });
   });
   after(async () => {
     await Promise.all([local?.dispose(), remote?.dispose(), openai?.dispose()]);
@@ -94,7 +97,10 @@ describe("remote target on a real llama-server (embedded target GGUF)", () => {
       const mixedRemote = await remote.reason(q, { ...OPTIONS, threshold: 0.3 });
       const mixedLocal = await local.reason(q, { ...OPTIONS, threshold: 0.3 });
       assert.deepEqual(texts(mixedRemote), texts(mixedLocal), q);
-      assert.deepEqual(mixedRemote.steps.map((s) => s.model), mixedLocal.steps.map((s) => s.model));
+      assert.deepEqual(
+        mixedRemote.steps.map((s) => s.model),
+        mixedLocal.steps.map((s) => s.model),
+      );
       assert.equal(mixedRemote.stats.remote!.target!.calls, mixedRemote.stats.stepsByModel.target);
       assert.equal(mixedRemote.stats.remote!.target!.tokensSaved, mixedRemote.stats.tokensByModel.draft);
     }
@@ -103,7 +109,10 @@ describe("remote target on a real llama-server (embedded target GGUF)", () => {
   test("two requests at once against one server (two engines): both answers equal the sequential ones", async () => {
     const other = await ArbitrageEngine.create({ threads: THREADS, remote: { target: { url: server.url } } });
     try {
-      const [a, b] = await Promise.all([remote.reason(QUESTIONS[1]!, { ...OPTIONS, policy: "target" }), other.reason(QUESTIONS[2]!, { ...OPTIONS, policy: "target" })]);
+      const [a, b] = await Promise.all([
+        remote.reason(QUESTIONS[1]!, { ...OPTIONS, policy: "target" }),
+        other.reason(QUESTIONS[2]!, { ...OPTIONS, policy: "target" }),
+      ]);
       assert.deepEqual(texts(a), texts(localResults.get(QUESTIONS[1]!)!));
       assert.deepEqual(texts(b), texts(localResults.get(QUESTIONS[2]!)!));
     } finally {
@@ -113,10 +122,14 @@ describe("remote target on a real llama-server (embedded target GGUF)", () => {
 
   test("cancelling aborts the HTTP request: the request ends as cancelled, and the next one is whole", async () => {
     const abort = new AbortController();
-    const r = await remote.reason(QUESTIONS[3]!, { ...OPTIONS, policy: "target" }, {
-      signal: abort.signal,
-      onEvent: (e) => e.type === "token" && e.model === "target" && abort.abort(),
-    });
+    const r = await remote.reason(
+      QUESTIONS[3]!,
+      { ...OPTIONS, policy: "target" },
+      {
+        signal: abort.signal,
+        onEvent: (e) => e.type === "token" && e.model === "target" && abort.abort(),
+      },
+    );
     assert.equal(r.finishReason, "cancelled");
     assert.equal(r.steps.length, 0);
     const again = await remote.reason(QUESTIONS[3]!, { ...OPTIONS, policy: "target" });
@@ -198,14 +211,18 @@ describe("remote faults: each a clear error naming the server, no hang, the answ
     try {
       let killed = false;
       const e = await expectError(
-        e2.reason(Q, { ...OPTIONS, policy: "target" }, {
-          onEvent: (ev) => {
-            if (!killed && ev.type === "token" && ev.index === 1) {
-              killed = true;
-              doomed.process.kill("SIGKILL");
-            }
+        e2.reason(
+          Q,
+          { ...OPTIONS, policy: "target" },
+          {
+            onEvent: (ev) => {
+              if (!killed && ev.type === "token" && ev.index === 1) {
+                killed = true;
+                doomed.process.kill("SIGKILL");
+              }
+            },
           },
-        }),
+        ),
         "remote-unreachable",
         /connection to the target server .* broke in the middle of a step|Cannot reach the target server/,
       );
@@ -225,7 +242,11 @@ test("an API key from the environment: refused without it (HTTP 401, naming the 
   const saved = process.env.ARBITRAGE_TARGET_API_KEY;
   try {
     delete process.env.ARBITRAGE_TARGET_API_KEY;
-    await expectError(ArbitrageEngine.create({ threads: THREADS, remote: { target: { url: secured.url } } }), "remote-http-error", /HTTP 401 .*ARBITRAGE_API_KEY/);
+    await expectError(
+      ArbitrageEngine.create({ threads: THREADS, remote: { target: { url: secured.url } } }),
+      "remote-http-error",
+      /HTTP 401 .*ARBITRAGE_API_KEY/,
+    );
     process.env.ARBITRAGE_TARGET_API_KEY = "test-key-123";
     const e = await ArbitrageEngine.create({ threads: THREADS, remote: { target: { url: secured.url } } });
     try {
@@ -266,9 +287,16 @@ describe("remote draft: an answer without the requested logprobs", () => {
         const here = await local.reason(q, { ...OPTIONS, threshold: 0.5 });
         const there = await engine.reason(q, { ...OPTIONS, threshold: 0.5 });
         assert.deepEqual(texts(there), texts(here));
-        assert.deepEqual(there.steps.map((s) => s.model), here.steps.map((s) => s.model));
+        assert.deepEqual(
+          there.steps.map((s) => s.model),
+          here.steps.map((s) => s.model),
+        );
         for (const [i, s] of there.steps.entries()) {
-          if (s.routerScore !== undefined) assert.ok(Math.abs(s.routerScore - here.steps[i]!.routerScore!) < 1e-3, `${q} step ${i}: ${s.routerScore} vs ${here.steps[i]!.routerScore}`);
+          if (s.routerScore !== undefined)
+            assert.ok(
+              Math.abs(s.routerScore - here.steps[i]!.routerScore!) < 1e-3,
+              `${q} step ${i}: ${s.routerScore} vs ${here.steps[i]!.routerScore}`,
+            );
         }
       }
     } finally {
@@ -282,7 +310,10 @@ describe("remote draft: an answer without the requested logprobs", () => {
     try {
       const here = await local.reason(QUESTIONS[1]!, { ...OPTIONS, threshold: 0.5 });
       const there = await viaOpenai.reason(QUESTIONS[1]!, { ...OPTIONS, threshold: 0.5 });
-      assert.deepEqual(there.steps.map((s) => s.model), here.steps.map((s) => s.model));
+      assert.deepEqual(
+        there.steps.map((s) => s.model),
+        here.steps.map((s) => s.model),
+      );
       for (const [i, s] of here.steps.entries()) {
         if (s.endedBy === "eos") continue;
         assert.equal(there.steps[i]!.text, s.text);
@@ -296,7 +327,11 @@ describe("remote draft: an answer without the requested logprobs", () => {
   test("an answer without them is a clear error", async () => {
     proxy.calls = 0;
     proxy.fault = { kind: "strip-logprobs", fromCall: 1 };
-    await expectError(engine.reason(QUESTIONS[0]!, { ...OPTIONS, threshold: 0.5 }), "remote-bad-answer", /draft server .*asked for token log-probabilities \(logprobs\) and the answer has none/);
+    await expectError(
+      engine.reason(QUESTIONS[0]!, { ...OPTIONS, threshold: 0.5 }),
+      "remote-bad-answer",
+      /draft server .*asked for token log-probabilities \(logprobs\) and the answer has none/,
+    );
     proxy.fault = { kind: "none" };
     const r = await engine.reason(QUESTIONS[0]!, { ...OPTIONS, threshold: 0.5 });
     assert.ok(r.steps.length > 0);

@@ -95,7 +95,8 @@ export type CalibrationResult =
     }
   | { status: "cancelled"; done: number; total: number; logPath: string };
 
-const problemKey = (labels: LabelMethod, p: CalibrationProblem) => createHash("sha256").update(`${labels}\u0000${p.question}\u0000${p.answer}`).digest("hex").slice(0, 16);
+const problemKey = (labels: LabelMethod, p: CalibrationProblem) =>
+  createHash("sha256").update(`${labels}\u0000${p.question}\u0000${p.answer}`).digest("hex").slice(0, 16);
 /** A quarter of the problems, chosen by their text (stable across reruns and reorderings), is held out for the AUC and threshold. */
 const heldOut = (p: CalibrationProblem) => createHash("sha256").update(p.question).digest()[0]! % 4 === 0;
 
@@ -104,10 +105,15 @@ const heldOut = (p: CalibrationProblem) => createHash("sha256").update(p.questio
  * when every question is arithmetic (its steps are the checker's format), outcome labels otherwise;
  * "exact" or "outcome" when asked for, and "prm" for a PRM file (the engine's configured scorer).
  */
-export async function chooseLabels(engine: ArbitrageEngine, problems: readonly CalibrationProblem[], asked: "exact" | "outcome" | "prm" | "auto"): Promise<LabelMethod> {
+export async function chooseLabels(
+  engine: ArbitrageEngine,
+  problems: readonly CalibrationProblem[],
+  asked: "exact" | "outcome" | "prm" | "auto",
+): Promise<LabelMethod> {
   if (asked !== "auto") return asked;
   const info = engine.info();
-  const embedded = isEmbeddedTaskModel(await checkModelFile(info.draft.path, "Draft")) && isEmbeddedTaskModel(await checkModelFile(info.target.path, "Target"));
+  const embedded =
+    isEmbeddedTaskModel(await checkModelFile(info.draft.path, "Draft")) && isEmbeddedTaskModel(await checkModelFile(info.target.path, "Target"));
   return embedded && problems.every((p) => ArithmeticChecker.fromQuestion(p.question) !== null) ? "exact" : "outcome";
 }
 
@@ -117,7 +123,7 @@ export function rolloutLogPath(dir: string, engine: ArbitrageEngine): string {
 
 async function readLog(path: string): Promise<Map<string, LoggedProblem>> {
   const done = new Map<string, LoggedProblem>();
-  let text = "";
+  let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch {
@@ -143,7 +149,12 @@ export async function calibrate(engine: ArbitrageEngine, opts: CalibrateOptions)
   const started = performance.now();
   const { problems, labels, dir } = opts;
   if (problems.length === 0) fail("The problem file holds no problems.");
-  const request: ReasonOptions = validateReasonOptions({ ...opts.request, policy: "oracle", threshold: 0, ...(labels === "exact" ? { scorer: "exact" } : {}) });
+  const request: ReasonOptions = validateReasonOptions({
+    ...opts.request,
+    policy: "oracle",
+    threshold: 0,
+    ...(labels === "exact" ? { scorer: "exact" } : {}),
+  });
   const exactApplies = problems.every((p) => ArithmeticChecker.fromQuestion(p.question) !== null);
   if (labels === "exact" && !exactApplies) {
     fail('The exact checker labels only integer arithmetic questions such as "(12+7)*3-5". Use --scorer outcome for other problems.');
@@ -160,7 +171,11 @@ export async function calibrate(engine: ArbitrageEngine, opts: CalibrateOptions)
   const count = () => {
     let rows = 0;
     let positives = 0;
-    for (const p of problems) for (const r of log.get(problemKey(labels, p))?.rows ?? []) (rows++, (positives += r.y));
+    for (const p of problems)
+      for (const r of log.get(problemKey(labels, p))?.rows ?? []) {
+        rows++;
+        positives += r.y;
+      }
     return { rows, positives };
   };
   let fresh = 0;
@@ -268,7 +283,10 @@ function fitCalibration(finished: LoggedProblem[], labels: LabelMethod) {
   const held = split(true);
   const positives = (rows: Row[]) => rows.reduce((a, r) => a + r.y, 0);
   // Fewer steps of either kind than this and the weights or the AUC would be noise.
-  for (const [name, rows, least] of [["training", train, MIN_TRAIN_EACH], ["held-out", held, MIN_HELDOUT_EACH]] as const) {
+  for (const [name, rows, least] of [
+    ["training", train, MIN_TRAIN_EACH],
+    ["held-out", held, MIN_HELDOUT_EACH],
+  ] as const) {
     const pos = positives(rows);
     if (pos < least || rows.length - pos < least) {
       fail(
@@ -276,11 +294,19 @@ function fitCalibration(finished: LoggedProblem[], labels: LabelMethod) {
       );
     }
   }
-  const w = asWeights(fitLogistic(train.map((r) => r.f), train.map((r) => r.y)));
+  const w = asWeights(
+    fitLogistic(
+      train.map((r) => r.f),
+      train.map((r) => r.y),
+    ),
+  );
   const scores = held.map((r) => logisticScore(w, r.f));
   const ys = held.map((r) => r.y);
   const auc = rocAuc(scores, ys)!;
-  const defaultWeightsAuc = rocAuc(held.map((r) => logisticScore(DEFAULT_CONFIDENCE_WEIGHTS, r.f)), ys);
+  const defaultWeightsAuc = rocAuc(
+    held.map((r) => logisticScore(DEFAULT_CONFIDENCE_WEIGHTS, r.f)),
+    ys,
+  );
   // The highest threshold that still sends 95% of the held-out advantage steps to the target.
   const positiveScores = scores.filter((_, i) => ys[i] === 1).sort((a, b) => a - b);
   const suggestedThreshold = positiveScores[Math.floor(0.05 * positiveScores.length)]!;
@@ -307,12 +333,24 @@ function labelCheck(train: Row[], held: Row[]): LabelCheck | null {
   const fitOn = (label: (r: Row & { exact: 0 | 1 }) => number) => {
     const ys = tr.map(label);
     const pos = ys.reduce((a, b) => a + b, 0);
-    return pos === 0 || pos === ys.length ? null : asWeights(fitLogistic(tr.map((r) => r.f), ys));
+    return pos === 0 || pos === ys.length
+      ? null
+      : asWeights(
+          fitLogistic(
+            tr.map((r) => r.f),
+            ys,
+          ),
+        );
   };
   const outcomeW = fitOn((r) => r.y);
   const exactW = fitOn((r) => r.exact);
   const aucOf = (w: ReturnType<typeof fitOn>, label: (r: Row & { exact: 0 | 1 }) => number) =>
-    w ? rocAuc(he.map((r) => logisticScore(w, r.f)), he.map(label)) : null;
+    w
+      ? rocAuc(
+          he.map((r) => logisticScore(w, r.f)),
+          he.map(label),
+        )
+      : null;
   return {
     rows: all.length,
     agreement: all.filter((r) => r.y === r.exact).length / all.length,

@@ -82,7 +82,12 @@ export async function lookupCalibration(dir: string, pair: PairIdentity): Promis
     };
   }
   const checked = parseCalibration(text, path);
-  if ("error" in checked) return { kind: "none", description: DEFAULTS, notice: `${checked.error} Using the confidence router's default weights; run \`arbitrage calibrate\` again to replace it.` };
+  if ("error" in checked)
+    return {
+      kind: "none",
+      description: DEFAULTS,
+      notice: `${checked.error} Using the confidence router's default weights; run \`arbitrage calibrate\` again to replace it.`,
+    };
   const c = checked.calibration;
   if (!sameModel(c.pair.draft, pair.draft) || !sameModel(c.pair.target, pair.target)) {
     return {

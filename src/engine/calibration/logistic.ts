@@ -89,7 +89,7 @@ export function rocAuc(scores: readonly number[], y: readonly number[]): number 
   if (pos === 0 || neg === 0) return null;
   const order = scores.map((s, i) => [s, y[i]!] as const).sort((a, b) => a[0] - b[0]);
   let rankSum = 0;
-  for (let i = 0; i < order.length; ) {
+  for (let i = 0; i < order.length;) {
     let j = i;
     while (j < order.length && order[j]![0] === order[i]![0]) j++;
     const meanRank = (i + 1 + j) / 2;

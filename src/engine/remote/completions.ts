@@ -77,7 +77,11 @@ function logprobsOf(logprobs: unknown): number[] | null {
 
 function pushConfidences(target: HttpTarget, into: number[], logprobs: number[] | null, needed: boolean): void {
   if (!needed) return;
-  if (logprobs === null) throw badAnswer(target, "it asked for token log-probabilities (logprobs) and the answer has none; the router needs them (use a server that returns completion logprobs, or a router that does not need confidences)");
+  if (logprobs === null)
+    throw badAnswer(
+      target,
+      "it asked for token log-probabilities (logprobs) and the answer has none; the router needs them (use a server that returns completion logprobs, or a router that does not need confidences)",
+    );
   for (const lp of logprobs) {
     if (!Number.isFinite(lp)) throw badAnswer(target, `a token log-probability is not a number (${lp})`);
     into.push(Math.exp(lp));
@@ -98,7 +102,14 @@ export async function streamCompletion(target: HttpTarget, dialect: Dialect, req
       ? { ...common, n_predict: req.maxTokens, cache_prompt: true, return_tokens: true, ...(req.wantConfidences ? { n_probs: 1 } : {}) }
       : { ...common, max_tokens: req.maxTokens, stream_options: { include_usage: true }, ...(req.wantConfidences ? { logprobs: 1 } : {}) };
   const path = dialect === "llama.cpp" ? "/completion" : "/v1/completions";
-  const answer: CompletionAnswer = { tokens: dialect === "llama.cpp" ? [] : null, text: "", endedBy: "limit", confidences: [], completionTokens: 0, processed: null };
+  const answer: CompletionAnswer = {
+    tokens: dialect === "llama.cpp" ? [] : null,
+    text: "",
+    endedBy: "limit",
+    confidences: [],
+    completionTokens: 0,
+    processed: null,
+  };
   let finished = false;
   let sent;
   try {
@@ -120,7 +131,13 @@ export async function streamCompletion(target: HttpTarget, dialect: Dialect, req
       if (!tokens.every((t) => Number.isInteger(t))) throw badAnswer(target, "token ids that are not integers");
       answer.tokens!.push(...(tokens as Token[]));
       const probs = data.completion_probabilities;
-      if (tokens.length > 0) pushConfidences(target, answer.confidences, Array.isArray(probs) ? probs.map((p) => Number(isObject(p) ? p.logprob : NaN)) : null, req.wantConfidences);
+      if (tokens.length > 0)
+        pushConfidences(
+          target,
+          answer.confidences,
+          Array.isArray(probs) ? probs.map((p) => Number(isObject(p) ? p.logprob : NaN)) : null,
+          req.wantConfidences,
+        );
       if (data.stop === true) {
         finished = true;
         answer.completionTokens = typeof data.tokens_predicted === "number" ? data.tokens_predicted : answer.tokens!.length;
@@ -146,7 +163,8 @@ export async function streamCompletion(target: HttpTarget, dialect: Dialect, req
         finished = true;
         // vLLM names what stopped it: the stop string, or null for EOS. Without stop_reason a
         // "stop" is taken as the delimiter (an EOS then shows as an empty next step).
-        const eos = reason === "stop" && ("stop_reason" in choice ? choice.stop_reason === null || typeof choice.stop_reason === "number" : answer.text === "");
+        const eos =
+          reason === "stop" && ("stop_reason" in choice ? choice.stop_reason === null || typeof choice.stop_reason === "number" : answer.text === "");
         answer.endedBy = reason === "length" ? "limit" : eos ? "eos" : "delimiter";
       } else if (reason !== null && reason !== undefined) {
         throw badAnswer(target, `finish_reason ${JSON.stringify(reason)}`);

@@ -56,7 +56,8 @@ interface ServedModel {
 
 function servedModels(label: string, answer: unknown): ServedModel[] {
   const data = (answer as { data?: unknown })?.data;
-  if (!Array.isArray(data)) throw new ArbitrageError("remote-bad-answer", `The ${label} answered GET /v1/models without a model list (is it an OpenAI-compatible server?).`);
+  if (!Array.isArray(data))
+    throw new ArbitrageError("remote-bad-answer", `The ${label} answered GET /v1/models without a model list (is it an OpenAI-compatible server?).`);
   return data.map((m: Record<string, unknown>) => {
     const meta = (m.meta ?? {}) as Record<string, unknown>;
     const ctx = typeof meta.n_ctx === "number" ? meta.n_ctx : typeof m.max_model_len === "number" ? m.max_model_len : undefined;
@@ -73,7 +74,12 @@ function servedModels(label: string, answer: unknown): ServedModel[] {
 /** Connects: lists the server's models (retried), checks the model name, picks the dialect. */
 export async function connect(role: ModelRole, config: RemoteModelConfig, signal?: AbortSignal): Promise<RemoteEndpoint> {
   const baseUrl = normaliseUrl(config.url);
-  const http: HttpTarget = { label: `${role} server ${baseUrl}`, baseUrl, apiKey: apiKeyFor(role), timeoutMs: config.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS };
+  const http: HttpTarget = {
+    label: `${role} server ${baseUrl}`,
+    baseUrl,
+    apiKey: apiKeyFor(role),
+    timeoutMs: config.timeoutMs ?? DEFAULT_REMOTE_TIMEOUT_MS,
+  };
   let models: ServedModel[];
   try {
     models = servedModels(http.label, await getJson(http, { method: "GET", path: "/v1/models", signal, idempotent: true }));
@@ -99,6 +105,7 @@ export async function connect(role: ModelRole, config: RemoteModelConfig, signal
       `The ${http.label} serves ${models.length} models (${names.map((n) => JSON.stringify(n)).join(", ") || "none"}): name the ${role} model to use.`,
     );
   }
-  const dialect: Dialect = config.api === "openai" || config.api === "llama.cpp" ? config.api : served!.ownedBy === "llamacpp" ? "llama.cpp" : "openai";
+  const dialect: Dialect =
+    config.api === "openai" || config.api === "llama.cpp" ? config.api : served!.ownedBy === "llamacpp" ? "llama.cpp" : "openai";
   return { role, http, model: config.model ?? served!.id, dialect, contextSize: served!.contextSize, vocabSize: served!.vocabSize };
 }

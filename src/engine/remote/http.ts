@@ -78,7 +78,14 @@ export function timeoutError(target: HttpTarget, what: string): ArbitrageError {
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => { clearTimeout(t); resolve(); }, { once: true });
+    signal?.addEventListener(
+      "abort",
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -144,7 +151,10 @@ export async function getJson(target: HttpTarget, call: HttpCall): Promise<unkno
   try {
     return JSON.parse(text);
   } catch {
-    throw new ArbitrageError("remote-bad-answer", `The ${target.label} answered ${call.path} with text that is not JSON: ${shown(text) || "(empty)"}`);
+    throw new ArbitrageError(
+      "remote-bad-answer",
+      `The ${target.label} answered ${call.path} with text that is not JSON: ${shown(text) || "(empty)"}`,
+    );
   }
 }
 
@@ -171,7 +181,10 @@ export async function readEvents(
       } catch (e) {
         if (signal?.aborted) throw new RemoteCancelled();
         if (timer.fired) throw timeoutError(target, "in the middle of a step");
-        throw new ArbitrageError("remote-unreachable", `The connection to the ${target.label} broke in the middle of a step (${networkCause(e)}). Is the server still running?`);
+        throw new ArbitrageError(
+          "remote-unreachable",
+          `The connection to the ${target.label} broke in the middle of a step (${networkCause(e)}). Is the server still running?`,
+        );
       }
       if (chunk.done) return "closed";
       timer.touch();
@@ -182,7 +195,8 @@ export async function readEvents(
         buffer = buffer.slice(newline + 1);
         if (!line.startsWith("data:")) {
           // llama-server reports a failed stream as an `error: {...}` line.
-          if (line.startsWith("error:")) throw new ArbitrageError("remote-http-error", `The ${target.label} reported an error mid-stream: ${shown(line.slice(6))}`);
+          if (line.startsWith("error:"))
+            throw new ArbitrageError("remote-http-error", `The ${target.label} reported an error mid-stream: ${shown(line.slice(6))}`);
           continue;
         }
         const payload = line.slice(5).trim();

@@ -32,7 +32,16 @@ export class RemoteSession extends CommittedText implements GeneratingSession {
   }
 
   private freshRemoteMeter(): RemoteMeter {
-    return { url: this.endpoint.http.baseUrl, calls: 0, ms: 0, promptTokens: 0, promptTokensProcessed: 0, completionTokens: 0, tokensSaved: 0, perCall: [] };
+    return {
+      url: this.endpoint.http.baseUrl,
+      calls: 0,
+      ms: 0,
+      promptTokens: 0,
+      promptTokensProcessed: 0,
+      completionTokens: 0,
+      tokensSaved: 0,
+      perCall: [],
+    };
   }
 
   async reset(promptTokens: Token[]): Promise<void> {
@@ -53,7 +62,14 @@ export class RemoteSession extends CommittedText implements GeneratingSession {
     this.candidateBase = this.tokens.length;
     const room = this.contextSize - 1 - this.candidateBase;
     const empty = (endedBy: CandidateStep["endedBy"]): CandidateStep => ({
-      model: this.role, tokens: [], text: "", endedBy, confidences: limits.wantConfidences ? [] : undefined, reused: 0, verifyWasted: 0, ms: 0,
+      model: this.role,
+      tokens: [],
+      text: "",
+      endedBy,
+      confidences: limits.wantConfidences ? [] : undefined,
+      reused: 0,
+      verifyWasted: 0,
+      ms: 0,
     });
     if (room <= 0) return empty("context-full");
     if (limits.signal?.aborted) return empty("cancelled");
@@ -73,9 +89,7 @@ export class RemoteSession extends CommittedText implements GeneratingSession {
     // Token ids as the server sampled them when it says (llama-server), else the text in the local tokenizer.
     // An end-of-generation token is not part of the step (nor is its probability), as in a local step.
     const kept = answer.tokens?.map((t) => !this.vocab.isEogToken(t));
-    const tokens = answer.tokens
-      ? answer.tokens.filter((_, i) => kept![i])
-      : this.vocab.tokenize(answer.text, false, "trimLeadingSpace");
+    const tokens = answer.tokens ? answer.tokens.filter((_, i) => kept![i]) : this.vocab.tokenize(answer.text, false, "trimLeadingSpace");
     const confidences = kept && answer.confidences.length === kept.length ? answer.confidences.filter((_, i) => kept[i]) : answer.confidences;
     const text = answer.tokens ? this.vocab.detokenize(tokens) : answer.text;
     const endedBy: CandidateStep["endedBy"] =
@@ -89,7 +103,13 @@ export class RemoteSession extends CommittedText implements GeneratingSession {
     this.remote.promptTokens += this.tokens.length;
     this.remote.promptTokensProcessed += answer.processed ?? 0;
     this.remote.completionTokens += answer.completionTokens;
-    this.remote.perCall.push({ step: limits.step ?? -1, ms, promptTokens: this.tokens.length, processed: answer.processed, completionTokens: answer.completionTokens });
+    this.remote.perCall.push({
+      step: limits.step ?? -1,
+      ms,
+      promptTokens: this.tokens.length,
+      processed: answer.processed,
+      completionTokens: answer.completionTokens,
+    });
     return {
       model: this.role,
       tokens,

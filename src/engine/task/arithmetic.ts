@@ -176,7 +176,7 @@ export function solve(expr: Expr, spaced: boolean): string[] {
   const steps: string[] = [];
   let state = expr;
   const firstReducible = (e: Expr): Expr | null =>
-    e.kind === "num" ? null : e.left.kind === "num" && e.right.kind === "num" ? e : firstReducible(e.left) ?? firstReducible(e.right);
+    e.kind === "num" ? null : e.left.kind === "num" && e.right.kind === "num" ? e : (firstReducible(e.left) ?? firstReducible(e.right));
   for (let node = firstReducible(state); node && node.kind === "bin"; node = firstReducible(state)) {
     const a = (node.left as { value: number }).value;
     const b = (node.right as { value: number }).value;
