@@ -7,7 +7,7 @@
 //   node scripts/package-vsix.mjs [--target=linux-x64] [--gpu=vulkan,cuda] [--out=file.vsix] [--no-verify]
 //
 // Steps: production build -> staging folder (.tools/vsix-staging) with a trimmed package.json,
-// dist/, media/icon.svg, models/, the node_modules closure -> `vsce package --target` -> verify:
+// dist/, media/icon.svg, models/, the bundled calibration set, the node_modules closure -> `vsce package --target` -> verify:
 // list the VSIX, then unpack it and run one real reason request through its engine server.
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -121,6 +121,10 @@ cpSync(join(root, "models"), join(stage, "models"), {
   recursive: true,
   filter: (s) => statSync(s).isDirectory() || s.endsWith(".gguf") || s.endsWith(".json") || s.endsWith(".md"),
 });
+// The problem set "Arbitrage: Calibrate Router…" offers for the embedded pair.
+const calibrationSet = join("bench", "problems", "calibration-embedded.jsonl");
+mkdirSync(join(stage, "bench", "problems"), { recursive: true });
+cpSync(join(root, calibrationSet), join(stage, calibrationSet));
 const readme = existsSync(join(root, "README.md")) ? join(root, "README.md") : join(root, "docs", "extension.md");
 cpSync(readme, join(stage, "README.md"));
 const license = ["LICENSE", "LICENSE.md", "LICENSE.txt"].map((f) => join(root, f)).find((f) => existsSync(f));
