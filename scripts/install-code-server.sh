@@ -75,6 +75,11 @@ mkdir -p "$DEST"
 echo "installing code-server $VERSION on Node $(node --version) into $DEST (takes a few minutes)…"
 (
   cd "$DEST"
+  # Run from `npm test`, the outer npm's settings are in the environment as npm_config_*, and the
+  # inner npm takes them as its own: npm_config_user_agent then still says the outer Node (v20), and
+  # code-server's postinstall reads its Node version from that and refuses. The inner npm starts clean.
+  while IFS= read -r var; do unset "$var"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
+  if [ -n "$NODE_VERSION" ]; then export npm_config_nodedir="$NODE_DIR"; fi
   TMPDIR="$CACHE_TMP" \
   npm_config_dangerously_allow_all_scripts=true \
   NPM_CONFIG_YES=true \
