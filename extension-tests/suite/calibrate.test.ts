@@ -33,6 +33,8 @@ suite("Calibrate Router command (real engine process)", function () {
   suiteTeardown(async function () {
     rmSync(dir, { recursive: true, force: true });
     await api.controller.settings.update({ router: undefined, threads: undefined });
+    // Leave the host as a fresh one: no engine process (the other suites, e.g. lazy activation, expect none).
+    await api.controller.engine.stop();
   });
 
   test("the bundled set calibrates the selected pair into global storage, and the next run routes with it", async function () {
