@@ -70,6 +70,7 @@ function inject(api: ArbitrageApi, texts: readonly string[]): string {
         targetTokensDiscarded: 0,
         targetTokensReused: 0,
         targetVerifyWasted: 0,
+        verification: { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 },
         routerCalls: steps.length,
         routerMs: 0,
         scorerCalls: 0,

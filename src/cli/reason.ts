@@ -15,6 +15,8 @@ export function reasonOptionsFromFlags(o: Record<string, unknown>): Record<strin
   if (o.maxTokensPerStep !== undefined) options.maxTokensPerStep = o.maxTokensPerStep;
   if (o.temperature !== undefined) options.temperature = o.temperature;
   if (o.style !== undefined) options.promptStyle = o.style;
+  if (o.tokenSpec === true) options.tokenSpeculation = true;
+  if (o.draftTokens !== undefined) options.draftTokens = o.draftTokens;
   return options;
 }
 
@@ -36,6 +38,18 @@ function remoteSummary(r: ReasonResult): string[] {
   });
 }
 
+/** The target's batch checks: prefix reuse's rejected draft steps and token-level speculation's fresh proposals. */
+function verificationSummary(r: ReasonResult): string[] {
+  const v = r.stats.verification;
+  if (v.rounds === 0) return [];
+  const rate = (a: number, p: number) => (p > 0 ? ` (${((100 * a) / p).toFixed(0)}% accepted)` : "");
+  const fresh =
+    v.freshProposed > 0 && v.freshProposed < v.proposed
+      ? `; draft proposals ${v.freshAccepted}/${v.freshProposed} accepted${rate(v.freshAccepted, v.freshProposed)}`
+      : "";
+  return [`target batch checks: ${v.rounds} rounds, ${v.accepted}/${v.proposed} proposed tokens kept${rate(v.accepted, v.proposed)}${fresh}`];
+}
+
 function printSummary(r: ReasonResult): void {
   const st = r.stats;
   const share = st.steps > 0 ? Math.round((100 * st.stepsByModel.draft) / st.steps) : 0;
@@ -46,6 +60,7 @@ function printSummary(r: ReasonResult): void {
       `steps ${st.steps} (draft ${st.stepsByModel.draft}, target ${st.stepsByModel.target}; ${share}% by the draft)`,
       `tokens committed: draft ${st.tokensByModel.draft}, target ${st.tokensByModel.target}; draft tokens discarded ${st.draftTokensDiscarded}; target tokens reused ${st.targetTokensReused}`,
       `time: wall ${st.wallMs.toFixed(1)} ms, draft ${st.meters.draft.ms.toFixed(1)} ms, target ${st.meters.target.ms.toFixed(1)} ms, router ${st.routerMs.toFixed(1)} ms (${st.routerCalls} calls), scorer ${st.scorerMs.toFixed(1)} ms (${st.scorerCalls} calls), overhead ${st.overheadMs.toFixed(1)} ms`,
+      ...verificationSummary(r),
       ...remoteSummary(r),
       "",
     ].join("\n"),

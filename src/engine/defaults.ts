@@ -32,6 +32,7 @@ export const LIMITS = {
   threads: { min: 1, max: 256 },
   contextSize: { min: 64, max: 1_048_576 },
   gpuLayers: { min: 0, max: 10_000 },
+  draftTokens: { min: 1, max: 64 },
 } as const satisfies Record<string, { min: number; max: number }>;
 
 /** Model defaults except `threads`, which depends on the machine (`defaultThreads()`). */
@@ -58,6 +59,9 @@ export const REASON_DEFAULTS = {
   // Off by default: measured on 2 cores it did not pay (the draft and router decodes did not
   // overlap; arbitrage 3-5% slower with it). Outputs are identical either way.
   speculativeDraft: false,
+  tokenSpeculation: false,
+  // Draft tokens per verification round of token-level speculation (bench/README.md: k = 2, 4, 8 measured).
+  draftTokens: 4,
   promptStyle: "math",
   finalAnswerMarker: "A:",
 } as const satisfies ReasonOptions;

@@ -16,6 +16,7 @@ import { decideStep, type StepDecision } from "./policies.js";
 import { lookupCalibration, type CalibrationLookup } from "./calibration/calibration-file.js";
 import { modelIdentity, type PairIdentity } from "./calibration/pair-identity.js";
 import { RequestRun, stepRecord } from "./request-run.js";
+import { planTokenSpeculation } from "./token-speculation.js";
 import type {
   EngineEvent,
   FinishReason,
@@ -372,6 +373,7 @@ export class ArbitrageEngine {
         steps,
         started,
         { ...request.wasted, draftSpeculativeDiscarded: request.speculation.discardedTokens },
+        request.verification,
         request.clock.busyMs,
         router,
         scorer,
@@ -419,7 +421,9 @@ export class ArbitrageEngine {
       const promptTokens = () => (j.model && j.check ? buildPrompt(j.model, j.check, question, options.promptStyle).tokens : []);
       await j.judge.begin({ question, promptTokens, delimiter: options.stepDelimiter });
     }
+    const tokenSpec = planTokenSpeculation(options, { draft: draft.session, target: target.session }, this.sameTokenizer);
     const warnings = embeddedTaskWarnings(question, [draft.check, target.check]);
+    if (tokenSpec.warning) warnings.push(tokenSpec.warning);
     emit({
       type: "run-started",
       question,
@@ -438,6 +442,7 @@ export class ArbitrageEngine {
       scorer,
       sameTokenizer: this.sameTokenizer,
       draftConfidences: rollout !== undefined,
+      tokenSpeculation: tokenSpec.speculation,
       signal,
       emit,
     });
@@ -457,6 +462,7 @@ export class ArbitrageEngine {
     steps: StepRecord[],
     started: number,
     speculation: { targetTokensDiscarded: number; targetVerifyWasted: number; draftSpeculativeDiscarded: number },
+    verification: RunStats["verification"],
     busyMs: number,
     router: StepJudge | undefined,
     scorer: StepJudge | undefined,
@@ -487,6 +493,7 @@ export class ArbitrageEngine {
       targetTokensDiscarded: speculation.targetTokensDiscarded,
       targetVerifyWasted: speculation.targetVerifyWasted,
       targetTokensReused: steps.reduce((a, s) => a + s.targetTokensReused, 0),
+      verification: { ...verification },
       routerCalls: router?.meter.calls ?? 0,
       routerMs,
       scorerCalls: scorer?.meter.calls ?? 0,

@@ -1,5 +1,5 @@
 import type { Token } from "node-llama-cpp";
-import type { CandidateStep, SessionMeter, StepLimits } from "./model-session.js";
+import type { CandidateStep, SessionMeter, StepLimits, TokenProposer, TokenSpeculation } from "./model-session.js";
 import type { ModelRole, RemoteMeter } from "./types.js";
 
 /**
@@ -22,8 +22,16 @@ export interface GeneratingSession {
   /** Appends committed text written by another model. */
   appendCommitted(tokens: readonly Token[]): void;
   roomLeft(): number;
-  /** Writes one candidate step after the committed text; `reuseFrom` is a rejected draft step the model may check first. */
-  generateStep(limits: StepLimits, reuseFrom?: readonly Token[]): Promise<CandidateStep>;
+  /**
+   * Writes one candidate step after the committed text; `reuseFrom` is a rejected draft step the
+   * model may check first, `speculation` a proposer whose tokens it checks in batches (only where
+   * `verifiesInBatch`).
+   */
+  generateStep(limits: StepLimits, reuseFrom?: readonly Token[], speculation?: TokenSpeculation): Promise<CandidateStep>;
+  /** Whether this model checks proposed tokens in one batch (a local model; a server only writes). */
+  readonly verifiesInBatch: boolean;
+  /** This model as a proposer of tokens for the other one to check (null: it cannot, e.g. on a server). */
+  readonly proposer: TokenProposer | null;
   commitCandidate(step: CandidateStep): void;
   commitTentatively(step: CandidateStep): void;
   reopenTentative(): void;

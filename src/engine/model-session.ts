@@ -25,9 +25,36 @@ export interface CandidateStep {
   confidences?: number[];
   /** Leading tokens taken over from the rejected draft step by prefix reuse. */
   reused: number;
-  /** Draft tokens checked by the target but not kept (prefix reuse). */
+  /** Proposed tokens (rejected draft step, fresh draft proposals) checked by the target but not kept. */
   verifyWasted: number;
+  /** Batch verification: rounds (one target batch each), proposal tokens checked and kept, of them fresh draft proposals. */
+  verification: VerificationStats;
   ms: number;
+}
+
+/** Token-level speculation for one step: who proposes, and at most how many tokens per round. */
+export interface TokenSpeculation {
+  proposer: TokenProposer;
+  maxTokens: number;
+}
+
+/** A model that proposes tokens for the other model to check (a local session of the same tokenizer). */
+export interface TokenProposer {
+  propose(written: readonly Token[], max: number, delimiter: string): Promise<Token[]>;
+  settleProposals(kept: readonly Token[] | null): Promise<void>;
+}
+
+export interface VerificationStats {
+  rounds: number;
+  proposed: number;
+  accepted: number;
+  freshProposed: number;
+  freshAccepted: number;
+}
+
+interface VerificationCounts extends VerificationStats {
+  wasted: number;
+  proposeMs: number;
 }
 
 export interface StepLimits {
@@ -56,8 +83,15 @@ const GREEDY_NEXT = { generateNext: { token: true, logits: { filter: { tokens: [
 export class ModelSession extends CommittedText implements GeneratingSession {
   /** The cache still holds the previous request's text (cleared lazily on first use). */
   private stale = true;
+  /** The cache past the committed text is proposal scratch (see `propose`). */
+  private proposing = false;
+  /** Cache positions past the committed text kept by `settleProposals`: the start of text about to be appended. */
+  private ahead: Token[] = [];
   meter: SessionMeter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
   readonly remote = null;
+  /** This model can check proposals in one batch and propose tokens itself (token-level speculation). */
+  readonly proposer: TokenProposer = this;
+  readonly verifiesInBatch = true;
 
   constructor(
     readonly role: ModelRole,
@@ -84,6 +118,8 @@ export class ModelSession extends CommittedText implements GeneratingSession {
     this.tokens = promptTokens.slice();
     this.candidateBase = -1;
     this.tentative = null;
+    this.proposing = false;
+    this.ahead = [];
     this.meter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
   }
 
@@ -123,12 +159,15 @@ export class ModelSession extends CommittedText implements GeneratingSession {
   }
 
   /**
-   * Generates one step from the committed text. When `reuseFrom` holds a rejected draft step
-   * (same tokenizer), the target first checks it token by token in one batch, keeps the longest
-   * prefix it would itself have produced greedily, and continues from the first disagreement —
-   * so the result is exactly what it would have written alone.
+   * Generates one step from the committed text, exactly as this model would write it alone
+   * (greedy). Two sources of proposals can make it cheaper, both checked by `verifyRound`:
+   * `reuseFrom`, a rejected draft step (same tokenizer) whose agreeing prefix is kept (prefix
+   * reuse), and `speculation`, a proposer model asked for up to `maxTokens` fresh tokens each
+   * round (token-level speculative decoding). Each round keeps the agreeing prefix of a proposal
+   * plus this model's own next token; without proposals (or at temperature > 0) it generates
+   * token by token.
    */
-  async generateStep(limits: StepLimits, reuseFrom?: readonly Token[]): Promise<CandidateStep> {
+  async generateStep(limits: StepLimits, reuseFrom?: readonly Token[], speculation?: TokenSpeculation): Promise<CandidateStep> {
     const started = performance.now();
     const feed = await this.takeFeed();
     this.candidateBase = this.tokens.length;
@@ -137,8 +176,7 @@ export class ModelSession extends CommittedText implements GeneratingSession {
     let text = "";
     let textTokens = 0;
     let endedBy: StepEnd | null = null;
-    let reused = 0;
-    let verifyWasted = 0;
+    const verification: VerificationCounts = { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0, wasted: 0, proposeMs: 0 };
 
     const accept = (token: Token, confidence?: number): boolean => {
       if (this.model.isEogToken(token)) {
@@ -164,57 +202,37 @@ export class ModelSession extends CommittedText implements GeneratingSession {
       return endedBy === null;
     };
 
+    const reuse = reuseFrom && reuseFrom.length > 0 ? reuseFrom : undefined;
+    // The next proposal for the text written so far: the rest of the rejected draft step while the
+    // text still follows it, then (token-level speculation) the proposer's greedy continuation.
+    const followsReuse = (written: readonly Token[]) =>
+      reuse !== undefined && reuse.length > written.length && written.every((t, i) => reuse[i] === t);
+    const nextProposal = async (written: readonly Token[]): Promise<{ tokens: Token[]; fresh: boolean }> => {
+      if (followsReuse(written)) return { tokens: reuse!.slice(written.length), fresh: false };
+      if (!speculation) return { tokens: [], fresh: false };
+      const t0 = performance.now();
+      const tokens = await speculation.proposer.propose(written, speculation.maxTokens, limits.delimiter);
+      verification.proposeMs += performance.now() - t0;
+      return { tokens, fresh: true };
+    };
+
     if (this.candidateBase + 1 >= this.contextSize) {
       endedBy = "context-full";
-    } else if (reuseFrom && reuseFrom.length > 0 && limits.temperature === 0) {
-      const room = Math.max(0, this.contextSize - 1 - this.candidateBase);
-      const draft = reuseFrom.slice(0, Math.min(reuseFrom.length, room, limits.maxTokens));
-      // The catch-up is evaluated alone, exactly as without reuse, so `own` — this model's greedy token
-      // for the next position — is its own. While it equals the draft's token, the draft's following
-      // tokens are checked in one batch: the greedy prediction after each says whether this model
-      // would have written the next one. A batch prediction counts only when it is decisive: quantized
-      // kernels compute a batch with other numerics than one token at a time, and a near-tie can flip
-      // between the two (ARCHITECTURE.md). At a near-tie the last kept token is evaluated again on its
-      // own, which settles that position with one-token numerics, and the check goes on.
-      let own = (await this.verify(feed, false))[0]!.token;
-      let m = 0;
-      let going = true;
-      let checked = 0;
-      let keptFromBatch = 0;
-      while (going && m < draft.length && own === draft[m]) {
-        going = accept(draft[m]!);
-        m++; // draft[m - 1] is pending: accepted, not yet evaluated
-        if (!going || m === draft.length) break;
-        const predicted = await this.verify(draft.slice(m - 1, -1), true); // positions m .. draft.length - 1
-        checked += predicted.length;
-        let j = 0;
-        while (going && j < predicted.length && predicted[j]!.token === draft[m + j] && predicted[j]!.margin > this.reuseMargin) {
-          going = accept(draft[m + j]!);
-          j++;
+    } else if ((reuse || speculation) && limits.temperature === 0) {
+      // The catch-up is evaluated alone, exactly as without proposals, so the first token is this model's own.
+      let own: Token | null = (await this.verify(feed, false))[0]!.token;
+      while (own !== null) {
+        // A token that equals the rejected draft step's at its place counts as reused, not generated (as without a batch).
+        if (!(followsReuse(out) && reuse![out.length] === own)) this.meter.generated++;
+        if (!accept(own)) break;
+        const room = Math.min(limits.maxTokens - out.length, this.contextSize - 1 - (this.candidateBase + out.length));
+        const { tokens, fresh } = await nextProposal(out);
+        const proposal = tokens.slice(0, room);
+        if (proposal.length === 0) {
+          await this.continueGeneration([out.at(-1)!], limits, accept);
+          break;
         }
-        m += j;
-        keptFromBatch += j;
-        if (!going || m === draft.length) break;
-        const next = predicted[j]!;
-        if (next.margin > this.reuseMargin) {
-          // A decisive disagreement: this model's own token (sampled, not yet evaluated).
-          await this.erase(this.candidateBase + m, this.sequence.nextTokenIndex);
-          own = next.token;
-        } else {
-          await this.erase(this.candidateBase + m - 1, this.sequence.nextTokenIndex);
-          own = (await this.verify([draft[m - 1]!], false))[0]!.token;
-        }
-      }
-      reused = out.length;
-      verifyWasted = Math.max(0, checked - keptFromBatch);
-      if (going) {
-        if (m === draft.length) {
-          // The whole draft step agreed; its last token is pending: continue after it.
-          await this.continueGeneration([draft[m - 1]!], limits, accept);
-        } else {
-          this.meter.generated++;
-          if (accept(own)) await this.continueGeneration([own], limits, accept);
-        }
+        own = await this.verifyRound(out, proposal, fresh, accept, verification);
       }
     } else {
       await this.continueGeneration(feed, limits, accept);
@@ -224,7 +242,10 @@ export class ModelSession extends CommittedText implements GeneratingSession {
     const limit = this.candidateBase + out.length;
     if (this.sequence.nextTokenIndex > limit) await this.erase(limit, this.sequence.nextTokenIndex);
 
-    this.meter.ms += performance.now() - started;
+    // The proposer's time is its own (its meter has it); this model's meter keeps only its evaluations.
+    this.meter.ms += performance.now() - started - verification.proposeMs;
+    let reused = 0;
+    while (reuse && reused < out.length && reused < reuse.length && out[reused] === reuse[reused]) reused++;
     return {
       model: this.role,
       tokens: out,
@@ -232,9 +253,135 @@ export class ModelSession extends CommittedText implements GeneratingSession {
       endedBy: endedBy ?? "token-cap",
       confidences: limits.wantConfidences ? confidences : undefined,
       reused,
-      verifyWasted,
+      verifyWasted: verification.wasted,
+      verification: {
+        rounds: verification.rounds,
+        proposed: verification.proposed,
+        accepted: verification.accepted,
+        freshProposed: verification.freshProposed,
+        freshAccepted: verification.freshAccepted,
+      },
       ms: performance.now() - started,
     };
+  }
+
+  /**
+   * One round of verification, the piece prefix reuse and token-level speculation share. The
+   * pending token (the newest accepted, not yet evaluated) and the proposal go through this model
+   * in ONE batch; the greedy prediction after each position says whether this model would have
+   * written the next proposal token. The agreeing prefix is accepted; the prediction after it is
+   * this model's own next token (returned, not yet accepted), and the rest of the proposal leaves
+   * the cache. A batch prediction counts only when it is decisive: quantized kernels compute a
+   * batch with other numerics than one token at a time, and a near-tie can flip between the two
+   * (ARCHITECTURE.md). At a near-tie the last kept token is evaluated again on its own, which
+   * settles that position with one-token numerics. Returns null when the step ended inside the round.
+   */
+  private async verifyRound(
+    out: Token[],
+    proposal: readonly Token[],
+    fresh: boolean,
+    accept: (token: Token) => boolean,
+    counts: VerificationCounts,
+  ): Promise<Token | null> {
+    const predicted = await this.verify([out.at(-1)!, ...proposal], true);
+    counts.rounds++;
+    counts.proposed += proposal.length;
+    let j = 0;
+    let going = true;
+    while (going && j < proposal.length && predicted[j]?.token === proposal[j] && predicted[j]!.margin > this.reuseMargin) {
+      going = accept(proposal[j]!);
+      j++;
+    }
+    counts.accepted += j;
+    if (fresh) {
+      counts.freshProposed += proposal.length;
+      counts.freshAccepted += j;
+    }
+    counts.wasted += proposal.length - j;
+    if (!going) return null;
+    const next = predicted[j];
+    if (next && next.margin > this.reuseMargin) {
+      await this.erase(this.candidateBase + out.length, this.sequence.nextTokenIndex);
+      return next.token;
+    }
+    await this.erase(this.candidateBase + out.length - 1, this.sequence.nextTokenIndex);
+    return (await this.verify([out.at(-1)!], false))[0]!.token;
+  }
+
+  /**
+   * Token-level speculation's proposer side: up to `max` tokens this model writes greedily after
+   * its committed text followed by `written` (the other model's step so far, same tokenizer).
+   * Cache positions past the committed text are scratch while the other model writes: what still
+   * agrees with `written` is kept, the rest (rejected proposals, or this model's own rejected
+   * step) is erased, and only what the cache lacks is fed. `settleProposals` ends the scratch.
+   */
+  async propose(written: readonly Token[], max: number, delimiter: string): Promise<Token[]> {
+    const started = performance.now();
+    if (this.stale) {
+      await this.sequence.clearHistory();
+      this.stale = false;
+    }
+    this.proposing = true;
+    const full = this.tokens.concat(written);
+    const cachedEnd = this.sequence.nextTokenIndex;
+    const cached = this.sequence.contextTokens;
+    // The committed text is a prefix of the cache (or the cache of it); compare only the scratch after it.
+    let keep = Math.min(cachedEnd, this.tokens.length);
+    while (keep < cachedEnd && keep < full.length && cached[keep] === full[keep]) keep++;
+    // The newest token must be fed for its logits.
+    keep = Math.min(keep, full.length - 1);
+    await this.erase(keep, cachedEnd);
+    const limit = Math.min(max, this.contextSize - 1 - full.length);
+    const proposal: Token[] = [];
+    if (limit > 0) {
+      const before = this.sequence.nextTokenIndex;
+      const iterator = this.sequence.evaluate(full.slice(keep), { temperature: 0, yieldEogToken: true });
+      try {
+        for await (const token of iterator) {
+          this.meter.generated++;
+          proposal.push(token);
+          // Past the step's end a proposal is wasted work: stop at end-of-generation or the delimiter.
+          if (proposal.length >= limit || this.model.isEogToken(token)) break;
+          if (this.model.detokenize(written.slice(-2).concat(proposal)).includes(delimiter)) break;
+        }
+      } finally {
+        await iterator.return(undefined);
+        this.meter.evaluated += this.sequence.nextTokenIndex - before;
+      }
+    }
+    this.meter.ms += performance.now() - started;
+    return proposal;
+  }
+
+  /**
+   * Ends the scratch of `propose`: the cache keeps what agrees with `kept` (the other model's step,
+   * about to be appended here as committed text) and erases the rest; null (the step was not
+   * kept) erases it all. The cache is then a prefix of the committed text again.
+   */
+  async settleProposals(kept: readonly Token[] | null): Promise<void> {
+    if (!this.proposing) return;
+    this.proposing = false;
+    const base = this.tokens.length;
+    const end = this.sequence.nextTokenIndex;
+    const cached = this.sequence.contextTokens;
+    let agree = 0;
+    while (kept && base + agree < end && agree < kept.length && cached[base + agree] === kept[agree]) agree++;
+    await this.erase(base + agree, end);
+    this.ahead = kept ? kept.slice(0, agree) : [];
+  }
+
+  /** Proposals overwrite the open candidate's cache positions: only a rejected candidate may be open while this model proposes. */
+  override commitCandidate(step: CandidateStep): void {
+    if (this.proposing) throw new Error(`${this.role}: a candidate cannot be kept after proposals overwrote its cache`);
+    super.commitCandidate(step);
+  }
+
+  /** Committed text from the other model; the cache may already hold its start (kept by `settleProposals`). */
+  override appendCommitted(tokens: readonly Token[]): void {
+    const ahead = this.ahead;
+    this.ahead = [];
+    if (ahead.some((t, i) => tokens[i] !== t)) throw new Error(`${this.role}: the cache holds text that is not being committed`);
+    super.appendCommitted(tokens);
   }
 
   private async continueGeneration(feed: Token[], limits: StepLimits, accept: (token: Token, confidence?: number) => boolean): Promise<void> {
@@ -281,8 +428,8 @@ export class ModelSession extends CommittedText implements GeneratingSession {
   /** Throws the open candidate away: its tokens leave the cache, the committed prefix stays. */
   async discardCandidate(): Promise<void> {
     this.checkOpen();
-    const end = this.sequence.nextTokenIndex;
-    await this.erase(this.candidateBase, end);
+    // Proposals took over the candidate's cache positions: `settleProposals` decides what stays.
+    if (!this.proposing) await this.erase(this.candidateBase, this.sequence.nextTokenIndex);
     this.candidateBase = -1;
   }
 }

@@ -216,6 +216,8 @@ export const ReasonOptionsSchema = settingsObject("request options", "option", {
   temperature: v.optional(numberIn("temperature", "Use a number from 0 (greedy) to 2."), REASON_DEFAULTS.temperature),
   prefixReuse: v.optional(field("prefixReuse", "Use true or false.", v.boolean()), REASON_DEFAULTS.prefixReuse),
   speculativeDraft: v.optional(field("speculativeDraft", "Use true or false.", v.boolean()), REASON_DEFAULTS.speculativeDraft),
+  tokenSpeculation: v.optional(field("tokenSpeculation", "Use true or false.", v.boolean()), REASON_DEFAULTS.tokenSpeculation),
+  draftTokens: v.optional(wholeNumber("draftTokens"), REASON_DEFAULTS.draftTokens),
   promptStyle: v.optional(oneOf("promptStyle", PROMPT_STYLES), REASON_DEFAULTS.promptStyle),
   finalAnswerMarker: v.optional(field("finalAnswerMarker", "Use a string (empty disables it).", v.string()), REASON_DEFAULTS.finalAnswerMarker),
   router: v.optional(router),

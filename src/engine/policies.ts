@@ -34,8 +34,9 @@ const stopped = (step: CandidateStep, ops: StepOps) => step.endedBy === "cancell
 
 export async function decideStep(options: ReasonOptions, ops: StepOps): Promise<StepDecision> {
   const { policy, threshold } = options;
-  if (policy === "draft" || policy === "target") {
-    const step = await ops.generate(policy);
+  // `speculative` is the target alone: how it writes (token-level speculation) is its session's business.
+  if (policy === "draft" || policy === "target" || policy === "speculative") {
+    const step = await ops.generate(policy === "draft" ? "draft" : "target");
     return { chosen: step, candidates: [step], judgeMs: 0 };
   }
 

@@ -1,7 +1,7 @@
 import { BusyClock } from "./busy-clock.js";
 import type { StepJudge } from "./judges.js";
 import type { GeneratingSession } from "./generator.js";
-import type { CandidateStep, StepLimits } from "./model-session.js";
+import type { CandidateStep, StepLimits, TokenSpeculation } from "./model-session.js";
 import type { StepDecision, StepOps } from "./policies.js";
 import type { BuiltPrompt } from "./prompt.js";
 import { DraftSpeculation } from "./speculation.js";
@@ -22,6 +22,8 @@ export interface RequestParts {
   sameTokenizer: boolean;
   /** The draft reports its token confidences even when no judge needs them (calibration records them). */
   draftConfidences?: boolean;
+  /** Token-level speculation for the target's steps (token-speculation.ts), or null. */
+  tokenSpeculation: TokenSpeculation | null;
   signal: AbortSignal | undefined;
   emit: (e: EngineEvent) => void;
 }
@@ -34,6 +36,10 @@ export class RequestRun {
   readonly speculation: DraftSpeculation;
   /** Target work thrown away: unchosen target steps (oracle) and unkept verification tails. */
   readonly wasted = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
+  /** The target's batch verification over the request, every target candidate's (stats.verification). */
+  readonly verification = { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 };
+  /** The draft proposed tokens during this step (its cache holds proposal scratch until the step closes). */
+  private proposerUsed = false;
 
   constructor(private readonly parts: RequestParts) {
     this.speculation = new DraftSpeculation(parts.sessions.draft, parts.emit, (w) => this.clock.time(w));
@@ -69,7 +75,10 @@ export class RequestRun {
         }
         emit({ type: "step-started", index, model: role });
         const reuseTokens = reuse && options.prefixReuse && sameTokenizer && role === "target" ? reuse.tokens : undefined;
-        return this.clock.time(sessions[role].generateStep(this.limits(role, index), reuseTokens));
+        // How the target writes is its session's business: with a proposer it checks draft tokens in batches.
+        const speculation = role === "target" ? (this.parts.tokenSpeculation ?? undefined) : undefined;
+        if (speculation) this.proposerUsed = true;
+        return this.clock.time(sessions[role].generateStep(this.limits(role, index), reuseTokens, speculation));
       },
       judgeDraft: (kind, step) => {
         // Write the next draft step while this one is judged, unless this step ends the answer.
@@ -97,7 +106,10 @@ export class RequestRun {
     const keep = !cancelled && !pastEnd;
     if (!keep) await this.speculation.drop();
     for (const c of candidates) {
-      if (c.model === "target") this.wasted.targetVerifyWasted += c.verifyWasted;
+      if (c.model === "target") {
+        this.wasted.targetVerifyWasted += c.verifyWasted;
+        for (const k of Object.keys(this.verification) as Array<keyof typeof this.verification>) this.verification[k] += c.verification[k];
+      }
       if (c.model === "target" && c !== chosen && !cancelled) this.wasted.targetTokensDiscarded += c.tokens.length;
       if (c === chosen && keep) sessions[c.model].commitCandidate(c);
       else {
@@ -105,6 +117,11 @@ export class RequestRun {
         const reason = cancelled ? "cancelled" : c === chosen ? "past the end of the answer" : "not chosen";
         if (c.tokens.length > 0) emit({ type: "step-discarded", index, model: c.model, text: c.text, reason });
       }
+    }
+    if (this.proposerUsed) {
+      // The draft's proposal scratch keeps what agrees with the target's committed step (appended to it next).
+      this.proposerUsed = false;
+      await this.parts.tokenSpeculation!.proposer.settleProposals(keep && chosen.model === "target" ? chosen.tokens : null);
     }
     return cancelled ? "cancelled" : pastEnd ? "past-end" : "kept";
   }

@@ -13,9 +13,11 @@ export type ModelRole = "draft" | "target";
  * - rsd: draft writes; scorer (PRM) scores the draft step; score >= threshold → keep, else target rewrites.
  * - oracle: both write; scorer scores both; target's step used when its score exceeds the draft's by > threshold.
  * - target / draft: one model only.
+ * - speculative: the target writes every step, with token-level speculative decoding (the draft
+ *   proposes up to `draftTokens` tokens, the target checks them in one batch); same text as target.
  */
-export type Policy = "arbitrage" | "rsd" | "oracle" | "target" | "draft";
-export const POLICIES: readonly Policy[] = ["arbitrage", "rsd", "oracle", "target", "draft"];
+export type Policy = "arbitrage" | "rsd" | "oracle" | "target" | "draft" | "speculative";
+export const POLICIES: readonly Policy[] = ["arbitrage", "rsd", "oracle", "target", "draft", "speculative"];
 
 /** GPU offload choice; "cpu" disables offload. */
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
@@ -82,6 +84,14 @@ export interface ReasonOptions {
   prefixReuse: boolean;
   /** Write the next draft step while the current one is judged (hides the judge's latency; outputs are unchanged). */
   speculativeDraft: boolean;
+  /**
+   * Every step the target writes uses token-level speculative decoding (the policy `speculative`
+   * always does): same text, fewer sequential target evaluations. Needs a shared tokenizer, greedy
+   * decoding and local models; otherwise the target writes alone and the result says why.
+   */
+  tokenSpeculation: boolean;
+  /** Most draft tokens proposed per verification round of token-level speculation. */
+  draftTokens: number;
   promptStyle: PromptStyle;
   /** Text that marks the final answer step (ends the answer once that step is complete). */
   finalAnswerMarker: string;
@@ -166,8 +176,14 @@ export interface RunStats {
   /** Target tokens of steps it wrote that were not chosen (oracle). */
   targetTokensDiscarded: number;
   targetTokensReused: number;
-  /** Draft tokens the target checked in its verification batch but did not keep (prefix reuse). */
+  /** Proposed tokens the target checked in its verification batches but did not keep (prefix reuse, token-level speculation). */
   targetVerifyWasted: number;
+  /**
+   * The target's batch verification (prefix reuse and token-level speculation): rounds (one
+   * target batch each), proposed tokens checked (rejected draft steps and fresh draft proposals),
+   * and the tokens kept; `freshProposed`/`freshAccepted` count the fresh draft proposals only.
+   */
+  verification: { rounds: number; proposed: number; accepted: number; freshProposed: number; freshAccepted: number };
   routerCalls: number;
   routerMs: number;
   scorerCalls: number;

@@ -312,6 +312,14 @@ const ResultSchema: v.GenericSchema<unknown, ReasonResult> = v.looseObject({
     targetTokensDiscarded: num,
     targetTokensReused: num,
     targetVerifyWasted: num,
+    // Saved before token-level speculation counted its rounds: none.
+    verification: v.optional(v.object({ rounds: num, proposed: num, accepted: num, freshProposed: num, freshAccepted: num }), () => ({
+      rounds: 0,
+      proposed: 0,
+      accepted: 0,
+      freshProposed: 0,
+      freshAccepted: 0,
+    })),
     routerCalls: num,
     routerMs: num,
     scorerCalls: num,

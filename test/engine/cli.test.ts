@@ -67,6 +67,24 @@ describe("arbitrage CLI", () => {
     assert.match(r.stdout, /steps \d+ \(draft 0, target \d+/);
   });
 
+  it("--policy speculative and --token-spec: the target's text, and the acceptance of the draft's proposals in the summary and the JSON", () => {
+    const target = JSON.parse(cli(["reason", "--json", "--policy", "target", "48-19+7*6"]).stdout);
+    const spec = cli(["reason", "--policy", "speculative", "--draft-tokens", "2", "48-19+7*6"]);
+    assert.equal(spec.code, 0, spec.stderr);
+    assert.match(spec.stdout, /Answer: 71/);
+    assert.match(spec.stdout, /target batch checks: \d+ rounds, (\d+)\/(\d+) proposed tokens kept \(\d+% accepted\)/);
+    const json = JSON.parse(cli(["reason", "--json", "--policy", "speculative", "--draft-tokens", "2", "48-19+7*6"]).stdout);
+    assert.equal(json.text, target.text);
+    assert.ok(json.stats.verification.freshProposed > 0 && json.stats.verification.freshProposed <= 2 * json.stats.verification.rounds);
+    const arb = JSON.parse(cli(["reason", "--json", "--threshold", "0.5", "--token-spec", "48-19+7*6"]).stdout);
+    const arbPlain = JSON.parse(cli(["reason", "--json", "--threshold", "0.5", "48-19+7*6"]).stdout);
+    assert.equal(arb.text, arbPlain.text);
+    expectOneLineError(
+      ["reason", "--policy", "speculative", "--draft-tokens", "0", "1+2"],
+      /Invalid draftTokens: 0\. Use a whole number from 1 to 64\./,
+    );
+  });
+
   it("warns on stderr about a question outside the embedded models' family, and marks the answer", () => {
     const r = cli(["reason", "--threads", "1", "999*999"]);
     assert.equal(r.code, 0, r.stderr);

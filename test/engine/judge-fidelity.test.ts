@@ -48,6 +48,7 @@ const step = (text: string): CandidateStep => ({
   endedBy: "delimiter",
   reused: 0,
   verifyWasted: 0,
+  verification: { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 },
   ms: 0,
 });
 

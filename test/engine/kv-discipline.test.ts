@@ -15,8 +15,10 @@ describe("KV-cache discipline", () => {
 
   function checkMeters(r: ReasonResult, label: string) {
     const { meters, steps } = r.stats;
+    const v = r.stats.verification;
     const speculative = {
-      draft: r.stats.draftTokensDiscarded,
+      // Fresh proposals the target did not keep (token-level speculation) were evaluated by the draft and erased.
+      draft: r.stats.draftTokensDiscarded + (v.freshProposed - v.freshAccepted),
       target: r.stats.targetVerifyWasted + r.stats.targetTokensDiscarded,
     };
     for (const role of ["draft", "target"] as const) {
@@ -46,6 +48,27 @@ describe("KV-cache discipline", () => {
         const other = r.stats.meters[policy === "draft" ? "target" : "draft"];
         assert.equal(other.evaluated, 0, `${policy}: the other model never runs`);
         checkMeters(r, `${policy} ${q}`);
+      }
+    }
+  });
+
+  it("token-level speculation evaluates committed text once and only discards rejected proposals", async () => {
+    for (const options of [
+      { policy: "speculative", draftTokens: 1 },
+      { policy: "speculative", draftTokens: 4 },
+      { policy: "speculative", draftTokens: 8 },
+      { policy: "arbitrage", threshold: 0.5, tokenSpeculation: true },
+      { policy: "rsd", threshold: 0.5, tokenSpeculation: true, draftTokens: 2 },
+    ]) {
+      for (const q of QUESTIONS) {
+        const r = await shared().reason(q, options);
+        const label = `${JSON.stringify(options)} ${q}`;
+        checkMeters(r, label);
+        // Proposals the target kept are the draft's committed text: it never evaluates them again.
+        if (options.policy === "speculative") {
+          const d = r.stats.meters.draft;
+          assert.ok(d.evaluated - d.discarded <= d.committed, `${label}: draft kept ${d.evaluated - d.discarded} <= committed ${d.committed}`);
+        }
       }
     }
   });

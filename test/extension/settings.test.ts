@@ -163,7 +163,7 @@ describe("settings validation", () => {
     ["threads", 1.5, /^Invalid threads: 1\.5\. Use a whole number from 1 to 256\.$/],
     ["threads", 257, /^Invalid threads: 257\. Use a whole number from 1 to 256\.$/],
     ["contextSize", 10, /^Invalid contextSize: 10\. Use a whole number from 64 to 1048576\.$/],
-    ["policy", "fastest", /^Invalid policy: "fastest"\. Use one of: arbitrage, rsd, oracle, target, draft\.$/],
+    ["policy", "fastest", /^Invalid policy: "fastest"\. Use one of: arbitrage, rsd, oracle, target, draft, speculative\.$/],
     ["threshold", 5, /^Invalid threshold: 5\. Use a number from 0 to 1 \(higher sends fewer steps to the target\)\.$/],
     ["threshold", "0.5", /^Invalid threshold: "0\.5"\. Use a number from 0 to 1/],
     ["maxSteps", 0, /^Invalid maxSteps: 0\. Use a whole number from 1 to 10000\.$/],

@@ -37,6 +37,7 @@ function result(over: {
       targetTokensDiscarded: 0,
       targetTokensReused: 0,
       targetVerifyWasted: 0,
+      verification: { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 },
       routerCalls: 0,
       routerMs: 0,
       scorerCalls: 0,

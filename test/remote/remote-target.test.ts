@@ -106,6 +106,24 @@ describe("remote target on a real llama-server (embedded target GGUF)", () => {
     }
   });
 
+  test("token-level speculation with a remote target: the server writes its steps alone, with a warning, and the text is the target's", async () => {
+    for (const q of QUESTIONS.slice(0, 2)) {
+      const spec = await remote.reason(q, { ...OPTIONS, policy: "speculative" });
+      assert.deepEqual(texts(spec), texts(localResults.get(q)!), q);
+      assert.equal(spec.stats.verification.rounds, 0);
+      assert.equal(spec.stats.meters.draft.evaluated, 0, "the draft proposes nothing");
+      assert.equal(spec.stats.remote!.target!.calls, spec.steps.length, "one server call per step");
+      assert.ok(
+        spec.warnings?.some((w) => /Token-level speculation is off for this request: the target runs on a server/.test(w)),
+        JSON.stringify(spec.warnings),
+      );
+      const arb = await remote.reason(q, { ...OPTIONS, threshold: 0.3, tokenSpeculation: true });
+      const arbPlain = await remote.reason(q, { ...OPTIONS, threshold: 0.3 });
+      assert.deepEqual(texts(arb), texts(arbPlain), q);
+      assert.ok(arb.warnings?.some((w) => /Token-level speculation is off/.test(w)));
+    }
+  });
+
   test("two requests at once against one server (two engines): both answers equal the sequential ones", async () => {
     const other = await ArbitrageEngine.create({ threads: THREADS, remote: { target: { url: server.url } } });
     try {

@@ -14,11 +14,14 @@ import type { RemoteEndpoint } from "./endpoint.js";
  * erased remotely: a discarded candidate only diverges from the next prompt, and the server's
  * cache drops it on its own. Prefix reuse (checking a rejected draft step in one batch) needs the
  * model's logits at every position, which these APIs do not give, so a remote target writes its
- * step itself.
+ * step itself, and for the same reason token-level speculation is off with a remote model (a
+ * remote draft cannot propose token by token at a useful latency either).
  */
 export class RemoteSession extends CommittedText implements GeneratingSession {
   meter: SessionMeter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
   remote: RemoteMeter;
+  readonly verifiesInBatch = false;
+  readonly proposer = null;
 
   constructor(
     readonly role: ModelRole,
@@ -69,6 +72,7 @@ export class RemoteSession extends CommittedText implements GeneratingSession {
       confidences: limits.wantConfidences ? [] : undefined,
       reused: 0,
       verifyWasted: 0,
+      verification: { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 },
       ms: 0,
     });
     if (room <= 0) return empty("context-full");
@@ -118,6 +122,7 @@ export class RemoteSession extends CommittedText implements GeneratingSession {
       confidences: limits.wantConfidences ? confidences : undefined,
       reused: 0,
       verifyWasted: 0,
+      verification: { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 },
       ms,
     };
   }
