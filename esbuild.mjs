@@ -1,6 +1,7 @@
 // One build config for every bundle of the project.
 //   dist/extension.cjs          extension host (CommonJS, `vscode` external, no node-llama-cpp)
 //   dist/server.mjs             engine server process (ESM; node-llama-cpp + @node-llama-cpp/* external)
+//   dist/extra-bindings-hook.mjs  its module resolve hook (installed @node-llama-cpp/* packages, e.g. CUDA)
 //   dist/webview/webview.js     webview script (browser IIFE: markdown-it, KaTeX, highlight.js, DOMPurify)
 //   dist/webview/webview.css    webview styles + KaTeX stylesheet, fonts in dist/webview/fonts/
 //   dist/cli.mjs                command-line interface (ESM; node-llama-cpp external), when src/cli/main.ts exists
@@ -57,6 +58,15 @@ if (want("server")) {
     target: "node20",
     external: nodeLlamaExternal,
     banner: { js: esmRequireBanner },
+  });
+  // The engine server's module resolve hook (module.register takes a file of its own).
+  builds.push({
+    ...common,
+    entryPoints: ["src/server/extra-bindings-hook.ts"],
+    outfile: "dist/extra-bindings-hook.mjs",
+    platform: "node",
+    format: "esm",
+    target: "node20",
   });
 }
 

@@ -1,4 +1,5 @@
 import { getLlama, GgufInsights, InsufficientMemoryError, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
+import { cudaLoadProblem } from "./cuda-diagnosis.js";
 import { ArbitrageError } from "./errors.js";
 import type { ModelFileCheck } from "./model-files.js";
 import type { GpuChoice, ModelConfig } from "./types.js";
@@ -21,11 +22,13 @@ export function loadLlama(gpu: GpuChoice, threads: number): Promise<Llama> {
       maxThreads: threads,
       logLevel: "error" as never,
       progressLogs: false,
-    }).catch((e: unknown) => {
+    }).catch(async (e: unknown) => {
       llamas.delete(key);
+      // node-llama-cpp says only "NoBinaryFoundError" when the CUDA binding does not load: find out why.
+      const why = gpu === "cuda" ? await cudaLoadProblem() : `${(e as Error).message}. No prebuilt binary for that backend is installed here`;
       throw new ArbitrageError(
         "model-load-failed",
-        `Cannot start llama.cpp with gpu "${gpu}": ${(e as Error).message}. No prebuilt binary for that backend is installed here; set arbitrage.gpu to "auto" or "cpu".`,
+        `Cannot start llama.cpp with gpu "${gpu}": ${why}. Set arbitrage.gpu to "auto" or "cpu" meanwhile.`,
       );
     });
     llamas.set(key, pending);

@@ -14,7 +14,10 @@ import {
   type PanelState,
   type RunInfo,
 } from "../protocol/index.js";
+import { nodeLlamaCppVersion } from "../bindings/install.js";
+import { bindingsDir, EXTRA_BINDINGS_ENV } from "../bindings/packages.js";
 import { calibrateRouter } from "./calibrate.js";
+import { installCudaSupport, removeCudaSupport, type CudaContext, type CudaInstallArgs } from "./cuda.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
 import { EngineClient } from "./engineClient.js";
 import { downloadRecommended, selectModels } from "./models.js";
@@ -33,6 +36,8 @@ export const COMMANDS = {
   openPanel: "arbitrage.openPanel",
   calibrateRouter: "arbitrage.calibrateRouter",
   setApiKey: "arbitrage.setApiKey",
+  installCuda: "arbitrage.installCuda",
+  removeCuda: "arbitrage.removeCuda",
 } as const;
 
 const SPEED_KEY = "arbitrage.targetMsPerToken";
@@ -65,8 +70,10 @@ export class Controller extends Disposable implements ChatRunner {
   /** Mirrors of recent chat/LM runs, so "Open in Arbitrage panel" can show them. */
   private readonly recentRuns = new Map<string, PanelState>();
   lastResult: ReasonResult | null = null;
-  /** The engine process's extra environment (read at each start): the calibration folder, the server API key. */
+  /** The engine process's extra environment (read at each start): the calibration folder, the bindings folder, the server API key. */
   private readonly engineEnv: NodeJS.ProcessEnv = {};
+  /** What "Install CUDA Support" / "Remove CUDA Support" work with. */
+  readonly cuda: CudaContext;
 
   constructor(readonly context: vscode.ExtensionContext) {
     super();
@@ -79,6 +86,16 @@ export class Controller extends Disposable implements ChatRunner {
     // The engine process starts on the first request; the stored key is in its environment by then.
     void context.secrets.get(API_KEY_SECRET).then((key) => key && (this.engineEnv.ARBITRAGE_API_KEY = key));
     this.settings = this.register(new Settings());
+    // Bindings installed by "Install CUDA Support" (for the bundled node-llama-cpp's version); the folder may not exist yet.
+    const version = nodeLlamaCppVersion(context.extensionPath);
+    this.cuda = {
+      engine: this.engine,
+      settings: this.settings,
+      storageDir: context.globalStorageUri.fsPath,
+      bindingsDir: bindingsDir(context.globalStorageUri.fsPath, version),
+      version,
+    };
+    this.engineEnv[EXTRA_BINDINGS_ENV] = this.cuda.bindingsDir;
     this.statusBar = this.register(vscode.window.createStatusBarItem("arbitrage.status", vscode.StatusBarAlignment.Right, 100));
     this.statusBar.name = "Arbitrage";
     this.statusBar.command = COMMANDS.openPanel;
@@ -376,6 +393,8 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   reg(COMMANDS.openPanel, (runId) => c.openPanel(runId));
   reg(COMMANDS.calibrateRouter, () => calibrateRouter(c.engine, c.settings, context.extensionUri));
   reg(COMMANDS.setApiKey, () => c.setApiKey());
+  reg(COMMANDS.installCuda, (args) => installCudaSupport(c.cuda, (args ?? {}) as CudaInstallArgs));
+  reg(COMMANDS.removeCuda, () => removeCudaSupport(c.cuda));
 
   context.subscriptions.push(
     vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {

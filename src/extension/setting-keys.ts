@@ -58,14 +58,14 @@ export const OPTION_SETTINGS = {
 } as const satisfies Record<string, keyof ReasonOptions>;
 
 /** Settings the extension host reads itself: they are not engine options. */
-export const HOST_SETTINGS = ["modelMirror"] as const;
+export const HOST_SETTINGS = ["modelMirror", "npmRegistry"] as const;
 
 /**
- * `arbitrage.modelMirror` -> the base URL "Download Recommended Models" uses instead of the hub's
- * (undefined when empty), or the problem to show: it must be an http(s) URL.
+ * A setting holding the http(s) base URL of a server: the URL ending with "/" (undefined when the
+ * value is empty), or the problem to show. `name` is the setting, `what` the kind of server, `example` a URL of that kind.
  */
-export function modelMirrorOf(value: unknown): { endpoint: string | undefined } | { problem: string } {
-  if (value === undefined || value === null || (typeof value === "string" && value.trim() === "")) return { endpoint: undefined };
+export function httpBaseUrlOf(name: string, value: unknown, what: string, example: string): { url: string | undefined } | { problem: string } {
+  if (value === undefined || value === null || (typeof value === "string" && value.trim() === "")) return { url: undefined };
   let url: URL | null;
   try {
     url = typeof value === "string" ? new URL(value.trim()) : null;
@@ -73,11 +73,18 @@ export function modelMirrorOf(value: unknown): { endpoint: string | undefined } 
     url = null;
   }
   if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    return {
-      problem: `Invalid ${SECTION}.modelMirror ${JSON.stringify(value)}: use the http(s) base URL of a mirror of the model hub (e.g. https://models.example.com/), or leave it empty.`,
-    };
+    return { problem: `Invalid ${name} ${JSON.stringify(value)}: use the http(s) base URL of ${what} (e.g. ${example}), or leave it empty.` };
   }
-  return { endpoint: url.href.endsWith("/") ? url.href : `${url.href}/` };
+  return { url: url.href.endsWith("/") ? url.href : `${url.href}/` };
+}
+
+/**
+ * `arbitrage.modelMirror` -> the base URL "Download Recommended Models" uses instead of the hub's
+ * (undefined when empty), or the problem to show: it must be an http(s) URL.
+ */
+export function modelMirrorOf(value: unknown): { endpoint: string | undefined } | { problem: string } {
+  const r = httpBaseUrlOf(`${SECTION}.modelMirror`, value, "a mirror of the model hub", "https://models.example.com/");
+  return "problem" in r ? r : { endpoint: r.url };
 }
 
 type SettingTable = Readonly<Record<string, string>>;

@@ -16,10 +16,10 @@
  */
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { mkdir, rm, statfs, unlink, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { rm, statfs } from "node:fs/promises";
 import { checkModelFile } from "../engine/model-files.js";
 import { ArbitrageError, cancelledError } from "../engine/errors.js";
+import { prepareFolder } from "./writable-folder.js";
 
 export interface DownloadJob {
   uri: string;
@@ -39,21 +39,6 @@ function failed(message: string): ArbitrageError {
 }
 
 const gb = (bytes: number) => `${(bytes / 1e9).toFixed(2)} GB`;
-
-/** The folder exists (created if needed) and a file can be written in it. */
-async function prepareFolder(dirPath: string): Promise<void> {
-  const probe = join(dirPath, `.arbitrage-write-test-${process.pid}`);
-  try {
-    await mkdir(dirPath, { recursive: true });
-    await writeFile(probe, "");
-    await unlink(probe);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code ?? "error";
-    throw failed(
-      `Cannot write to the download folder ${dirPath} (${code}: ${(e as Error).message}). Free it up or make it writable, then run the command again.`,
-    );
-  }
-}
 
 async function ensureSpace(dirPath: string, needed: number): Promise<void> {
   const fs = await statfs(dirPath);

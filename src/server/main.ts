@@ -36,6 +36,7 @@ import {
   type StatusResult,
 } from "../protocol/index.js";
 import { DEFAULT_STALL_MS, downloadModel } from "./download.js";
+import { useExtraBindings } from "./extra-bindings.js";
 import { installRawMessageGuard } from "./guard.js";
 import { CalibrateParamsSchema, CancelParamsSchema, DownloadParamsSchema, LoadParamsSchema, parseParams, ReasonParamsSchema } from "./params.js";
 
@@ -55,6 +56,9 @@ function log(level: LogParams["level"], message: string): void {
 
 process.on("uncaughtException", (e) => log("error", `uncaught exception: ${e instanceof Error ? e.stack : String(e)}`));
 process.on("unhandledRejection", (e) => log("error", `unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`));
+
+// Installed bindings (the CUDA one) resolve from the extension's storage; registered before any request loads node-llama-cpp's binding.
+const extraBindings = useExtraBindings(({ specifier, path }) => log("info", `binding ${specifier} resolved from ${path}`));
 
 // ------------------------------------------------------------------------------------------
 // Errors
@@ -367,4 +371,4 @@ connection.onShutdown(async () => {
 });
 
 connection.listen();
-log("info", `engine server started (pid ${process.pid}, node ${process.version})`);
+log("info", `engine server started (pid ${process.pid}, node ${process.version})${extraBindings ? `; extra bindings from ${extraBindings}` : ""}`);
