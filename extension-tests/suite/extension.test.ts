@@ -107,6 +107,8 @@ suite("Arbitrage extension (real extension host)", function () {
       "arbitrage.stop",
       "arbitrage.showLog",
       "arbitrage.openPanel",
+      "arbitrage.installCuda",
+      "arbitrage.removeCuda",
     ]) {
       assert.ok(all.includes(c), `${c} not registered`);
     }
