@@ -58,7 +58,12 @@ process.on("uncaughtException", (e) => log("error", `uncaught exception: ${e ins
 process.on("unhandledRejection", (e) => log("error", `unhandled rejection: ${e instanceof Error ? e.stack : String(e)}`));
 
 // Installed bindings (the CUDA one) resolve from the extension's storage; registered before any request loads node-llama-cpp's binding.
-const extraBindings = useExtraBindings(({ specifier, path }) => log("info", `binding ${specifier} resolved from ${path}`));
+const redirected = new Set<string>();
+const extraBindings = useExtraBindings(({ specifier, path }) => {
+  if (redirected.has(path)) return;
+  redirected.add(path);
+  log("info", `binding ${specifier} resolved from ${path}`);
+});
 
 // ------------------------------------------------------------------------------------------
 // Errors
