@@ -15,6 +15,7 @@ import {
   type PanelState,
   type RunInfo,
 } from "../src/protocol/panel-state.js";
+import { gpuDetails, gpuSummary } from "../src/engine/gpu-text.js";
 import { formatMs, percent, speedupText, summarize } from "../src/extension/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
 import { formatScore, formatThreshold, thresholdStep } from "./scores.js";
@@ -77,9 +78,12 @@ function renderHeader(run: RunInfo | null): void {
   questionEl.textContent = run ? run.question : "Run “Reason with Arbitrage” to start.";
   // Which weights routed (e.g. "confidence, calibrated for this pair, AUC 0.93") is known once the run finishes.
   const router = state.result?.stats.router;
+  // Where the models ran, likewise from the result; the full report (a fallback's reason, the split) as the tooltip.
+  const gpu = state.result?.stats.gpu;
   metaEl.textContent = run
-    ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}`
+    ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}${gpu ? ` · ${gpuSummary(gpu)}` : ""}`
     : "";
+  metaEl.title = run && gpu ? gpuDetails(gpu) : "";
   if (run) {
     thresholdEl.step = thresholdStep(run.threshold);
     thresholdEl.value = String(run.threshold);

@@ -64,9 +64,7 @@ suite("Install CUDA Support (real extension host, local registry)", function () 
     // The engine process (restarted by the command) loads with gpu "cuda": node-llama-cpp's import resolves to the installed copy.
     await assert.rejects(engine.ensureLoaded({ ...settings.snapshot.model, gpu: "cuda" }, undefined, false), (e: Error) => {
       assert.ok(
-        e.message.startsWith(
-          `Cannot start llama.cpp with gpu "cuda": the CUDA binding at ${target} is installed, but the NVIDIA driver is not installed`,
-        ),
+        e.message.startsWith(`The CUDA backend cannot run here: the CUDA binding at ${target} is installed, but the NVIDIA driver is not installed`),
         e.message,
       );
       return true;

@@ -1,5 +1,6 @@
 import { styleText } from "node:util";
 import { ArbitrageEngine, validateQuestion, validateReasonOptions, type EngineEvent, type ReasonResult } from "../engine/index.js";
+import { gpuSummary } from "../engine/gpu-text.js";
 import { calibrationDirFromFlags, modelConfigFromFlags } from "./flags.js";
 
 type Colour = Parameters<typeof styleText>[0];
@@ -62,6 +63,7 @@ function printSummary(r: ReasonResult): void {
       `time: wall ${st.wallMs.toFixed(1)} ms, draft ${st.meters.draft.ms.toFixed(1)} ms, target ${st.meters.target.ms.toFixed(1)} ms, router ${st.routerMs.toFixed(1)} ms (${st.routerCalls} calls), scorer ${st.scorerMs.toFixed(1)} ms (${st.scorerCalls} calls), overhead ${st.overheadMs.toFixed(1)} ms`,
       ...verificationSummary(r),
       ...remoteSummary(r),
+      ...(st.gpu ? [`backend: ${gpuSummary(st.gpu)}${st.gpu.split ? `; split: ${st.gpu.split}` : ""}`] : []),
       "",
     ].join("\n"),
   );

@@ -11,7 +11,7 @@ import { embeddedModelPath } from "./paths.js";
 import { buildPrompt, embeddedTaskWarnings, isEmbeddedTaskModel } from "./prompt.js";
 import { connect, plainHttpWarning, type RemoteEndpoint } from "./remote/endpoint.js";
 import { RemoteSession } from "./remote/remote-session.js";
-import { createContext, loadLlama, loadModel, reuseMargin } from "./runtime.js";
+import { createContext, gpuReport, loadBackend, loadModel, planOffload, reuseMargin } from "./runtime.js";
 import { decideStep, type StepDecision } from "./policies.js";
 import { lookupCalibration, type CalibrationLookup } from "./calibration/calibration-file.js";
 import { modelIdentity, type PairIdentity } from "./calibration/pair-identity.js";
@@ -20,6 +20,7 @@ import { planTokenSpeculation } from "./token-speculation.js";
 import type {
   EngineEvent,
   FinishReason,
+  GpuReport,
   LoadProgress,
   ModelConfig,
   ModelMeter,
@@ -67,7 +68,8 @@ export interface EngineInfo {
   scorer: string;
   sameTokenizer: boolean;
   contextSize: number;
-  gpu: string | false;
+  /** The backend the models run on, the layers each offloaded, and why not a GPU when it fell back. */
+  gpu: GpuReport;
   threads: number;
   warnings: string[];
   /** The models that run on a serving engine: its URL and the model name sent. */
@@ -131,6 +133,9 @@ export class ArbitrageEngine {
     readonly calibration: CalibrationLookup,
   ) {}
 
+  /** Where the models run (set once every model of the engine is loaded). */
+  gpu!: GpuReport;
+
   /** Routers and scorers, loaded once per choice and kept: a request may pick any of them. */
   private readonly judges = new Map<string, Promise<LoadedJudge>>();
   private readonly models = new Set<LlamaModel>();
@@ -162,15 +167,35 @@ export class ArbitrageEngine {
       if (warning) warnings.push(warning);
       endpoints[role] = await connect(role, remote, signal);
     }
-    const llama = await loadLlama(config.gpu, config.threads);
+    const backend = await loadBackend(config.gpu, config.threads);
+    const { llama } = backend;
+    // A fallback to the CPU is said once per engine, like every other load-time warning.
+    if (backend.fallbackReason) warnings.push(backend.fallbackReason);
     const progress = (role: LoadProgress["role"], path: string) => (p: number) => onProgress?.({ role, path, progress: p });
 
     // A remote model's file gives only its vocabulary (prompt format and tokens); its weights stay on the server.
     const shared = draftPath === targetPath && !endpoints.draft === !endpoints.target;
-    const draftModel = await loadModel(llama, draftCheck, "draft", config, progress("draft", draftPath), signal, endpoints.draft !== undefined);
-    const targetModel = shared
-      ? draftModel
-      : await loadModel(llama, targetCheck, "target", config, progress("target", targetPath), signal, endpoints.target !== undefined);
+    const local = { ...(endpoints.draft ? {} : { draft: draftCheck }), ...(endpoints.target ? {} : { target: targetCheck }) };
+    const plan = await planOffload(llama, config, local);
+    const withLayers = (role: ModelRole) => ({ ...config, gpuLayers: plan.gpuLayers[role] });
+    // The target loads first: with "auto" layers on a GPU it is the one whose offload matters most (gpu-split.ts).
+    const targetModel = await loadModel(
+      llama,
+      targetCheck,
+      "target",
+      withLayers("target"),
+      progress("target", targetPath),
+      signal,
+      endpoints.target !== undefined,
+    );
+    const draftModel = shared
+      ? targetModel
+      : await loadModel(llama, draftCheck, "draft", withLayers("draft"), progress("draft", draftPath), signal, endpoints.draft !== undefined).catch(
+          async (e: unknown) => {
+            await targetModel.dispose();
+            throw e;
+          },
+        );
     let engine: ArbitrageEngine | null = null;
     try {
       const draft = await ArbitrageEngine.generator("draft", draftCheck, draftModel, config, endpoints.draft);
@@ -190,6 +215,8 @@ export class ArbitrageEngine {
       // arbitrage, which never asks it).
       await engine.judgeFor("router", config.router, progress, signal).catch(() => undefined);
       await engine.judgeFor("scorer", config.scorer, progress, signal).catch(() => undefined);
+      const localModels = Object.fromEntries(Object.keys(local).map((role) => [role, role === "draft" ? draftModel : targetModel]));
+      engine.gpu = await gpuReport(backend, config.gpu, localModels, plan.split);
       return engine;
     } catch (e) {
       await Promise.all([...new Set([draftModel, targetModel, ...(engine?.models ?? [])])].map((m) => m.dispose()));
@@ -268,7 +295,7 @@ export class ArbitrageEngine {
       scorer: describeJudge(this.config.scorer, "scorer"),
       sameTokenizer: this.sameTokenizer,
       contextSize: Math.min(this.draft.session.contextSize, this.target.session.contextSize),
-      gpu: this.llama.gpu,
+      gpu: this.gpu,
       threads: this.config.threads,
       warnings: this.warnings,
       remote: Object.fromEntries(
@@ -380,6 +407,7 @@ export class ArbitrageEngine {
       ),
     };
     if (options.policy === "arbitrage") result.stats.router = this.describeRouter(options.router ?? this.config.router);
+    result.stats.gpu = this.gpu;
     if (warnings.length > 0) result.warnings = warnings;
     emit({ type: "finished", result });
     return result;

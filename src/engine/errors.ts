@@ -20,6 +20,7 @@ export const ERROR_CODES = [
   "model-unsupported-architecture",
   "model-too-large",
   "model-load-failed",
+  "gpu-unavailable",
   "invalid-option",
   "empty-question",
   "invalid-question",

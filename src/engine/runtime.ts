@@ -1,8 +1,9 @@
-import { getLlama, GgufInsights, InsufficientMemoryError, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
-import { cudaLoadProblem } from "./cuda-diagnosis.js";
+import { GgmlType, GgufInsights, InsufficientMemoryError, type Llama, type LlamaContext, type LlamaModel } from "node-llama-cpp";
 import { ArbitrageError } from "./errors.js";
+import { selectBackend, type BackendSelection } from "./gpu-backend.js";
+import { splitGpuLayers, type LayerCosts, type PairSplit } from "./gpu-split.js";
 import type { ModelFileCheck } from "./model-files.js";
-import type { GpuChoice, ModelConfig } from "./types.js";
+import type { GpuChoice, GpuReport, ModelConfig, ModelRole } from "./types.js";
 
 /**
  * node-llama-cpp bindings, models and contexts, created with the settings this project needs
@@ -10,30 +11,23 @@ import type { GpuChoice, ModelConfig } from "./types.js";
  * an explicit thread count.
  */
 
-const llamas = new Map<string, Promise<Llama>>();
+const selections = new Map<string, Promise<BackendSelection>>();
 
-export function loadLlama(gpu: GpuChoice, threads: number): Promise<Llama> {
+/** The llama.cpp backend for a `gpu` choice (gpu-backend.ts), loaded once per choice and thread count. */
+export function loadBackend(gpu: GpuChoice, threads: number): Promise<BackendSelection> {
   const key = `${gpu}:${threads}`;
-  let pending = llamas.get(key);
+  let pending = selections.get(key);
   if (!pending) {
-    pending = getLlama({
-      gpu: gpu === "cpu" ? false : gpu,
-      build: "never",
-      maxThreads: threads,
-      logLevel: "error" as never,
-      progressLogs: false,
-    }).catch(async (e: unknown) => {
-      llamas.delete(key);
-      // node-llama-cpp says only "NoBinaryFoundError" when the CUDA binding does not load: find out why.
-      const why = gpu === "cuda" ? await cudaLoadProblem() : `${(e as Error).message}. No prebuilt binary for that backend is installed here`;
-      throw new ArbitrageError(
-        "model-load-failed",
-        `Cannot start llama.cpp with gpu "${gpu}": ${why}. Set arbitrage.gpu to "auto" or "cpu" meanwhile.`,
-      );
-    });
-    llamas.set(key, pending);
+    pending = selectBackend(gpu, threads);
+    pending.catch(() => selections.delete(key));
+    selections.set(key, pending);
   }
   return pending;
+}
+
+/** The Llama of `loadBackend` (for callers that need no report). */
+export async function loadLlama(gpu: GpuChoice, threads: number): Promise<Llama> {
+  return (await loadBackend(gpu, threads)).llama;
 }
 
 /**
@@ -153,4 +147,80 @@ export async function createContext(model: LlamaModel, check: ModelFileCheck, co
     }
     throw new ArbitrageError("model-load-failed", `Cannot create a context for the ${label} model: ${(e as Error).message}`);
   }
+}
+
+/**
+ * A model's VRAM need for each number of offloaded layers, weights and its context together, as
+ * node-llama-cpp's GgufInsights estimates them for the context this engine creates (contextOptions).
+ */
+export async function layerCosts(llama: Llama, check: ModelFileCheck, config: ModelConfig): Promise<LayerCosts> {
+  const insights = await GgufInsights.from(check.info, llama);
+  const ctx = contextOptions(check, config);
+  const kvType = "experimentalKvCacheKeyType" in ctx ? GgmlType.F32 : GgmlType.F16;
+  const vramBytes: number[] = [];
+  for (let n = 0; n <= insights.totalLayers; n++) {
+    const weights = insights.estimateModelResourceRequirements({ gpuLayers: n }).gpuVram;
+    const context = insights.estimateContextResourceRequirements({
+      contextSize: ctx.contextSize,
+      modelGpuLayers: n,
+      sequences: ctx.sequences,
+      flashAttention: false,
+      kvCacheKeyType: kvType,
+      kvCacheValueType: kvType,
+    }).gpuVram;
+    vramBytes.push(weights + context);
+  }
+  return { totalLayers: insights.totalLayers, vramBytes };
+}
+
+/** The VRAM node-llama-cpp keeps free on purpose (its default `vramPadding`: 8% of the total, at most 1.6 GiB). */
+export function vramPadding(totalBytes: number): number {
+  return Math.floor(Math.min(totalBytes * 0.08, 1.6 * 2 ** 30));
+}
+
+export interface OffloadPlan {
+  gpuLayers: Record<ModelRole, number | "auto">;
+  split: PairSplit | null;
+}
+
+/**
+ * `gpuLayers` for each generator. On a GPU with `gpuLayers: "auto"` and both models here, the pair
+ * is split by splitGpuLayers (the target first) over the free VRAM; otherwise the setting as it is
+ * (a number applies to each model; on the CPU nothing is offloaded).
+ */
+export async function planOffload(llama: Llama, config: ModelConfig, local: Partial<Record<ModelRole, ModelFileCheck>>): Promise<OffloadPlan> {
+  const as = (n: number | "auto") => ({ gpuLayers: { draft: n, target: n }, split: null });
+  if (llama.gpu === false || config.gpu === "cpu") return as(0);
+  if (config.gpuLayers !== "auto" || !local.draft || !local.target || local.draft.path === local.target.path) return as(config.gpuLayers);
+  const vram = await llama.getVramState();
+  const budget = vram.free - vramPadding(vram.total);
+  const split = splitGpuLayers(
+    { draft: await layerCosts(llama, local.draft, config), target: await layerCosts(llama, local.target, config) },
+    budget,
+  );
+  return { gpuLayers: { draft: split.draft, target: split.target }, split };
+}
+
+/** What the backend selection and the loaded models amount to (after every model of the engine is loaded). */
+export async function gpuReport(
+  selection: BackendSelection,
+  requested: GpuChoice,
+  models: Partial<Record<ModelRole, LlamaModel>>,
+  split: PairSplit | null,
+): Promise<GpuReport> {
+  const { llama } = selection;
+  const onGpu = selection.backend !== "cpu";
+  const vram = onGpu ? await llama.getVramState() : null;
+  return {
+    backend: selection.backend,
+    requested,
+    devices: onGpu ? await llama.getGpuDeviceNames() : [],
+    layers: Object.fromEntries(
+      Object.entries(models).map(([role, m]) => [role, { layers: onGpu ? m.gpuLayers : 0, totalLayers: m.fileInsights.totalLayers }]),
+    ),
+    vram: vram ? { usedBytes: vram.used, totalBytes: vram.total } : null,
+    fallbackReason: selection.fallbackReason,
+    attempts: selection.attempts,
+    split: split && !split.allFit ? split.description : null,
+  };
 }

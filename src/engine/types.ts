@@ -23,6 +23,42 @@ export const POLICIES: readonly Policy[] = ["arbitrage", "rsd", "oracle", "targe
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
 export const GPU_CHOICES: readonly GpuChoice[] = ["auto", "cuda", "vulkan", "metal", "cpu"];
 
+/** The llama.cpp backend the models run on. */
+export type GpuBackend = "cpu" | "vulkan" | "cuda" | "metal";
+
+/** One GPU backend the engine tried at load, and what came of it. */
+export interface BackendAttempt {
+  backend: Exclude<GpuBackend, "cpu">;
+  outcome: "loaded" | "binding-missing" | "library-missing" | "no-device" | "unsupported-platform";
+  /** In words, with the fix where there is one. */
+  reason: string;
+}
+
+/** Layers of one model on the GPU. */
+export interface GpuOffload {
+  layers: number;
+  totalLayers: number;
+}
+
+/** Where the models run: the backend, its devices, what each model offloaded, and why not a GPU when it fell back. */
+export interface GpuReport {
+  backend: GpuBackend;
+  /** The `gpu` setting that chose it. */
+  requested: GpuChoice;
+  /** GPU device names ([] on the CPU). */
+  devices: string[];
+  /** Per local model (a model served remotely has none). */
+  layers: Partial<Record<ModelRole, GpuOffload>>;
+  /** VRAM of the devices when the models were loaded; null on the CPU. */
+  vram: { usedBytes: number; totalBytes: number } | null;
+  /** Why the models run on the CPU although `gpu` allowed a GPU; null when they did not fall back. */
+  fallbackReason: string | null;
+  /** Each GPU backend tried, in order (empty for gpu "cpu"). */
+  attempts: BackendAttempt[];
+  /** How `gpuLayers: "auto"` shared the GPU between the pair when both did not fit (null: all layers, or not on a GPU). */
+  split: string | null;
+}
+
 /** Prompt style for instruct models (raw completion models use the question as given). */
 export type PromptStyle = "math" | "code" | "plain";
 export const PROMPT_STYLES: readonly PromptStyle[] = ["math", "code", "plain"];
@@ -196,6 +232,8 @@ export interface RunStats {
   overheadMs: number;
   /** The router that decided (arbitrage only), e.g. "confidence, calibrated for this pair, AUC 0.91". */
   router?: string;
+  /** The backend the models ran on (absent in results recorded before it was reported). */
+  gpu?: GpuReport;
 }
 
 export interface ReasonResult {

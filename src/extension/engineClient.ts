@@ -74,6 +74,9 @@ export class EngineClient extends Disposable {
   private readonly _onCrash = this.register(new vscode.EventEmitter<{ info: ExitInfo; message: string }>());
   /** Fires after the engine process died unexpectedly (before the restart). */
   readonly onCrash = this._onCrash.event;
+  private readonly _onLoaded = this.register(new vscode.EventEmitter<LoadResult>());
+  /** Fires after each answered load request (the server's report of where the models run). */
+  readonly onLoaded = this._onLoaded.event;
   lastExit: ExitInfo | null = null;
   crashCount = 0;
   /** Set from an unexpected exit until the restarted process is running (or the client gave up). */
@@ -266,6 +269,7 @@ export class EngineClient extends Disposable {
         try {
           const r = await c.sendRequest(LoadRequest, { config }, t);
           this.loadedKey = key;
+          this._onLoaded.fire(r);
           return r;
         } finally {
           this.loadProgressListener = null;

@@ -4,7 +4,8 @@
  * engine process nor node-llama-cpp nor any model is touched until the first request.
  */
 import * as vscode from "vscode";
-import type { EngineEvent, ReasonOptions, ReasonResult } from "../engine/types.js";
+import { gpuDetails } from "../engine/gpu-text.js";
+import type { EngineEvent, GpuReport, ReasonOptions, ReasonResult } from "../engine/types.js";
 import {
   applyEngineEvent,
   ArbitrageError,
@@ -41,6 +42,8 @@ export const COMMANDS = {
 } as const;
 
 const SPEED_KEY = "arbitrage.targetMsPerToken";
+/** The fallback reason the user asked not to be told about again (globalState). */
+const GPU_NOTICE_DISMISSED_KEY = "arbitrage.gpuNoticeDismissed";
 /** The serving engine's API key in SecretStorage (never in settings.json); the engine process gets it as ARBITRAGE_API_KEY. */
 const API_KEY_SECRET = "arbitrage.serverApiKey";
 
@@ -70,6 +73,8 @@ export class Controller extends Disposable implements ChatRunner {
   /** Mirrors of recent chat/LM runs, so "Open in Arbitrage panel" can show them. */
   private readonly recentRuns = new Map<string, PanelState>();
   lastResult: ReasonResult | null = null;
+  /** Where the loaded models run, from the engine's last load (null before the first). */
+  gpu: GpuReport | null = null;
   /** The engine process's extra environment (read at each start): the calibration folder, the bindings folder, the server API key. */
   private readonly engineEnv: NodeJS.ProcessEnv = {};
   /** What "Install CUDA Support" / "Remove CUDA Support" work with. */
@@ -107,6 +112,7 @@ export class Controller extends Disposable implements ChatRunner {
         this.updateStatusBar();
       }),
     );
+    this.register(this.engine.onLoaded((r) => this.onModelsLoaded(r.gpu)));
     this.register(
       this.settings.onDidChangeModels((model) => {
         const wasLoaded = this.engine.hasLoadedModels;
@@ -177,6 +183,24 @@ export class Controller extends Disposable implements ChatRunner {
     void vscode.window.showInformationMessage(`Arbitrage: server API key ${key === "" ? "removed" : "saved in VS Code's secret storage"}.`);
   }
 
+  /**
+   * A load's backend report: into the status bar tooltip, and a fallback to the CPU as a
+   * notification, once per reason (each engine start repeats the same reason; "Don't Show Again"
+   * keeps it quiet until the reason changes, e.g. a driver is installed and its device is missing).
+   */
+  private onModelsLoaded(gpu: GpuReport): void {
+    this.gpu = gpu;
+    this.updateStatusBar();
+    const reason = gpu.fallbackReason;
+    if (!reason || this.gpuNoticesShown.has(reason) || this.context.globalState.get<string>(GPU_NOTICE_DISMISSED_KEY) === reason) return;
+    this.gpuNoticesShown.add(reason);
+    void vscode.window.showWarningMessage(`Arbitrage runs on the CPU. ${reason}`, "Show Engine Log", "Don't Show Again").then((choice) => {
+      if (choice === "Show Engine Log") this.output.show(true);
+      else if (choice === "Don't Show Again") void this.context.globalState.update(GPU_NOTICE_DISMISSED_KEY, reason);
+    });
+  }
+  private readonly gpuNoticesShown = new Set<string>();
+
   updateStatusBar(running?: string): void {
     const pair = this.pairLabel();
     const shortPair = pair === "embedded demo pair" ? "demo pair" : pair;
@@ -190,7 +214,8 @@ export class Controller extends Disposable implements ChatRunner {
       this.statusBar.text = `$(zap) Arbitrage: ${shortPair}`;
     }
     const problems = this.settings.lastProblems.map((p) => `\n⚠ ${p.setting}: ${p.message}`).join("");
-    this.statusBar.tooltip = `Arbitrage — ${pair}${this.lastResult ? ` — last run: ${this.lastResult.steps.length} steps` : ""}${problems}\nClick to open the panel.`;
+    const gpu = this.gpu ?? this.lastResult?.stats.gpu;
+    this.statusBar.tooltip = `Arbitrage — ${pair}${this.lastResult ? ` — last run: ${this.lastResult.steps.length} steps` : ""}${problems}${gpu ? `\n${gpuDetails(gpu)}` : ""}\nClick to open the panel.`;
   }
 
   private newRunId(): string {

@@ -17,14 +17,14 @@ import { ErrorCodes, LSPErrorCodes, NotificationType, RequestType, RequestType0 
 import { LIMITS } from "../engine/defaults.js";
 import { ArbitrageError, cancelledError, ERROR_CODES, isArbitrageError, type ArbitrageErrorData, type ErrorCode } from "../engine/errors.js";
 import { POLICIES } from "../engine/types.js";
-import type { EngineEvent, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
+import type { EngineEvent, GpuReport, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { emptyPanelState, type PanelState, type RunInfo } from "./panel-state.js";
 
-export type { EngineEvent, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord, ErrorCode };
+export type { EngineEvent, GpuReport, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord, ErrorCode };
 export { ArbitrageError, cancelledError, isArbitrageError };
 
 /** Bumped whenever a message below changes shape; the server reports it in `initialize`. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 // ---------------------------------------------------------------------------------------------
 // Errors. A failed request replies with a JSON-RPC error whose `data` is `EngineErrorData`.
@@ -100,6 +100,10 @@ export interface LoadResult {
   ms: number;
   draft: string;
   target: string;
+  /** Where the loaded models run (backend, devices, layers, VRAM, why not a GPU). */
+  gpu: GpuReport;
+  /** The loaded engine's load-time warnings (a fallback to the CPU among them). */
+  warnings: string[];
 }
 /** Loads (or reloads) the models; progress streams as `LoadProgressNotification`; cancellable. */
 export const LoadRequest = /* @__PURE__ */ new RequestType<LoadParams, LoadResult, EngineErrorData>("arbitrage/load");

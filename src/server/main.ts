@@ -10,6 +10,7 @@
 import { createConnection, ProposedFeatures, ResponseError, type CancellationToken } from "vscode-languageserver/node.js";
 import { ArbitrageEngine } from "../engine/index.js";
 import { cancelledError, isArbitrageError } from "../engine/errors.js";
+import { gpuSummary } from "../engine/gpu-text.js";
 import type { ModelConfig, ReasonResult } from "../engine/types.js";
 import { loadProblems } from "../bench/problems.js";
 import { calibrate, chooseLabels } from "../engine/calibration/calibrate.js";
@@ -156,7 +157,7 @@ const keyOf = (c: ModelConfig) => JSON.stringify(c);
 async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<LoadResult> {
   const t0 = Date.now();
   if (engine && engineConfig && keyOf(engineConfig) === keyOf(config)) {
-    return { loaded: false, ms: 0, draft: config.draft, target: config.target };
+    return { loaded: false, ms: 0, draft: config.draft, target: config.target, gpu: engine.gpu, warnings: engine.warnings };
   }
   if (engine) {
     log("info", "model settings changed: disposing the loaded models");
@@ -189,9 +190,10 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
     engineConfig = config;
     for (const w of engine.warnings) log("warn", w);
     log("info", `router: ${engine.info().router}`);
+    log("info", `backend: ${gpuSummary(engine.gpu)}${engine.gpu.split ? `; split: ${engine.gpu.split}` : ""}`);
     const ms = Date.now() - t0;
     log("info", `models loaded in ${ms} ms`);
-    return { loaded: true, ms, draft: config.draft, target: config.target };
+    return { loaded: true, ms, draft: config.draft, target: config.target, gpu: engine.gpu, warnings: engine.warnings };
   } finally {
     loading = false;
   }

@@ -165,11 +165,11 @@ test("install: the real CUDA tarball, verified and unpacked into place; the engi
       `node-llama-cpp's import of ${CUDA} went to the installed copy; engine log:\n${logs.join("\n")}`,
     );
     // No NVIDIA driver on these machines: the load fails, naming the installed binding and the cause.
-    assert.equal(r.error?.data?.code, "model-load-failed", JSON.stringify(r));
+    assert.equal(r.error?.data?.code, "gpu-unavailable", JSON.stringify(r));
     assert.match(
       r.error!.message,
       new RegExp(
-        `^Cannot start llama\\.cpp with gpu "cuda": the CUDA binding at ${target.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is installed, but the NVIDIA driver is not installed \\(or there is no NVIDIA GPU\\): install the NVIDIA driver \\(libcuda\\.so\\.1: cannot open shared object file`,
+        `^The CUDA backend cannot run here: the CUDA binding at ${target.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} is installed, but the NVIDIA driver is not installed \\(or there is no NVIDIA GPU\\): install the NVIDIA driver \\(libcuda\\.so\\.1: cannot open shared object file`,
       ),
     );
   } finally {
