@@ -1,10 +1,15 @@
 #!/usr/bin/env node
 // Builds a platform-specific VSIX (default linux-x64) whose node_modules hold only what the
-// engine server needs at run time: node-llama-cpp, its production dependencies, and the one
-// prebuilt binding package for the target (no CUDA/Vulkan packages unless --gpu=..., no
-// node-llama-cpp/llama/gitRelease.bundle). Everything else is bundled by esbuild.
+// engine server needs at run time: node-llama-cpp, its production dependencies, the prebuilt CPU
+// binding for the target and, where node-llama-cpp publishes one (linux-x64, win32-x64), its
+// Vulkan binding: "Vulkan inside, CUDA on demand" (docs/extension.md gives the sizes and why).
+// No node-llama-cpp/llama/gitRelease.bundle. Everything else is bundled by esbuild.
 //
-//   node scripts/package-vsix.mjs [--target=linux-x64] [--gpu=vulkan,cuda] [--out=file.vsix] [--no-verify]
+//   node scripts/package-vsix.mjs [--target=linux-x64] [--gpu=vulkan|none|vulkan,cuda|vulkan,cuda,cuda-ext] [--out=file.vsix] [--no-verify]
+//
+// --gpu: the GPU bindings to carry; default "vulkan" where it exists for the target, "none" for
+// the CPU-only VSIX. "cuda" (and "cuda-ext", CUDA's own runtime) are for measuring or a
+// separate CUDA build; the extension installs CUDA on demand instead.
 //
 // Steps: production build -> staging folder (.tools/vsix-staging) with a trimmed package.json,
 // dist/, media/icon.svg, models/, the bundled calibration set, the node_modules closure -> `vsce package --target` -> verify:
@@ -19,19 +24,19 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = process.argv.slice(2);
 const opt = (n, d) => args.find((a) => a.startsWith(`--${n}=`))?.slice(n.length + 3) ?? d;
 const target = opt("target", "linux-x64");
-const gpu = (opt("gpu", "") || "").split(",").filter(Boolean);
+const gpuOption = opt("gpu", "default");
 const verify = !args.includes("--no-verify");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
 const out = opt("out", join(root, `${pkg.name}-${target}-${pkg.version}.vsix`));
 
 /** node-llama-cpp prebuilt binding packages per VS Code target. */
 const BINDINGS = {
-  "linux-x64": { base: ["linux-x64"], vulkan: ["linux-x64-vulkan"], cuda: ["linux-x64-cuda", "linux-x64-cuda-ext"] },
+  "linux-x64": { base: ["linux-x64"], vulkan: ["linux-x64-vulkan"], cuda: ["linux-x64-cuda"], "cuda-ext": ["linux-x64-cuda-ext"] },
   "linux-arm64": { base: ["linux-arm64"], vulkan: [], cuda: [] },
   "linux-armhf": { base: ["linux-armv7l"], vulkan: [], cuda: [] },
   "darwin-arm64": { base: ["mac-arm64-metal"], vulkan: [], cuda: [] },
   "darwin-x64": { base: ["mac-x64"], vulkan: [], cuda: [] },
-  "win32-x64": { base: ["win-x64"], vulkan: ["win-x64-vulkan"], cuda: ["win-x64-cuda", "win-x64-cuda-ext"] },
+  "win32-x64": { base: ["win-x64"], vulkan: ["win-x64-vulkan"], cuda: ["win-x64-cuda"], "cuda-ext": ["win-x64-cuda-ext"] },
   "win32-arm64": { base: ["win-arm64"], vulkan: [], cuda: [] },
 };
 const binding = BINDINGS[target];
@@ -39,7 +44,24 @@ if (!binding) {
   console.error(`package: unknown target ${target}; use one of ${Object.keys(BINDINGS).join(", ")}`);
   process.exit(2);
 }
-const keepBindings = new Set([...binding.base, ...gpu.flatMap((g) => binding[g] ?? [])].map((b) => `@node-llama-cpp/${b}`));
+const GPU_KINDS = ["vulkan", "cuda", "cuda-ext"];
+const gpu =
+  gpuOption === "default" ? (binding.vulkan.length > 0 ? ["vulkan"] : []) : gpuOption === "none" ? [] : gpuOption.split(",").filter(Boolean);
+const badGpu = gpu.filter((g) => !GPU_KINDS.includes(g));
+if (badGpu.length) {
+  console.error(`package: unknown --gpu ${badGpu.join(",")}; use none, or a list of ${GPU_KINDS.join(", ")}`);
+  process.exit(2);
+}
+const unpublished = gpu.filter((g) => (binding[g] ?? []).length === 0);
+if (unpublished.length) {
+  console.error(`package: node-llama-cpp publishes no ${unpublished.join(", ")} binding for ${target}; use --gpu=none`);
+  process.exit(2);
+}
+if (gpu.includes("cuda-ext") && !gpu.includes("cuda")) {
+  console.error("package: --gpu=cuda-ext needs cuda too (the -ext package is only the CUDA binding's runtime)");
+  process.exit(2);
+}
+const keepBindings = new Set([...binding.base, ...gpu.flatMap((g) => binding[g])].map((b) => `@node-llama-cpp/${b}`));
 
 const run = (cmd, argv, opts = {}) => execFileSync(cmd, argv, { stdio: "inherit", ...opts });
 
@@ -204,5 +226,5 @@ if (verify && target === `${process.platform === "darwin" ? "darwin" : process.p
 }
 writeFileSync(
   join(root, ".tools", "vsix-size.json"),
-  JSON.stringify({ file: relative(root, out), bytes: size, files: entries.length, bindings: bindingDirs }, null, 2),
+  JSON.stringify({ file: relative(root, out), bytes: size, files: entries.length, gpu, bindings: bindingDirs }, null, 2),
 );

@@ -20,7 +20,7 @@ passed=0
 failed=0
 log=$(mktemp)
 suites=(test/engine/*.test.ts)
-for dir in test/extension test/models test/real test/remote test/bench; do
+for dir in test/extension test/models test/real test/remote test/bench test/vsix; do
   compgen -G "$dir/*.test.ts" >/dev/null && suites+=("$dir"/*.test.ts)
 done
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${suites[@]}" 2>&1 | tee "$log"
