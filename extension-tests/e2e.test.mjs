@@ -165,6 +165,18 @@ test("palette → input box: steps render in the webview as the run streams", { 
   await finished();
 });
 
+test("the fallback to the CPU is told once in a notification, and the panel header names the backend", { timeout: 60_000 }, async () => {
+  // No GPU on these machines: the first load's notice names why; "Don't Show Again" keeps it quiet for that reason.
+  const toast = page.locator(".notifications-toasts .notification-list-item", { hasText: "Arbitrage runs on the CPU" }).first();
+  await toast.waitFor({ timeout: 30_000 });
+  assert.match(await toast.innerText(), /No GPU backend loaded, running on the CPU\. CUDA: [\s\S]*Vulkan: /);
+  await toast.locator(".monaco-button", { hasText: "Don't Show Again" }).click();
+  await toast.waitFor({ state: "detached", timeout: 10_000 });
+  const meta = inner().locator("#meta");
+  assert.match(await meta.textContent(), / · CPU \(no GPU backend loaded\)$/);
+  assert.match((await meta.getAttribute("title")) ?? "", /^Backend: CPU \(no GPU backend loaded\)\nNo GPU backend loaded, running on the CPU\./);
+});
+
 test("the webview shows the question, the routed steps and the threshold from the settings", async () => {
   const { draft, target } = await stepCounts();
   assert.equal(await inner().locator("#question").textContent(), QUESTION);

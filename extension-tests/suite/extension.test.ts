@@ -159,6 +159,19 @@ suite("Arbitrage extension (real extension host)", function () {
     assert.deepEqual(st.loaded, api.controller.settings.snapshot.model);
   });
 
+  test("the backend is visible: the load's GPU report is in the status bar tooltip and the run's stats (CPU here, with the reason)", async function () {
+    const { result } = await run(QUESTION, { maxSteps: 24 });
+    const gpu = api.controller.gpu;
+    assert.ok(gpu, "the controller heard the load's GPU report");
+    assert.deepEqual(result.stats.gpu, gpu, "the run's stats carry the report of the load");
+    // These machines have no GPU: gpu "auto" falls back to the CPU and says why.
+    assert.equal(gpu.backend, "cpu");
+    assert.match(gpu.fallbackReason ?? "", /^No GPU backend loaded, running on the CPU\. CUDA: .*Vulkan: /);
+    const tooltip = String(api.controller.statusBar.tooltip);
+    assert.ok(tooltip.includes("Backend: CPU (no GPU backend loaded)"), tooltip);
+    assert.ok(tooltip.includes(gpu.fallbackReason!), tooltip);
+  });
+
   test("routing follows the threshold: 0 sends every step to the target", async function () {
     const { result } = await run(QUESTION, { maxSteps: 24, threshold: 0 });
     assert.ok(result.steps.length > 0);
