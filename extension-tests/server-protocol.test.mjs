@@ -124,7 +124,7 @@ async function assertServing() {
 
 test("status answers", async () => {
   const st = await assertServing();
-  assert.equal(st.protocolVersion, 2);
+  assert.equal(st.protocolVersion, 3);
   assert.equal(st.loaded, null);
 });
 
