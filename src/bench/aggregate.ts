@@ -1,5 +1,5 @@
 import type { ModelRole } from "../engine/index.js";
-import type { MethodId } from "./methods.js";
+import { isSpeculativeMethod, type MethodId } from "./methods.js";
 import type { BenchConfig, PrefixReuseRecord, RunRecord } from "./run.js";
 
 const ROLES: readonly ModelRole[] = ["draft", "target"];
@@ -44,8 +44,14 @@ export interface ResultRow {
    * router or scorer was working; their times overlap) plus our call's time outside the engine's clock.
    */
   overheadShare: number;
-  /** Draft tokens the target verified but did not keep (prefix reuse), per problem. */
+  /** Draft tokens the target verified but did not keep (prefix reuse, token-level speculation), per problem. */
   targetVerifyWasted: number;
+  /** Token-level speculation, per problem: target batch checks (rounds; prefix reuse's included), fresh draft proposal tokens made and kept. */
+  verifyRounds: number;
+  draftProposed: number;
+  draftAccepted: number;
+  /** Σ kept / Σ proposed fresh draft tokens; null when the draft proposed nothing. */
+  acceptance: number | null;
   /**
    * Per model: Σ tokens evaluated / Σ committed tokens evaluated, where a run's committed tokens
    * evaluated = evaluated − discarded (at the end of a run the cache holds exactly the committed
@@ -74,8 +80,22 @@ export interface MatchedSetting {
   latencyMs: number;
   speedupVsTarget: number | null;
   speedupVsRsd: number | null;
+  /** The fastest token-level speculative row's latency / this latency (speculative is lossless: the target's accuracy). */
+  speedupVsSpeculative: number | null;
   /** latency / the oracle's latency at matched accuracy (1.00 = on the oracle frontier). */
   oracleLatencyRatio: number | null;
+}
+
+/** The fastest `speculative (k=…)` row: our token-level speculative decoding at its best measured k. */
+export interface SpeculativeSummary {
+  method: MethodId;
+  label: string;
+  accuracy: number;
+  latencyMs: number;
+  speedupVsTarget: number | null;
+  acceptance: number | null;
+  /** Identical answers to the target's on every problem (it is lossless). */
+  answersIdenticalToTarget: boolean | null;
 }
 
 export interface PrefixReuseSummary {
@@ -109,6 +129,13 @@ export interface Summary {
   speedupVsTarget: number | null;
   speedupVsRsd: number | null;
   oracleLatencyRatio: number | null;
+  /** The fastest speculative row; and arbitrage (trained router) with token speculation at matched accuracy. */
+  speculative: SpeculativeSummary | null;
+  arbitrageSpecThreshold: number | null;
+  arbitrageSpecSpeedupVsTarget: number | null;
+  arbitrageSpecSpeedupVsSpeculative: number | null;
+  /** Arbitrage without token speculation vs the speculative row, at matched accuracy. */
+  arbitrageSpeedupVsSpeculative: number | null;
   /** Engine overhead share of wall time for arbitrage at its matched setting. */
   engineOverheadShare: number | null;
   /** The same over every measured run of every method. */
@@ -186,6 +213,10 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     modelMs: { draft: mean(records.map((r) => r.modelMs.draft)), target: mean(records.map((r) => r.modelMs.target)) },
     overheadShare: sum(walls) > 0 ? overhead / sum(walls) : 0,
     targetVerifyWasted: mean(records.map((r) => r.targetVerifyWasted)),
+    verifyRounds: mean(records.map((r) => r.verification.rounds)),
+    draftProposed: mean(records.map((r) => r.verification.freshProposed)),
+    draftAccepted: mean(records.map((r) => r.verification.freshAccepted)),
+    acceptance: ratio(sum(records.map((r) => r.verification.freshAccepted)), sum(records.map((r) => r.verification.freshProposed))),
     evalPerCommitted: evalRatio(false),
     evalPerCommittedExclRejected: evalRatio(true),
     finishReasons,
@@ -294,6 +325,7 @@ export function summarise(
   for (const m of methods) matchedOf.set(m, target ? matchedRow(rows, m, target.accuracy) : null);
   const rsd = matchedOf.get("rsd-prm") ?? null;
   const oracle = matchedOf.get("oracle") ?? null;
+  const spec = rows.filter((r) => isSpeculativeMethod(r.method)).sort((a, b) => a.latencyMs - b.latencyMs)[0] ?? null;
   const matched: MatchedSetting[] = methods.map((m) => {
     const row = matchedOf.get(m) ?? null;
     const label = rows.find((r) => r.method === m)!.label;
@@ -306,6 +338,7 @@ export function summarise(
         latencyMs: NaN,
         speedupVsTarget: null,
         speedupVsRsd: null,
+        speedupVsSpeculative: null,
         oracleLatencyRatio: null,
       };
     return {
@@ -316,11 +349,13 @@ export function summarise(
       latencyMs: row.latencyMs,
       speedupVsTarget: target ? ratio(target.latencyMs, row.latencyMs) : null,
       speedupVsRsd: rsd ? ratio(rsd.latencyMs, row.latencyMs) : null,
+      speedupVsSpeculative: spec ? ratio(spec.latencyMs, row.latencyMs) : null,
       oracleLatencyRatio: oracle ? ratio(row.latencyMs, oracle.latencyMs) : null,
     };
   });
   const arb = matchedOf.get("arbitrage") ?? null;
   const arbMatched = matched.find((m) => m.method === "arbitrage") ?? null;
+  const arbSpecMatched = matched.find((m) => m.method === "arbitrage+spec" && Number.isFinite(m.latencyMs)) ?? null;
   const walls = sum(records.map((r) => r.wallMs));
   const overheads = sum(records.map((r) => r.overheadMs));
 
@@ -352,6 +387,21 @@ export function summarise(
     speedupVsTarget: arbMatched?.speedupVsTarget ?? null,
     speedupVsRsd: arbMatched?.speedupVsRsd ?? null,
     oracleLatencyRatio: arbMatched?.oracleLatencyRatio ?? null,
+    speculative: spec
+      ? {
+          method: spec.method,
+          label: spec.label,
+          accuracy: spec.accuracy,
+          latencyMs: spec.latencyMs,
+          speedupVsTarget: target ? ratio(target.latencyMs, spec.latencyMs) : null,
+          acceptance: spec.acceptance,
+          answersIdenticalToTarget: target ? spec.answers.every((a, i) => a === target.answers[i]) : null,
+        }
+      : null,
+    arbitrageSpecThreshold: arbSpecMatched?.threshold ?? null,
+    arbitrageSpecSpeedupVsTarget: arbSpecMatched?.speedupVsTarget ?? null,
+    arbitrageSpecSpeedupVsSpeculative: arbSpecMatched?.speedupVsSpeculative ?? null,
+    arbitrageSpeedupVsSpeculative: arbMatched?.speedupVsSpeculative ?? null,
     engineOverheadShare: arb?.overheadShare ?? null,
     engineOverheadShareAllRuns: walls > 0 ? overheads / walls : null,
     evalPerCommitted: arb?.evalPerCommitted ?? null,
@@ -368,6 +418,11 @@ export function summarise(
   return s;
 }
 
+function bestOf(...xs: (number | null)[]): number | null {
+  const known = xs.filter((x): x is number => x !== null);
+  return known.length > 0 ? Math.max(...known) : null;
+}
+
 function goals(s: Summary): Goal[] {
   const g = (name: string, value: number | null, goal: string, ok: (v: number) => boolean): Goal => ({
     name,
@@ -381,6 +436,12 @@ function goals(s: Summary): Goal[] {
     g("arbitrage speedup vs target at matched accuracy", s.speedupVsTarget, ">= 2.5x", (v) => v >= 2.5),
     g("arbitrage speedup vs rsd (learned PRM) at matched accuracy", s.speedupVsRsd, ">= 1.5x", (v) => v >= 1.5),
     g("arbitrage latency / oracle latency at matched accuracy", s.oracleLatencyRatio, "<= 1.15", (v) => v <= 1.15),
+    g(
+      "best of arbitrage, arbitrage + token spec vs speculative (token level) at matched accuracy",
+      bestOf(s.arbitrageSpeedupVsSpeculative, s.arbitrageSpecSpeedupVsSpeculative),
+      ">= 1.5x",
+      (v) => v >= 1.5,
+    ),
     g("engine overhead share of wall time (arbitrage, matched)", s.engineOverheadShare, "< 3%", (v) => v < 0.03),
     g("evaluated / committed tokens, worst model (arbitrage, matched)", worst, "<= 1.02", (v) => v <= 1.02),
     g(

@@ -17,7 +17,7 @@ import {
 import { isEmbeddedTaskModel } from "../engine/prompt.js";
 import { calibrationDirFromFlags, modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
 import { aggregateRows, gridDependence, gridDependenceNote, summarise, matchedRow, type ResultRow, type Summary } from "./aggregate.js";
-import { BENCH_POLICIES, planMethods, type SkippedMethod } from "./methods.js";
+import { BENCH_POLICIES, DEFAULT_TOKEN_SPEC, isSpeculativeMethod, planMethods, type SkippedMethod, type TokenSpecMethods } from "./methods.js";
 import { writeFrontierPlot } from "./plot.js";
 import { defaultProblemsPath, exactCheckerApplies, loadProblems } from "./problems.js";
 import { progressBar } from "./progress.js";
@@ -75,6 +75,38 @@ export function parsePolicies(text: string): Policy[] {
     .filter((s) => s !== "");
   if (list.length === 0) throw new InvalidArgumentError(`--policies: give at least one of ${BENCH_POLICIES.join(", ")}.`);
   return [...new Set(list.map((p) => checkPolicy(p)))];
+}
+
+/** "2,4,8" → [2, 4, 8]: draft tokens per round for the `speculative` rows (the engine's own range check). */
+export function parseDraftTokens(text: string): number[] {
+  const list = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (list.length === 0) throw new InvalidArgumentError("--draft-tokens: give at least one whole number, e.g. 2,4,8.");
+  return [
+    ...new Set(
+      list.map((s) => {
+        const n = Number(s);
+        validateReasonOptions({ draftTokens: n });
+        return n;
+      }),
+    ),
+  ];
+}
+
+/** "arbitrage,rsd" or "none": the routed methods that also run with token-level speculation. */
+export function parseTokenSpec(text: string): TokenSpecMethods["combine"] {
+  const list = text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+  if (list.length === 1 && list[0] === "none") return [];
+  for (const x of list) {
+    if (x !== "arbitrage" && x !== "rsd")
+      throw new InvalidArgumentError(`--token-spec: ${JSON.stringify(x)} is not one of arbitrage, rsd (or none).`);
+  }
+  return [...new Set(list as ("arbitrage" | "rsd")[])];
 }
 
 function positiveInt(flag: string, min: number) {
@@ -158,6 +190,21 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     .option("--max-tokens-per-step <n>", "token cap per step", number("--max-tokens-per-step"))
     .option("--style <style>", "prompt style for instruct models: math, code or plain")
     .option("--speculative-draft", "write the next draft step while the current one is judged (off by default)")
+    .option(
+      "--draft-tokens <list>",
+      "draft tokens per round of the `speculative` rows (token-level speculative decoding)",
+      DEFAULT_TOKEN_SPEC.draftTokens.join(","),
+    )
+    .option(
+      "--token-spec <list>",
+      'routed methods that also run with token-level speculation ("arbitrage+spec", "rsd+spec"): arbitrage, rsd, or none',
+      DEFAULT_TOKEN_SPEC.combine.join(","),
+    )
+    .option(
+      "--token-spec-k <n>",
+      `draft tokens per round of those methods (default: ${DEFAULT_TOKEN_SPEC.combineDraftTokens})`,
+      number("--token-spec-k"),
+    )
     .option("--title <text>", "plot title")
     .option("--replot <file>", "run nothing: redraw the plot (--plot) and print the table of a run saved with --save")
     .exitOverride()
@@ -173,6 +220,12 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   if (typeof o.replot === "string") return replot(o);
 
   const policies = parsePolicies(String(o.policies));
+  const tokenSpec: TokenSpecMethods = {
+    draftTokens: parseDraftTokens(String(o.draftTokens)),
+    combine: parseTokenSpec(String(o.tokenSpec)),
+    combineDraftTokens: (o.tokenSpecK as number | undefined) ?? DEFAULT_TOKEN_SPEC.combineDraftTokens,
+  };
+  validateReasonOptions({ draftTokens: tokenSpec.combineDraftTokens });
   const thresholds = parseThresholds(String(o.thresholds));
   const problemsPath = o.problems ? resolve(String(o.problems)) : defaultProblemsPath();
   let problems = loadProblems(problemsPath);
@@ -186,11 +239,17 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   // The engine's own checks, before any model is loaded (the same messages as `arbitrage reason`).
   validateReasonOptions(request);
   const embeddedPair = await isEmbeddedPair(validateModelConfig(modelConfig));
-  const plan = planMethods(policies, modelConfig.router as RouterChoice, modelConfig.scorer as ScorerChoice, {
-    embeddedPair,
-    exactApplies: exactCheckerApplies(problems),
-  });
-  const methods = plan.methods;
+  const plan = planMethods(
+    policies,
+    modelConfig.router as RouterChoice,
+    modelConfig.scorer as ScorerChoice,
+    {
+      embeddedPair,
+      exactApplies: exactCheckerApplies(problems),
+    },
+    tokenSpec,
+  );
+  let methods = plan.methods;
   if (methods.length === 0) {
     throw new Error(`nothing to run: ${plan.skipped.map((m) => `${m.label} (${m.reason})`).join("; ")}`);
   }
@@ -198,14 +257,24 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   const plotPath = typeof o.plot === "string" ? o.plot : o.plot === false ? null : embeddedPair ? DEFAULT_PLOT : null;
   if (o.plot === undefined && !embeddedPair)
     notes.push(`no plot written: give --plot FILE.svg (the default ${DEFAULT_PLOT} is the embedded pair's figure)`);
-  const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] =>
-    m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }],
-  );
   const hasArbitrage = methods.some((m) => m.id === "arbitrage");
   const bar = progressBar();
   const engines = await BenchEngines.load(modelConfig, bar.update, calibrationDirFromFlags(o));
   try {
     const info = engines.first().info();
+    // Token-level speculation needs one vocabulary and local models (the engine falls back to the target alone otherwise): skip, saying why.
+    const specWhyNot = !info.sameTokenizer
+      ? "token-level speculation needs the draft and target to share a tokenizer"
+      : Object.keys(info.remote).length > 0
+        ? "token-level speculation needs both models here (a server gives no logits at every position)"
+        : null;
+    if (specWhyNot !== null) {
+      for (const m of methods.filter((m) => m.options !== undefined)) plan.skipped.push({ label: m.label, reason: specWhyNot });
+      methods = methods.filter((m) => m.options === undefined);
+    }
+    const configs: BenchConfig[] = methods.flatMap((m): BenchConfig[] =>
+      m.swept ? thresholds.map((t) => ({ method: m, threshold: t })) : [{ method: m, threshold: null }],
+    );
     const confidenceRouter = engines.first().calibration.description;
     if (methods.some((m) => m.id === "arbitrage-confidence" || (m.id === "arbitrage" && m.router === "confidence")))
       notes.push(`arbitrage (confidence): ${confidenceRouter}`);
@@ -281,6 +350,15 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     }
     if (o.json) process.stdout.write(`${JSON.stringify(output)}\n`);
     else process.stdout.write(formatReport(rows, summary, process.stdout.isTTY === true && !process.env.NO_COLOR, { skipped: plan.skipped, notes }));
+    // Token-level speculation is lossless: every speculative row must answer as the target does.
+    const targetRow = rows.find((r) => r.method === "target");
+    for (const r of rows.filter((r) => isSpeculativeMethod(r.method))) {
+      const differ = targetRow ? r.answers.flatMap((a, i) => (a === targetRow.answers[i] ? [] : [i])) : [];
+      if (differ.length > 0) {
+        process.stderr.write(`arbitrage: error: ${r.label} answered differently from the target on problems ${differ.join(", ")} (it must not).\n`);
+        process.exitCode = 1;
+      }
+    }
     if (summary.prefixReuse && !summary.prefixReuse.identicalOutputs) {
       process.stderr.write(
         `arbitrage: error: prefix reuse changed the output on problems ${summary.prefixReuse.mismatches.join(", ")} (it must not).\n`,

@@ -1,10 +1,21 @@
-import type { Policy, RouterChoice, ScorerChoice } from "../engine/index.js";
+import { REASON_DEFAULTS, type Policy, type RouterChoice, type ScorerChoice } from "../engine/index.js";
 
 /**
  * The methods the bench compares. A method is a policy plus the judge it uses (router for
- * arbitrage, scorer for rsd and oracle), passed per request to the one engine.
+ * arbitrage, scorer for rsd and oracle) and, for token-level speculation, its request options,
+ * passed per request to the one engine.
  */
-export type MethodId = "target" | "draft" | "rsd-prm" | "rsd-exact" | "arbitrage" | "arbitrage-confidence" | "oracle";
+export type MethodId =
+  | "target"
+  | "draft"
+  | "rsd-prm"
+  | "rsd-exact"
+  | "arbitrage"
+  | "arbitrage-confidence"
+  | "oracle"
+  | "arbitrage+spec"
+  | "rsd+spec"
+  | `speculative-k${number}`;
 
 export interface Method {
   id: MethodId;
@@ -12,11 +23,30 @@ export interface Method {
   policy: Policy;
   router: RouterChoice;
   scorer: ScorerChoice;
-  /** Whether the threshold matters (target and draft run once). */
+  /** Whether the threshold matters (target, draft and speculative run once). */
   swept: boolean;
+  /** Token-level speculation options of this method's requests. */
+  options?: { tokenSpeculation?: boolean; draftTokens: number };
 }
 
-export const BENCH_POLICIES: readonly Policy[] = ["target", "draft", "rsd", "arbitrage", "oracle"];
+export const BENCH_POLICIES: readonly Policy[] = ["target", "draft", "speculative", "rsd", "arbitrage", "oracle"];
+
+/** Which token-level speculation methods to run: `speculative` at each k, and which routed methods also get a `+spec` variant (at one k). */
+export interface TokenSpecMethods {
+  draftTokens: readonly number[];
+  combine: readonly ("arbitrage" | "rsd")[];
+  combineDraftTokens: number;
+}
+
+export const DEFAULT_TOKEN_SPEC: TokenSpecMethods = {
+  draftTokens: [2, 4, 8],
+  combine: ["arbitrage"],
+  combineDraftTokens: REASON_DEFAULTS.draftTokens,
+};
+
+export function isSpeculativeMethod(id: MethodId): boolean {
+  return id.startsWith("speculative-k");
+}
 
 function judgeName(choice: RouterChoice | ScorerChoice, kind: "router" | "scorer"): string {
   if (typeof choice === "object") return `${kind} ${choice.path.split(/[\\/]/).pop()}`;
@@ -30,24 +60,49 @@ function judgeName(choice: RouterChoice | ScorerChoice, kind: "router" | "scorer
  * embedded router and PRM); the bench adds the confidence router and, where every question is
  * integer arithmetic, the exact checker as an ideal PRM (for rsd and for the oracle).
  */
-export function methodsFor(policies: readonly Policy[], router: RouterChoice, scorer: ScorerChoice, exactApplies: boolean): Method[] {
+export function methodsFor(
+  policies: readonly Policy[],
+  router: RouterChoice,
+  scorer: ScorerChoice,
+  exactApplies: boolean,
+  tokenSpec: TokenSpecMethods = DEFAULT_TOKEN_SPEC,
+): Method[] {
   const out: Method[] = [];
   const ideal: ScorerChoice = exactApplies ? "exact" : scorer;
   const add = (m: Method) => {
     const key = (x: Method) =>
-      `${x.policy}|${x.policy === "arbitrage" ? JSON.stringify(x.router) : ""}|${x.policy === "rsd" || x.policy === "oracle" ? JSON.stringify(x.scorer) : ""}`;
+      `${x.policy}|${x.policy === "arbitrage" ? JSON.stringify(x.router) : ""}|${x.policy === "rsd" || x.policy === "oracle" ? JSON.stringify(x.scorer) : ""}|${JSON.stringify(x.options ?? null)}`;
     if (!out.some((o) => key(o) === key(m))) out.push(m);
   };
+  const spec = { tokenSpeculation: true, draftTokens: tokenSpec.combineDraftTokens };
+  const specLabel = `+ token spec (k=${tokenSpec.combineDraftTokens})`;
   for (const policy of BENCH_POLICIES) {
     if (!policies.includes(policy)) continue;
     if (policy === "target" || policy === "draft") add({ id: policy, label: policy, policy, router, scorer, swept: false });
+    if (policy === "speculative") {
+      for (const k of tokenSpec.draftTokens) {
+        add({ id: `speculative-k${k}`, label: `speculative (k=${k})`, policy, router, scorer, swept: false, options: { draftTokens: k } });
+      }
+    }
     if (policy === "rsd") {
       add({ id: "rsd-prm", label: `rsd (${judgeName(scorer, "scorer")})`, policy, router, scorer, swept: true });
       if (exactApplies) add({ id: "rsd-exact", label: "rsd (exact checker)", policy, router: "confidence", scorer: "exact", swept: true });
+      if (tokenSpec.combine.includes("rsd"))
+        add({ id: "rsd+spec", label: `rsd (${judgeName(scorer, "scorer")}) ${specLabel}`, policy, router, scorer, swept: true, options: spec });
     }
     if (policy === "arbitrage") {
       add({ id: "arbitrage", label: `arbitrage (${judgeName(router, "router")})`, policy, router, scorer, swept: true });
       add({ id: "arbitrage-confidence", label: "arbitrage (confidence)", policy, router: "confidence", scorer: ideal, swept: true });
+      if (tokenSpec.combine.includes("arbitrage"))
+        add({
+          id: "arbitrage+spec",
+          label: `arbitrage (${judgeName(router, "router")}) ${specLabel}`,
+          policy,
+          router,
+          scorer,
+          swept: true,
+          options: spec,
+        });
     }
     if (policy === "oracle") {
       add({ id: "oracle", label: `oracle (${judgeName(ideal, "scorer")})`, policy, router: "confidence", scorer: ideal, swept: true });
@@ -88,7 +143,13 @@ export interface MethodPlan {
  *   whether right or wrong. So on another pair it is used only when asked for (--scorer exact);
  * - the oracle needs an ideal judge: the exact checker where it applies, else a valid scorer.
  */
-export function planMethods(policies: readonly Policy[], router: RouterChoice, scorer: ScorerChoice, facts: PairFacts): MethodPlan {
+export function planMethods(
+  policies: readonly Policy[],
+  router: RouterChoice,
+  scorer: ScorerChoice,
+  facts: PairFacts,
+  tokenSpec: TokenSpecMethods = DEFAULT_TOKEN_SPEC,
+): MethodPlan {
   const notes: string[] = [];
   const skipped: SkippedMethod[] = [];
   let useRouter = router;
@@ -109,10 +170,10 @@ export function planMethods(policies: readonly Policy[], router: RouterChoice, s
         ? whyNotExact
         : "";
   const validScorer = scorerWhyNot === "";
-  const wanted = methodsFor(policies, useRouter, scorer, exactOk);
+  const wanted = methodsFor(policies, useRouter, scorer, exactOk, tokenSpec);
   const methods: Method[] = [];
   for (const m of wanted) {
-    if (m.id === "rsd-prm" && !validScorer) skipped.push({ label: m.label, reason: scorerWhyNot });
+    if ((m.id === "rsd-prm" || m.id === "rsd+spec") && !validScorer) skipped.push({ label: m.label, reason: scorerWhyNot });
     else if (m.id === "oracle" && !exactOk && !validScorer) {
       skipped.push({
         label: "oracle",

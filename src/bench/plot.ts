@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { ResultRow, Summary } from "./aggregate.js";
-import type { MethodId } from "./methods.js";
+import { isSpeculativeMethod, type MethodId } from "./methods.js";
 
 /**
  * The accuracy-vs-latency frontier as an SVG (vega-lite, rendered headless). One line per
@@ -9,7 +9,9 @@ import type { MethodId } from "./methods.js";
  * (within 1 point of the target), and each method's matched setting ringed.
  */
 
-const STYLE: Record<MethodId, { color: string; dash: number[]; width: number }> = {
+type Style = { color: string; dash: number[]; width: number };
+
+const STYLE: Record<Exclude<MethodId, `speculative-k${number}`>, Style> = {
   target: { color: "#222222", dash: [], width: 2 },
   draft: { color: "#9a9a9a", dash: [], width: 2 },
   "rsd-prm": { color: "#e8871e", dash: [], width: 2 },
@@ -17,7 +19,19 @@ const STYLE: Record<MethodId, { color: string; dash: number[]; width: number }> 
   arbitrage: { color: "#1f5fbf", dash: [], width: 3.5 },
   "arbitrage-confidence": { color: "#79a7e3", dash: [], width: 2 },
   oracle: { color: "#2a9d4b", dash: [6, 4], width: 2 },
+  "arbitrage+spec": { color: "#0b2e6b", dash: [], width: 3.5 },
+  "rsd+spec": { color: "#a85a00", dash: [2, 2], width: 2 },
 };
+
+/** Token-level speculative decoding: purple points, darker for more draft tokens per round. */
+const SPECULATIVE_SHADES = ["#c9a3e8", "#9b5fd0", "#6a2fa3", "#44106e"];
+
+function styleOf(id: MethodId): Style {
+  const k = /^speculative-k(\d+)$/.exec(id);
+  if (!k) return STYLE[id as keyof typeof STYLE];
+  const shade = Math.min(SPECULATIVE_SHADES.length - 1, Math.max(0, Math.round(Math.log2(Number(k[1]))) - 1));
+  return { color: SPECULATIVE_SHADES[shade]!, dash: [], width: 2 };
+}
 
 const round = (x: number, d = 1) => Math.round(x * 10 ** d) / 10 ** d;
 
@@ -52,9 +66,10 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
     latency: round(r.latencyMs, 2),
     swept: r.threshold !== null,
     main: r.method === "arbitrage",
+    thick: r.method === "arbitrage" || r.method === "arbitrage+spec",
   }));
   const matched = summary.matched
-    .filter((m) => m.threshold !== null || m.method === "target" || m.method === "draft")
+    .filter((m) => m.threshold !== null || m.method === "target" || m.method === "draft" || isSpeculativeMethod(m.method))
     .filter((m) => Number.isFinite(m.latencyMs))
     .map((m) => ({ method: m.label, accuracy: round(100 * m.accuracy, 2), latency: round(m.latencyMs, 2) }));
   const targetAcc = summary.targetAccuracy === null ? null : 100 * summary.targetAccuracy;
@@ -63,8 +78,8 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
   const yMax = Math.min(100, Math.ceil((Math.max(...accs) + 2) / 5) * 5);
   // The x axis is nice-rounded from 0; 1.1 × the slowest point is close enough to place the legend.
   const corner = legendCorner(points, 1.1 * Math.max(...points.map((p) => p.latency)), yMin, yMax);
-  const color = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].color) };
-  const dash = { domain: labels, range: labels.map((l) => STYLE[methodOf.get(l)!].dash) };
+  const color = { domain: labels, range: labels.map((l) => styleOf(methodOf.get(l)!).color) };
+  const dash = { domain: labels, range: labels.map((l) => styleOf(methodOf.get(l)!).dash) };
   const x = { field: "latency", type: "quantitative", title: "mean latency per problem (ms)  ← faster", scale: { zero: true, nice: true } };
   const yScale = { domain: [yMin, yMax], zero: false, clamp: true };
   const y = { field: "accuracy", type: "quantitative", title: "final-answer accuracy (%)", scale: yScale };
@@ -105,7 +120,7 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
           legend: { title: null, orient: corner, labelFontSize: 11, labelLimit: 400, symbolStrokeWidth: 3, fillColor: "white", padding: 6 },
         },
         strokeDash: { field: "method", type: "nominal", scale: dash, legend: null },
-        strokeWidth: { condition: { test: "datum.main", value: 3.5 }, value: 2 },
+        strokeWidth: { condition: { test: "datum.thick", value: 3.5 }, value: 2 },
       },
     },
     {
@@ -134,25 +149,31 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
       encoding: { x, y, color: { field: "method", type: "nominal", scale: color, legend: null } },
     },
   );
-  const arb = summary.matched.find((m) => m.method === "arbitrage" && Number.isFinite(m.latencyMs));
-  if (arb && arb.speedupVsTarget !== null) {
+  for (const arb of summary.matched.filter((m) => (m.method === "arbitrage" || m.method === "arbitrage+spec") && Number.isFinite(m.latencyMs))) {
+    if (arb.speedupVsTarget === null) continue;
+    const versus = arb.speedupVsSpeculative !== null ? `, ${arb.speedupVsSpeculative.toFixed(2)}× speculative` : "";
+    const below = arb.method === "arbitrage+spec";
     // Right of the ring, unless the ring is the slowest point (the label would run past the plot).
     const rightmost = arb.latencyMs >= 0.75 * Math.max(...points.map((p) => p.latency));
     layers.push({
       data: {
         values: [
-          { accuracy: round(100 * arb.accuracy, 2), latency: round(arb.latencyMs, 2), text: `${arb.speedupVsTarget.toFixed(2)}× faster than target` },
+          {
+            accuracy: round(100 * arb.accuracy, 2),
+            latency: round(arb.latencyMs, 2),
+            text: `${arb.speedupVsTarget.toFixed(2)}× faster than target${versus}`,
+          },
         ],
       },
       mark: {
         type: "text",
         align: rightmost ? "right" : "left",
-        baseline: "top",
+        baseline: below ? "top" : "bottom",
         dx: rightmost ? -12 : 12,
-        dy: 8,
+        dy: below ? 8 : -8,
         fontSize: 12,
         fontWeight: "bold",
-        color: STYLE.arbitrage.color,
+        color: styleOf(arb.method).color,
       },
       encoding: { x, y, text: { field: "text" } },
     });

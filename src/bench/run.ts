@@ -42,8 +42,10 @@ export interface RunRecord {
   rejectedDraftEvaluated: number;
   /** The same for the target's unchosen steps (oracle only). */
   rejectedTargetEvaluated: number;
-  /** Draft tokens the target verified but did not keep (prefix reuse). */
+  /** Draft tokens the target verified but did not keep (prefix reuse, token-level speculation). */
   targetVerifyWasted: number;
+  /** The target's batch checks (stats.verification): rounds, fresh draft proposals made and kept. */
+  verification: { rounds: number; freshProposed: number; freshAccepted: number };
   /**
    * Oracle only: what the oracle's routing costs when its knowledge is free: the wall time minus
    * the target's time on steps it did not choose (the target writes every step to be compared)
@@ -91,7 +93,7 @@ export class BenchEngines {
   async preload(methods: readonly Method[], problem: Problem, request: RequestOptions): Promise<void> {
     const seen = new Set<string>();
     for (const m of methods) {
-      if (m.policy === "target" || m.policy === "draft") continue;
+      if (m.policy === "target" || m.policy === "draft" || m.policy === "speculative") continue;
       const key = engineKey(m);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -117,7 +119,7 @@ function requestFor(c: BenchConfig, extra: RequestOptions, prefixReuse = true): 
   const judges: Record<string, unknown> = {};
   if (m.policy === "arbitrage") judges.router = m.router;
   if (m.policy === "rsd" || m.policy === "oracle") judges.scorer = m.scorer;
-  return { ...extra, ...judges, policy: m.policy, threshold: c.threshold ?? 0, prefixReuse };
+  return { ...extra, ...judges, ...m.options, policy: m.policy, threshold: c.threshold ?? 0, prefixReuse };
 }
 
 export function recordOf(config: number, problem: number, p: Problem, r: ReasonResult, wallMs: number): RunRecord {
@@ -139,10 +141,14 @@ export function recordOf(config: number, problem: number, p: Problem, r: ReasonR
     targetTokensReused: st.targetTokensReused,
     route: r.steps.map((s) => (s.model === "draft" ? "d" : "t")).join(""),
     meters: { draft: { ...st.meters.draft }, target: { ...st.meters.target } },
-    // Rejected draft steps and next steps written speculatively behind them: each feeds all but its last sampled token.
-    rejectedDraftEvaluated: Math.max(0, st.draftTokensDiscarded - 2 * r.steps.filter((s) => s.draftTokensDiscarded > 0).length),
+    // Rejected draft steps and next steps written speculatively behind them: each feeds all but its last sampled token;
+    // and the draft's rejected token proposals (an upper bound: a round's last proposal is sampled, not fed).
+    rejectedDraftEvaluated:
+      Math.max(0, st.draftTokensDiscarded - 2 * r.steps.filter((s) => s.draftTokensDiscarded > 0).length) +
+      (st.verification.freshProposed - st.verification.freshAccepted),
     rejectedTargetEvaluated: Math.max(0, st.targetTokensDiscarded - r.steps.filter((s) => s.model === "draft" && s.targetMs > 0).length),
     targetVerifyWasted: st.targetVerifyWasted,
+    verification: { rounds: st.verification.rounds, freshProposed: st.verification.freshProposed, freshAccepted: st.verification.freshAccepted },
   };
   if (r.policy === "oracle") {
     const unchosenTargetMs = r.steps.filter((s) => s.model === "draft").reduce((a, s) => a + s.targetMs, 0);

@@ -34,6 +34,8 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
       "tok draft %",
       "disc/prob",
       "reused/prob",
+      "rounds/prob",
+      "accept %",
       "judge ms",
       "overhead %",
       "eval/commit d",
@@ -53,6 +55,8 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
       pct(r.tokenShare.draft, 0),
       num(r.draftTokensDiscarded),
       num(r.targetTokensReused),
+      num(r.verifyRounds),
+      pct(r.acceptance, 0),
       num(r.routerMs + r.scorerMs, 2),
       pct(r.overheadShare),
       num(r.evalPerCommitted.draft, 3),
@@ -60,7 +64,10 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
     ]);
     last = r.label;
   }
-  const matched = table(["method at matched accuracy", "thr", "acc %", "latency ms", "vs target", "vs rsd (PRM)", "/ oracle"], colour);
+  const matched = table(
+    ["method at matched accuracy", "thr", "acc %", "latency ms", "vs target", "vs rsd (PRM)", "vs speculative", "/ oracle"],
+    colour,
+  );
   for (const m of summary.matched) {
     matched.push([
       m.label,
@@ -69,6 +76,7 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
       num(m.latencyMs),
       times(m.speedupVsTarget),
       times(m.speedupVsRsd),
+      times(m.speedupVsSpeculative),
       times(m.oracleLatencyRatio),
     ]);
   }
@@ -88,12 +96,21 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
   const lines = [
     main.toString(),
     "mean ms: wall per problem (oracle: measured, then in brackets its routing cost — see bench/README.md). judge ms: router + scorer.",
+    "rounds/prob: target batch checks (prefix reuse and token-level speculation); accept %: the draft's fresh token proposals the target kept.",
     "",
     matched.toString(),
     "",
     goals.toString(),
     `accuracy: target ${pct(summary.targetAccuracy)}%, draft ${pct(summary.draftAccuracy)}%, arbitrage ${pct(summary.arbitrageAccuracy)}% @${summary.arbitrageThreshold ?? "–"}; ${summary.problems} problems`,
   ];
+  const sp = summary.speculative;
+  if (sp) {
+    lines.push(
+      `token-level speculation: fastest ${sp.label} at ${num(sp.latencyMs)} ms, ${times(sp.speedupVsTarget)} target, ${pct(sp.acceptance)}% of draft proposals accepted, ` +
+        (sp.answersIdenticalToTarget === false ? "ANSWERS DIFFER from the target's" : "answers identical to the target's") +
+        `; arbitrage vs it at matched accuracy ${times(summary.arbitrageSpeedupVsSpeculative)}, arbitrage + token spec ${times(summary.arbitrageSpecSpeedupVsSpeculative)} (@${summary.arbitrageSpecThreshold ?? "–"})`,
+    );
+  }
   if (pr) {
     lines.push(
       `prefix reuse (${pr.method} @${pr.threshold}): target generated ${pr.targetGeneratedOn} tokens with it vs ${pr.targetGeneratedOff} without ` +

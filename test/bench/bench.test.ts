@@ -33,7 +33,19 @@ describe("arbitrage bench", () => {
   let run: ReturnType<typeof bench>;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "arbitrage-bench-"));
-    run = bench(["--limit", "3", "--policies", "target,arbitrage", "--thresholds", "0,1", "--json", "--plot", join(dir, "frontier.svg")]);
+    run = bench([
+      "--limit",
+      "3",
+      "--policies",
+      "target,speculative,arbitrage",
+      "--draft-tokens",
+      "1,3",
+      "--thresholds",
+      "0,1",
+      "--json",
+      "--plot",
+      join(dir, "frontier.svg"),
+    ]);
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -49,7 +61,17 @@ describe("arbitrage bench", () => {
 
   it("has one row per method and threshold, each with the figures", () => {
     const keys = out.results.map((r) => `${r.method}@${r.threshold}`);
-    assert.deepEqual(keys, ["target@null", "arbitrage@0", "arbitrage@1", "arbitrage-confidence@0", "arbitrage-confidence@1"]);
+    assert.deepEqual(keys, [
+      "target@null",
+      "speculative-k1@null",
+      "speculative-k3@null",
+      "arbitrage@0",
+      "arbitrage@1",
+      "arbitrage-confidence@0",
+      "arbitrage-confidence@1",
+      "arbitrage+spec@0",
+      "arbitrage+spec@1",
+    ]);
     for (const r of out.results) {
       const at = `${r.method}@${r.threshold}`;
       assert.equal(r.problems, 3, at);
@@ -84,6 +106,47 @@ describe("arbitrage bench", () => {
       // Every draft step is rejected, and prefix reuse hands its agreeing prefix to the target.
       assert.ok(zero.draftTokensDiscarded > 0 && zero.targetTokensReused <= zero.draftTokensDiscarded, m);
     }
+  });
+
+  it("token-level speculation rows: the target's answers, every step by the target, consistent proposal counts", () => {
+    const target = out.results.find((r) => r.method === "target")!;
+    assert.equal(target.acceptance, null, "the target alone proposes nothing");
+    for (const [id, k] of [
+      ["speculative-k1", 1],
+      ["speculative-k3", 3],
+    ] as const) {
+      const r = out.results.find((x) => x.method === id)!;
+      assert.equal(r.label, `speculative (k=${k})`);
+      assert.deepEqual(r.answers, target.answers, `${id}: lossless`);
+      assert.equal(r.stepShare.target, 1, id);
+      assert.ok(r.verifyRounds > 0 && r.draftProposed > 0, id);
+      assert.ok(r.draftProposed <= k * r.verifyRounds + 1e-9, `${id}: at most ${k} proposals per round`);
+      assert.ok(r.draftAccepted <= r.draftProposed, id);
+      close(r.acceptance ?? NaN, r.draftAccepted / r.draftProposed, `${id} acceptance`, 1e-9);
+    }
+    // With token speculation arbitrage routes as without it: same accuracy and shares at each threshold.
+    for (const t of [0, 1]) {
+      const plain = out.results.find((r) => r.method === "arbitrage" && r.threshold === t)!;
+      const spec = out.results.find((r) => r.method === "arbitrage+spec" && r.threshold === t)!;
+      assert.deepEqual(spec.answers, plain.answers, `@${t}`);
+      assert.deepEqual(spec.stepShare, plain.stepShare, `@${t}`);
+      assert.equal(spec.targetTokensReused, plain.targetTokensReused, `@${t}: the rejected draft step is still the first proposal`);
+      if (t === 1) assert.equal(spec.verifyRounds, 0, "threshold 1: the target never writes");
+      else
+        assert.ok(
+          spec.verifyRounds >= plain.verifyRounds && plain.draftProposed === 0,
+          "threshold 0: the target checks in batches; only with it does the draft propose afresh",
+        );
+    }
+    const s = out.summary;
+    const fastest = out.results.filter((r) => r.method.startsWith("speculative-k")).sort((a, b) => a.latencyMs - b.latencyMs)[0]!;
+    assert.equal(s.speculative?.method, fastest.method);
+    assert.equal(s.speculative?.answersIdenticalToTarget, true);
+    close(s.speculative!.speedupVsTarget!, target.latencyMs / fastest.latencyMs, "speculative speedup");
+    for (const m of s.matched.filter((m) => Number.isFinite(m.latencyMs))) {
+      close(m.speedupVsSpeculative!, fastest.latencyMs / m.latencyMs, `${m.method} vs speculative`, 1e-9);
+    }
+    close(s.arbitrageSpecSpeedupVsSpeculative!, s.matched.find((m) => m.method === "arbitrage+spec")!.speedupVsSpeculative!, "summary");
   });
 
   it("derives the summary from the rows", () => {
@@ -130,6 +193,8 @@ describe("arbitrage bench", () => {
     const svg = readFileSync(join(dir, "frontier.svg"), "utf8");
     assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.match(svg, /arbitrage \(trained router\)/);
+    assert.match(svg, /speculative \(k=3\)/);
+    assert.match(svg, /\+ token spec \(k=4\)/);
     assert.match(svg, /mean latency per problem/);
   });
 
