@@ -55,6 +55,8 @@ export const OPTION_SETTINGS = {
   stepDelimiter: "stepDelimiter",
   temperature: "temperature",
   prefixReuse: "prefixReuse",
+  tokenSpeculation: "tokenSpeculation",
+  draftTokens: "draftTokens",
 } as const satisfies Record<string, keyof ReasonOptions>;
 
 /** Settings the extension host reads itself: they are not engine options. */
