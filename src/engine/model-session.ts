@@ -219,8 +219,15 @@ export class ModelSession extends CommittedText implements GeneratingSession {
     if (this.candidateBase + 1 >= this.contextSize) {
       endedBy = "context-full";
     } else if ((reuse || speculation) && limits.temperature === 0) {
-      // The catch-up is evaluated alone, exactly as without proposals, so the first token is this model's own.
-      let own: Token | null = (await this.verify(feed, false))[0]!.token;
+      // Where a batch computes exactly as one token at a time (margin 0), the catch-up is the first
+      // round's batch prefix: one target call fewer per step. Elsewhere it is evaluated alone, its
+      // output at the last position only, exactly as plain generation, so the first token is this model's own.
+      const first = this.reuseMargin === 0 ? await nextProposal([]) : { tokens: [], fresh: false };
+      const firstProposal = first.tokens.slice(0, Math.min(limits.maxTokens, this.contextSize - 1 - this.candidateBase));
+      let own: Token | null =
+        firstProposal.length > 0
+          ? await this.verifyRound(out, feed, firstProposal, first.fresh, accept, verification)
+          : (await this.verify(feed, feed.length - 1))[0]!.token;
       while (own !== null) {
         // A token that equals the rejected draft step's at its place counts as reused, not generated (as without a batch).
         if (!(followsReuse(out) && reuse![out.length] === own)) this.meter.generated++;
@@ -232,7 +239,7 @@ export class ModelSession extends CommittedText implements GeneratingSession {
           await this.continueGeneration([out.at(-1)!], limits, accept);
           break;
         }
-        own = await this.verifyRound(out, proposal, fresh, accept, verification);
+        own = await this.verifyRound(out, [out.at(-1)!], proposal, fresh, accept, verification);
       }
     } else {
       await this.continueGeneration(feed, limits, accept);
@@ -267,8 +274,8 @@ export class ModelSession extends CommittedText implements GeneratingSession {
 
   /**
    * One round of verification, the piece prefix reuse and token-level speculation share. The
-   * pending token (the newest accepted, not yet evaluated) and the proposal go through this model
-   * in ONE batch; the greedy prediction after each position says whether this model would have
+   * pending token (the newest accepted, not yet evaluated; in a step's first round on exact
+   * kernels, the whole catch-up) and the proposal go through this model in ONE batch; the greedy prediction after each position says whether this model would have
    * written the next proposal token. The agreeing prefix is accepted; the prediction after it is
    * this model's own next token (returned, not yet accepted), and the rest of the proposal leaves
    * the cache. A batch prediction counts only when it is decisive: quantized kernels compute a
@@ -278,12 +285,13 @@ export class ModelSession extends CommittedText implements GeneratingSession {
    */
   private async verifyRound(
     out: Token[],
+    prefix: readonly Token[],
     proposal: readonly Token[],
     fresh: boolean,
     accept: (token: Token) => boolean,
     counts: VerificationCounts,
   ): Promise<Token | null> {
-    const predicted = await this.verify([out.at(-1)!, ...proposal], true);
+    const predicted = await this.verify([...prefix, ...proposal], prefix.length - 1);
     counts.rounds++;
     counts.proposed += proposal.length;
     let j = 0;
@@ -304,8 +312,10 @@ export class ModelSession extends CommittedText implements GeneratingSession {
       await this.erase(this.candidateBase + out.length, this.sequence.nextTokenIndex);
       return next.token;
     }
+    // The last kept token: the newest accepted one, or (nothing accepted in a first round) the newest committed one.
+    const last = out.at(-1) ?? this.tokens.at(-1)!;
     await this.erase(this.candidateBase + out.length - 1, this.sequence.nextTokenIndex);
-    return (await this.verify([out.at(-1)!], false))[0]!.token;
+    return (await this.verify([last], 0))[0]!.token;
   }
 
   /**
@@ -406,17 +416,16 @@ export class ModelSession extends CommittedText implements GeneratingSession {
 
   /**
    * Evaluates tokens in one batch; returns this model's greedy next token and its logit margin over
-   * the runner-up (how decisive the choice is) after each token, or only after the last one. Asking
-   * for outputs at every position changes the batch's numerics on quantized kernels, so a catch-up
-   * asks only at its end, exactly as plain generation does.
+   * the runner-up (how decisive the choice is) after each token from index `outputsFrom` on. Asking
+   * for outputs at more positions changes the batch's numerics on quantized kernels, so there a
+   * catch-up asks only at its end, exactly as plain generation does.
    */
-  private async verify(tokens: readonly Token[], everyPosition: boolean): Promise<Array<{ token: Token; margin: number }>> {
+  private async verify(tokens: readonly Token[], outputsFrom: number): Promise<Array<{ token: Token; margin: number }>> {
     const started = this.sequence.nextTokenIndex;
-    const last = tokens.length - 1;
-    const results = await this.sequence.controlledEvaluate(tokens.map((t, i) => (everyPosition || i === last ? [t, GREEDY_NEXT] : t)));
+    const results = await this.sequence.controlledEvaluate(tokens.map((t, i) => (i >= outputsFrom ? [t, GREEDY_NEXT] : t)));
     this.meter.evaluated += this.sequence.nextTokenIndex - started;
     const predicted: Array<{ token: Token; margin: number }> = [];
-    for (const r of everyPosition ? results : results.slice(last)) {
+    for (const r of results.slice(outputsFrom)) {
       const token = r?.next.token;
       if (token === undefined || token === null) break;
       const top = [...(r!.next.logits?.values() ?? [])].sort((a, b) => b - a);
