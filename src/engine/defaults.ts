@@ -60,8 +60,9 @@ export const REASON_DEFAULTS = {
   // overlap; arbitrage 3-5% slower with it). Outputs are identical either way.
   speculativeDraft: false,
   tokenSpeculation: false,
-  // Draft tokens per verification round of token-level speculation (bench/README.md: k = 2, 4, 8 measured).
-  draftTokens: 4,
+  // Draft tokens per verification round of token-level speculation: the fastest of k = 2, 3, 4, 6, 8
+  // on the embedded pair (bench/README.md, "Token-level speculation").
+  draftTokens: 8,
   promptStyle: "math",
   finalAnswerMarker: "A:",
 } as const satisfies ReasonOptions;

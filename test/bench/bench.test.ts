@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { ResultRow, Summary } from "../../src/bench/aggregate.js";
+import { REASON_DEFAULTS } from "../../src/engine/index.js";
 
 /**
  * `arbitrage bench` on the real embedded models, small: the output's shape and the internal
@@ -194,7 +195,7 @@ describe("arbitrage bench", () => {
     assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.match(svg, /arbitrage \(trained router\)/);
     assert.match(svg, /speculative \(k=3\)/);
-    assert.match(svg, /\+ token spec \(k=4\)/);
+    assert.match(svg, new RegExp(`\\+ token spec \\(k=${REASON_DEFAULTS.draftTokens}\\)`));
     assert.match(svg, /mean latency per problem/);
   });
 
