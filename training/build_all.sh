@@ -8,14 +8,15 @@ cd "$(dirname "$0")"
 PY=/usr/bin/python3
 mkdir -p .cache
 LM="$PY train_lm.py --eval-every 1000000"
+LM1="$LM --sampler v1"
 
 # 1. pre-training on the wider family (intermediate values <= 999), draft and target side by side:
 #    draft 2x64 (1 thread); target starts as 4x192 (1 thread, 2 once the draft is done).
 echo 1 > .cache/target_small.threads
-$LM --role draft --layers 2 --d 64 --heads 2 --ff 192 --steps 4000 --batch 64 --lr 3e-3 --warmup 100 \
+$LM1 --role draft --layers 2 --d 64 --heads 2 --ff 192 --steps 4000 --batch 64 --lr 3e-3 --warmup 100 \
     --seed 1 --threads 1 --max-value 999 --max-ops 5 --held-n 1000 > .cache/draft.log 2>&1 &
 DRAFT_PID=$!
-$LM --role target_small --layers 4 --d 192 --heads 3 --ff 512 --steps 6000 --batch 32 --lr 2e-3 --warmup 100 \
+$LM1 --role target_small --layers 4 --d 192 --heads 3 --ff 512 --steps 6000 --batch 32 --lr 2e-3 --warmup 100 \
     --seed 2 --threads 1 --threads-file .cache/target_small.threads --max-value 999 --max-ops 5 --held-n 1000 \
     > .cache/target_small.log 2>&1 &
 TS_PID=$!
@@ -26,13 +27,13 @@ cp .cache/draft.pt .cache/draft.final.pt
 cp .cache/target_small.pt .cache/target_small.phase1.pt
 
 # 2. the target continues on values <= 99 (still 2..5 operations)
-$LM --role target_small_n --layers 4 --d 192 --heads 3 --ff 512 --init .cache/target_small.phase1.pt \
+$LM1 --role target_small_n --layers 4 --d 192 --heads 3 --ff 512 --init .cache/target_small.phase1.pt \
     --steps 3000 --batch 32 --lr 1e-3 --warmup 50 --seed 4 --threads 2 --max-value 99 --max-ops 5 \
     > .cache/target_small_n.log 2>&1
 
 # 3. grow the target to 8x256 (function-preserving up to RMSNorm eps) and train it at full size
 $PY grow.py .cache/target_small_n.pt .cache/target.grown.pt --layers 8 --d 256 --heads 4 --ff 704
-$LM --role target --layers 8 --d 256 --heads 4 --ff 704 --init .cache/target.grown.pt \
+$LM1 --role target --layers 8 --d 256 --heads 4 --ff 704 --init .cache/target.grown.pt \
     --steps 300 --batch 32 --lr 5e-4 --warmup 20 --seed 5 --threads 1 --max-value 99 --max-ops 5 \
     > .cache/target.log 2>&1
 cp .cache/target.pt .cache/target.final.pt

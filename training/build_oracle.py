@@ -9,13 +9,12 @@ Rows: {problem, policy, context, draft_step, target_step, draft_score, target_sc
 """
 import argparse
 import json
-import os
 import random
 import time
 
 import torch
 
-from common import CACHE, ROOT, eval_problems, heldout_problems, log, setup_torch
+from common import CACHE, eval_problems, log, reserved_problems, setup_torch
 from export import load_ckpt
 from model import BOS, CTX, decode, encode, greedy_generate
 from task import check_step, gen_problem, is_final, parse, prompt_text
@@ -72,7 +71,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", required=True, choices=["train", "heldout"])
     ap.add_argument("--n", type=int, required=True)
-    ap.add_argument("--offset", type=int, default=200, help="heldout: first problem index used")
+    ap.add_argument("--offset", type=int, default=1000, help="heldout: first problem index of common.eval_problems used")
     ap.add_argument("--draft-frac", type=float, default=0.25)
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=2)
@@ -84,17 +83,16 @@ def main():
     setup_torch(a.threads)
     rng = random.Random(a.seed)
     if a.split == "heldout":
-        problems = eval_problems()[a.offset:a.offset + a.n]
+        problems = eval_problems(n=a.offset + a.n)[a.offset:]
     else:
-        hs = set(heldout_problems(n=2000))
-        bench = os.path.join(ROOT, "bench", "problems", "embedded-heldout.jsonl")
-        if os.path.exists(bench):  # never train the classifiers on the benchmark's problems
-            with open(bench) as f:
-                hs |= {json.loads(l)["question"] for l in f if l.strip()}
+        # never the held-out side of the family (fixtures, figures); the bench sets are drawn after the
+        # rollouts and exclude their problems (bench/make-problems.py)
+        hs = set(reserved_problems())
         problems = []
         while len(problems) < a.n:
             e = gen_problem(rng)
             if e not in hs:
+                hs.add(e)  # distinct problems: the 1-op part of the family is small and would repeat
                 problems.append(e)
     policies = ["draft" if rng.random() < a.draft_frac else "oracle" for _ in problems]
     draft, _ = load_ckpt(a.draft)

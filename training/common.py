@@ -12,6 +12,8 @@ FIXTURES = os.path.join(ROOT, "test", "fixtures", "models")
 
 HELDOUT_SEED = 987654321   # held-out problems (fixtures, evaluation); never trained on
 N_HELDOUT = 1000
+DRAFT_FT_STEPS = 400      # issue 14 fine-tunes (build_all.sh stage 3b, --stop-after); the replay needs their lengths
+TARGET_FT_STEPS = 1000
 
 
 def setup_torch(threads=2):
@@ -19,17 +21,18 @@ def setup_torch(threads=2):
     torch.set_num_threads(threads)
 
 
-def heldout_problems(n=N_HELDOUT, max_value=None, max_ops=None):
-    """The raw held-out stream of the task family (or of a family with another value bound / op count)."""
+def heldout_problems(n=N_HELDOUT, max_value=None, max_ops=None, sampler="v1"):
+    """The raw held-out stream (seed HELDOUT_SEED) of a sampler: "v1" (task.gen_problem_v1, the pre-training
+    lineage, optionally with another value bound / op count) or "uniform" (task.gen_problem, the
+    shape-uniform task family)."""
     import task
-    from task import gen_problem
     saved = task.MAX_VALUE, task.MAX_OPS
     if max_value is not None:
         task.MAX_VALUE = max_value
     if max_ops is not None:
         task.MAX_OPS = max_ops
     try:
-        return _heldout(n, gen_problem)
+        return _heldout(n, task.gen_problem_v1 if sampler == "v1" else task.gen_problem)
     finally:
         task.MAX_VALUE, task.MAX_OPS = saved
 
@@ -46,50 +49,81 @@ def _heldout(n, gen_problem):
     return out
 
 
+# The shape-uniform family's held-out stream: its first RESERVED_N distinct problems are never trained
+# on (train_lm.py --sampler uniform, build_oracle.py --split train skip them); fixtures, reported
+# figures, the by-shape measurement, held-out rollouts and the bench sets draw from them only.
+RESERVED_N = 8000
+
+
+def reserved_problems(n=RESERVED_N):
+    return heldout_problems(n=n, sampler="uniform")
+
+
 def log(*a):
     print(*a, flush=True)
     sys.stdout.flush()
 
 
-# Every language-model training run in the lineage of the committed draft and target
-# (seed, steps, batch, max_value, max_ops, held_n) -- see build_all.sh
+# Every language-model training run in the lineage of the committed draft and target, in order
+# (see build_all.sh): seed, steps, batch, the family (max_value, max_ops, sampler) and what it excluded
+# ("v1:N" = the first N of the v1 held-out stream of that family, "reserved" = reserved_problems()).
 TRAIN_STREAMS = [
-    (1, 4000, 64, 999, 5, 1000),   # draft
-    (2, 6000, 32, 999, 5, 1000),   # target phase 1 (4x192)
-    (4, 3000, 32, 99, 5, 2000),    # target phase 2 (4x192)
-    (5, 300, 32, 99, 5, 2000),     # target phase 3 (grown 8x256)
+    dict(seed=1, steps=4000, batch=64, max_value=999, max_ops=5, sampler="v1", held="v1:1000"),   # draft
+    dict(seed=2, steps=6000, batch=32, max_value=999, max_ops=5, sampler="v1", held="v1:1000"),   # target phase 1 (4x192)
+    dict(seed=4, steps=3000, batch=32, max_value=99, max_ops=5, sampler="v1", held="v1:2000"),    # target phase 2 (4x192)
+    dict(seed=5, steps=300, batch=32, max_value=99, max_ops=5, sampler="v1", held="v1:2000"),     # target phase 3 (8x256)
+    # issue 14: fine-tunes on the shape-uniform family, 1..3 operations
+    dict(seed=21, steps=DRAFT_FT_STEPS, batch=64, max_value=99, max_ops=3, sampler="uniform", held="reserved"),  # draft
+    dict(seed=22, steps=TARGET_FT_STEPS, batch=32, max_value=99, max_ops=3, sampler="uniform", held="reserved"),  # target
 ]
 
 
-def trained_problems():
-    """Every problem the training runs drew (replay of train_lm.py make_batch)."""
+def stream_held(spec, max_value, max_ops):
+    """The set a training stream skips (spec as in TRAIN_STREAMS)."""
+    if spec == "reserved":
+        return set(reserved_problems())
+    kind, n = spec.split(":")
+    return set(heldout_problems(n=int(n), max_value=max_value, max_ops=max_ops, sampler=kind))
+
+
+def replay_stream(run):
+    """Every problem train_lm.py draws for one TRAIN_STREAMS run: the same rng calls as its make_batch
+    (a problem, then its wording) and its pool shuffle, in pools of 8 batches."""
     import task
-    from task import gen_problem
-    path = os.path.join(CACHE, "trained-problems.txt")
+    held = stream_held(run["held"], run["max_value"], run["max_ops"])
+    gen = task.gen_problem_v1 if run["sampler"] == "v1" else task.gen_problem
+    saved = task.MAX_VALUE, task.MAX_OPS
+    task.MAX_VALUE, task.MAX_OPS = run["max_value"], run["max_ops"]
+    seen = set()
+    try:
+        rng = random.Random(run["seed"])
+        for _ in range((run["steps"] + 7) // 8):
+            n = 0
+            while n < run["batch"] * 8:
+                e = gen(rng)
+                if e in held:
+                    continue
+                rng.random()  # wording
+                seen.add(e)
+                n += 1
+            groups = list(range(8))
+            rng.shuffle(groups)
+    finally:
+        task.MAX_VALUE, task.MAX_OPS = saved
+    return seen
+
+
+def trained_problems():
+    """Every problem the training runs drew (replay of train_lm.py make_batch), cached per TRAIN_STREAMS."""
+    import hashlib
+    key = hashlib.sha256(repr(TRAIN_STREAMS).encode()).hexdigest()[:12]
+    path = os.path.join(CACHE, "trained-problems-%s.txt" % key)
     if os.path.exists(path):
         with open(path) as f:
             return set(f.read().split())
-    saved = task.MAX_VALUE, task.MAX_OPS
     seen = set()
-    try:
-        for seed, steps, batch, mv, mo, hn in TRAIN_STREAMS:
-            held = set(heldout_problems(n=hn, max_value=mv, max_ops=mo))
-            task.MAX_VALUE, task.MAX_OPS = mv, mo
-            rng = random.Random(seed)
-            for _ in range((steps + 7) // 8):
-                n = 0
-                while n < batch * 8:
-                    e = gen_problem(rng)
-                    if e in held:
-                        continue
-                    rng.random()  # wording
-                    seen.add(e)
-                    n += 1
-                groups = list(range(8))
-                rng.shuffle(groups)
-            task.MAX_VALUE, task.MAX_OPS = saved
-    finally:
-        task.MAX_VALUE, task.MAX_OPS = saved
+    for run in TRAIN_STREAMS:
+        seen |= replay_stream(run)
     os.makedirs(CACHE, exist_ok=True)
     with open(path, "w") as f:
         f.write("\n".join(sorted(seen)))
@@ -97,7 +131,8 @@ def trained_problems():
 
 
 def eval_problems(n=N_HELDOUT):
-    """Held-out problems of the task family used for fixtures and reported figures: the held-out stream
-    minus anything a training run drew (the 2-op part of the family is small enough to collide)."""
+    """Held-out problems of the task family used for fixtures and reported figures: the reserved stream
+    minus anything a training run drew (the pre-training runs drew from another sampler, and the 1-op and
+    2-op parts of the family are small enough to collide)."""
     pre = trained_problems()
-    return [e for e in heldout_problems(n=4000) if e not in pre][:n]
+    return [e for e in reserved_problems() if e not in pre][:n]

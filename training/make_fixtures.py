@@ -19,6 +19,18 @@ from train_cls import QUERY, auc, encode_ex, metrics, predict
 from task import parse, value
 
 
+# How each committed model came to be (build_all.sh; training/README.md has the figures per stage).
+LINEAGE = {
+    "draft": {"lineage": "2x64: 4000 steps on values<=999, 2-5 ops (v1 sampler); fine-tuned 600 steps x 64 on the "
+                         "shape-uniform family (1-3 ops, values<=99)"},
+    "target": {"lineage": "4x192 (1,870,272 params) 6000 steps on values<=999, 2-5 ops; 3000 steps on values<=99, 2-5 ops; "
+                          "grown to 8x256 (grow.py, exact, rms eps 7.5e-6); 300 steps at 8x256; fine-tuned on the "
+                          "shape-uniform family (1-3 ops, values<=99)", "rms_eps": 7.5e-06},
+    "router": {"lineage": "initialised from the draft checkpoint; trained on the rollouts of the shape-uniform family"},
+    "prm": {"lineage": "initialised from the draft checkpoint; trained on the rollouts of the shape-uniform family"},
+}
+
+
 def sha256(p):
     h = hashlib.sha256()
     with open(p, "rb") as f:
@@ -89,7 +101,16 @@ def main():
     figures["prm"]["fixture"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics(pps, pys).items()}
     log("fixture figures", json.dumps({k: figures[k].get("fixture") for k in ("router", "prm")}))
 
-    manifest = {"task": "embedded arithmetic task (training/README.md)", "tokenizer": "byte-level, 258 tokens, BOS 256, EOS 257",
+    by_shape = {}
+    path = os.path.join(CACHE, "by-shape-final.json")
+    if os.path.exists(path):  # by_shape.py --ckpt .cache/target.final.pt,.cache/draft.final.pt
+        with open(path) as f:
+            for ck, rep in json.load(f).items():
+                role = os.path.basename(ck).split(".")[0]
+                by_shape[role] = {"shape_uniform_accuracy": rep["shape_uniform_accuracy"], "n": rep["n"],
+                                  "cells": {"%d ops %s" % (r["ops"], r["cell"] or "all"): r["acc"] for r in rep["rows"]}}
+    manifest = {"task": "embedded arithmetic task: Q: <expr>, values <= 99, 1-3 operations, shapes drawn uniformly "
+                        "(training/README.md)", "tokenizer": "byte-level, 258 tokens, BOS 256, EOS 257",
                 "weights": "F32", "context_length": 256, "models": []}
     for role in ("draft", "target", "router", "prm"):
         model, c = ck[role]
@@ -103,6 +124,9 @@ def main():
                                    "input": "BOS + context + step (no trailing blank line) + query",
                                    "output": "sigmoid(logit[Y] - logit[N]) at the last position"}
             entry["init"] = c["args"].get("init") and os.path.basename(c["args"]["init"])
+        entry.update(LINEAGE.get(role, {}))
+        if role in by_shape:
+            entry["figures"]["by_shape"] = by_shape[role]
         manifest["models"].append(entry)
     extra = os.path.join(CACHE, "speed.json")
     if os.path.exists(extra):

@@ -10,8 +10,9 @@ import re
 
 MAX_VALUE = 99       # every intermediate value (and the result) lies in [0, MAX_VALUE]
 WIDE_MAX_VALUE = 999  # the wider family used to pre-train the draft and the target (training/README.md)
-MIN_OPS = 2
-MAX_OPS = 3          # operations per question (the models were trained on 2..5, see training/README.md)
+MIN_OPS = 1
+MAX_OPS = 3          # operations per question of the task family (gen_problem, the shape-uniform sampler)
+V1_MIN_OPS = 2       # the first sampler (gen_problem_v1) drew 2..MAX_OPS; the pre-training runs used it
 MAX_ADD_LITERAL = 99  # literals are 0..99
 MAX_MUL_SMALL = 9     # in a product one side is <= 9 ...
 MAX_MUL_LARGE = 99    # ... and the other side <= 99
@@ -137,14 +138,82 @@ def _valid(node):
     return _ok_node(op, value(l), value(r))
 
 
-def gen_problem(rng, min_ops=None, max_ops=None):
-    min_ops = MIN_OPS if min_ops is None else min_ops
+def gen_problem_v1(rng, min_ops=None, max_ops=None):
+    """The first sampler (pre-training lineage of the committed models; replayed by common.trained_problems):
+    uniform op count, a random tree whose shape follows the random split, rejection on the bounds. Because
+    rejection is per tree, easy shapes dominate (about 70% 2-op problems, few nested ones)."""
+    min_ops = V1_MIN_OPS if min_ops is None else min_ops
     max_ops = MAX_OPS if max_ops is None else max_ops
     while True:
         k = rng.randint(min_ops, max_ops)
         t = _rand_tree(rng, k)
         if _valid(t):
             return to_text(t)
+
+
+def tree_shapes(k):
+    """Every binary-tree shape with k internal nodes, as strings over 'x' (leaf) and '(l r)'; Catalan(k) of them."""
+    if k == 0:
+        return ["x"]
+    return ["(%s %s)" % (l, r) for lk in range(k) for l in tree_shapes(lk) for r in tree_shapes(k - 1 - lk)]
+
+
+def shape_of(node):
+    """The tree shape of an AST, in tree_shapes' notation (operators and literals erased)."""
+    return "x" if isinstance(node, int) else "(%s %s)" % (shape_of(node[1]), shape_of(node[2]))
+
+
+def paren_depth(expr):
+    """Nesting depth of the parentheses in the printed question ("a-(b-(c-d))" -> 2)."""
+    depth = best = 0
+    for ch in expr:
+        depth += ch == "("
+        depth -= ch == ")"
+        best = max(best, depth)
+    return best
+
+
+def _split_shape(shape):
+    """'(L R)' -> (L, R) at the top level."""
+    inner, depth = shape[1:-1], 0
+    for i, ch in enumerate(inner):
+        depth += ch == "("
+        depth -= ch == ")"
+        if ch == " " and depth == 0:
+            return inner[:i], inner[i + 1:]
+    raise ValueError(shape)
+
+
+def _fill_shape(rng, shape):
+    """Random operators and literals on a fixed tree shape (products prefer a one-digit literal side)."""
+    if shape == "x":
+        return rng.randint(0, MAX_ADD_LITERAL)
+    ls, rs = _split_shape(shape)
+    op = rng.choice(OPS)
+    l, r = _fill_shape(rng, ls), _fill_shape(rng, rs)
+    if op == "*":
+        if isinstance(r, int) and rng.random() < 0.7:
+            r = rng.randint(2, 9)
+        elif isinstance(l, int) and rng.random() < 0.7:
+            l = rng.randint(2, 9)
+    return (op, l, r)
+
+
+def gen_problem_of_shape(rng, shape):
+    while True:
+        t = _fill_shape(rng, shape)
+        if _valid(t):
+            return to_text(t)
+
+
+def gen_problem(rng, min_ops=None, max_ops=None):
+    """The task family's sampler, uniform over SHAPES: the op count uniformly in [min_ops, max_ops], then
+    one of its Catalan(k) tree shapes uniformly, then operators and literals, rejection-sampled on the
+    bounds within that shape (so a hard shape is as frequent as an easy one)."""
+    min_ops = MIN_OPS if min_ops is None else min_ops
+    max_ops = MAX_OPS if max_ops is None else max_ops
+    k = rng.randint(min_ops, max_ops)
+    return gen_problem_of_shape(rng, rng.choice(tree_shapes(k)))
 
 
 # --- solving / stepping -----------------------------------------------------------------------
@@ -258,6 +327,12 @@ if __name__ == "__main__":
         for stp in solution_steps(e, rng.random() < 0.5):
             s, st = check_step(st, stp)
             assert s == 1, (e, stp)
+    assert [len(tree_shapes(k)) for k in range(5)] == [1, 1, 2, 5, 14]
+    assert shape_of(parse("59-(92-(83-8))")) == "(x (x (x x)))" and paren_depth("59-(92-(83-8))") == 2
+    assert solution_steps("12+7", False) == ["12+7=19", "A: 19"]
+    from collections import Counter
+    cnt = Counter(shape_of(parse(gen_problem(rng))) for _ in range(8000))
+    assert len(cnt) == 8 and min(cnt.values()) > 8000 / 15 * 0.8, cnt
     lens = [len(full_text(gen_problem(rng), True)) for _ in range(2000)]
     print("max len", max(lens), "mean", sum(lens) / len(lens))
     print("ok")

@@ -49,6 +49,13 @@ def read_rows(paths):
     return rows
 
 
+def validation_problems(rows, rng, frac):
+    """The validation split, by problem (model selection only; never the held-out rollouts)."""
+    probs = sorted(set(r["problem"] for r in rows))
+    rng.shuffle(probs)
+    return set(probs[: int(len(probs) * frac)])
+
+
 def encode_ex(ex):
     c, s, y = ex
     return [BOS] + encode(c + s + QUERY), y
@@ -116,16 +123,16 @@ def main():
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--val-frac", type=float, default=0.1)
+    ap.add_argument("--select", choices=["auc", "acc"], default="auc",
+                    help="checkpoint selection on the validation split's ROC-AUC (both roles since issue 14) or accuracy")
+    ap.add_argument("--evals", type=int, default=12, help="validation evaluations over the run")
     a = ap.parse_args()
     setup_torch(a.threads)
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
 
     rows = read_rows(a.train)
-    # split validation by problem (model selection), never the held-out fixture
-    probs = sorted(set(r["problem"] for r in rows))
-    rng.shuffle(probs)
-    valp = set(probs[: int(len(probs) * a.val_frac)])
+    valp = validation_problems(rows, rng, a.val_frac)
     tr = [encode_ex(e) for e in examples([r for r in rows if r["problem"] not in valp], a.role)]
     va = [encode_ex(e) for e in examples([r for r in rows if r["problem"] in valp], a.role)]
     he = [encode_ex(e) for e in examples(read_rows(a.heldout), a.role)]
@@ -150,7 +157,7 @@ def main():
     best = (-1.0, None)
     order = []
     step = 0
-    eval_every = max(50, steps // 12)
+    eval_every = max(50, steps // a.evals)
     while step < steps:
         if not order:
             order = list(range(len(tr)))
@@ -172,7 +179,7 @@ def main():
         opt.step()
         if step % eval_every == 0 or step == steps:
             m = metrics(predict(model, va), [yy for _, yy in va])
-            key = m["auc"] if a.role == "router" else m["acc"]
+            key = m[a.select]
             log("step %d/%d loss %.4f val %s elapsed %.0fs" % (step, steps, loss.item(), json.dumps(m), time.time() - t0))
             if key > best[0]:
                 best = (key, {k: v.clone() for k, v in model.state_dict().items()}, step)

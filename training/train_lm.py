@@ -14,12 +14,12 @@ import torch.nn.functional as F
 
 import task
 
-from common import CACHE, heldout_problems, log, setup_torch
+from common import CACHE, heldout_problems, log, reserved_problems, setup_torch
 from model import BOS, EOS, LM, Config, encode, greedy_generate, decode
-from task import full_text, gen_problem, parse, prompt_text, value, final_answer
+from task import full_text, parse, prompt_text, value, final_answer
 
 
-def make_batch(rng, batch, held):
+def make_batch(rng, batch, held, gen_problem):
     seqs, starts = [], []
     while len(seqs) < batch:
         e = gen_problem(rng)
@@ -82,6 +82,11 @@ def main():
                     help="train on the family with this bound on intermediate values (default: task.MAX_VALUE)")
     ap.add_argument("--max-ops", type=int, default=None,
                     help="train on the family with at most this many operations (default: task.MAX_OPS)")
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="end after this many steps, the lr schedule still following --steps (a time box)")
+    ap.add_argument("--sampler", choices=["v1", "uniform"], default="uniform",
+                    help="v1: the pre-training sampler (task.gen_problem_v1, skips the first --held-n of its held-out "
+                         "stream); uniform: the shape-uniform task family (task.gen_problem, skips common.reserved_problems)")
     a = ap.parse_args()
     if a.max_value is not None:
         task.MAX_VALUE = a.max_value
@@ -93,7 +98,12 @@ def main():
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
     os.makedirs(CACHE, exist_ok=True)
-    held_list = heldout_problems(n=a.held_n, max_value=a.max_value, max_ops=a.max_ops)  # never trained on
+    if a.sampler == "v1":
+        held_list = heldout_problems(n=a.held_n, max_value=a.max_value, max_ops=a.max_ops)  # never trained on
+        gen_problem = task.gen_problem_v1
+    else:
+        held_list = reserved_problems()
+        gen_problem = task.gen_problem
     held = set(held_list)
     evalset = held_list[-a.eval_n:]  # the fixtures use the first problems; monitor on the last ones
 
@@ -115,7 +125,8 @@ def main():
     t0 = time.time()
     pool = []
     ema = None
-    for step in range(1, a.steps + 1):
+    last = a.steps if a.stop_after is None else min(a.steps, a.stop_after)
+    for step in range(1, last + 1):
         if a.threads_file and step % 20 == 0 and os.path.exists(a.threads_file):
             try:
                 n = int(open(a.threads_file).read().strip())
@@ -126,7 +137,7 @@ def main():
             except ValueError:
                 pass
         if not pool:  # length-bucketed batches: sort 8 batches' worth by length, split, shuffle
-            seqs, starts = make_batch(rng, a.batch * 8, held)
+            seqs, starts = make_batch(rng, a.batch * 8, held, gen_problem)
             order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
             groups = [order[i:i + a.batch] for i in range(0, len(order), a.batch)]
             rng.shuffle(groups)
@@ -148,13 +159,13 @@ def main():
         ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
         if step % 50 == 0:
             log("step %d loss %.4f lr %.2e elapsed %.0fs" % (step, ema, lr, time.time() - t0))
-        if step % a.ckpt_every == 0 or step == a.steps:
+        if step % a.ckpt_every == 0 or step == last:
             ck = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step, "args": vars(a),
                   "elapsed": time.time() - t0}
             torch.save(ck, os.path.join(CACHE, "%s.pt" % a.role))
             if a.keep_ckpts:
                 torch.save(ck, os.path.join(CACHE, "%s.step%d.pt" % (a.role, step)))
-        if step % a.eval_every == 0 or step == a.steps:
+        if step % a.eval_every == 0 or step == last:
             acc = evaluate(model, evalset)
             log("EVAL step %d acc %.3f elapsed %.0fs" % (step, acc, time.time() - t0))
     log("DONE elapsed %.0fs" % (time.time() - t0))
