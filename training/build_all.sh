@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=/usr/bin/python3
+export OPENBLAS_NUM_THREADS=1   # torch's BLAS (Debian: the libblas.so.3 alternative; see training/README.md)
 mkdir -p .cache
 LM="$PY train_lm.py --eval-every 1000000"
 LM1="$LM --sampler v1"
@@ -38,27 +39,48 @@ $LM1 --role target --layers 8 --d 256 --heads 4 --ff 704 --init .cache/target.gr
     > .cache/target.log 2>&1
 cp .cache/target.pt .cache/target.final.pt
 
-# 4. step-by-step rollouts on the task family (values <= 99, 2..3 operations; oracle policy + 25%
-#    draft-only) for router / prm data
-$PY build_oracle.py --split train --n 8000 --draft-frac 0.25 --seed 11 --threads 1 \
-    --out .cache/oracle-train.jsonl > .cache/oracle-train.log 2>&1 &
-O_PID=$!
-$PY build_oracle.py --split heldout --n 300 --offset 200 --draft-frac 0.25 --seed 12 --threads 1 \
+# 3b. issue 14: both fine-tuned on the shape-uniform family (1..3 operations, values <= 99; task.gen_problem
+#     draws the op count, then the tree shape uniformly), skipping common.reserved_problems. Time-boxed with
+#     --stop-after (the lr schedule follows --steps); common.TRAIN_STREAMS replays exactly these streams.
+$LM --role draft_ft --layers 2 --d 64 --heads 2 --ff 192 --init .cache/draft.final.pt \
+    --steps 600 --stop-after 400 --batch 64 --lr 1e-3 --warmup 20 --seed 21 --threads 1 --max-value 99 --max-ops 3 \
+    > .cache/draft_ft.log 2>&1
+#     The target: 300 steps of a planned 1000 on the uniform family (1-op questions learnt, but the
+#     right-nested 3-op shapes got worse), then 700 steps on the focus mix (half uniform, half the
+#     right-nested 3-op shapes; task.gen_problem_focus).
+$LM --role target_ft1 --layers 8 --d 256 --heads 4 --ff 704 --init .cache/target.final.pt \
+    --steps 1000 --stop-after 300 --batch 32 --lr 4e-4 --warmup 20 --seed 22 --threads 1 --max-value 99 --max-ops 3 \
+    > .cache/target_ft1.log 2>&1
+$LM --role target_ft2 --sampler focus --layers 8 --d 256 --heads 4 --ff 704 --init .cache/target_ft1.pt \
+    --steps 700 --batch 32 --lr 3.5e-4 --warmup 10 --seed 23 --threads 1 --max-value 99 --max-ops 3 \
+    > .cache/target_ft2.log 2>&1
+cp .cache/draft.final.pt .cache/draft.imported.pt   # the pre-issue-14 models, for the by-shape "before" table
+cp .cache/target.final.pt .cache/target.imported.pt
+cp .cache/draft_ft.pt .cache/draft.final.pt
+cp .cache/target_ft2.pt .cache/target.final.pt
+$PY by_shape.py --ckpt .cache/target.imported.pt,.cache/draft.imported.pt --json-out .cache/by-shape-before.json \
+    > .cache/by-shape-before.log 2>&1
+$PY by_shape.py --ckpt .cache/target.final.pt,.cache/draft.final.pt --json-out .cache/by-shape-final.json \
+    > .cache/by-shape-final.log 2>&1
+
+# 4. step-by-step rollouts on the task family (oracle policy + 25% draft-only) for router / prm data
+$PY build_oracle.py --split train --n ORACLE_N --draft-frac 0.25 --seed 11 --threads 1 \
+    --out .cache/oracle-train.jsonl > .cache/oracle-train.log 2>&1
+$PY build_oracle.py --split heldout --n 600 --offset 1000 --draft-frac 0.25 --seed 12 --threads 1 \
     --out .cache/oracle-heldout.jsonl > .cache/oracle-heldout.log 2>&1
-wait $O_PID
 
-# 5. router and prm (2x64, initialised from the draft checkpoint), side by side
-$PY train_cls.py --role router --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
-    --init .cache/draft.final.pt --epochs 5 --batch 64 --lr 1e-3 --threads 1 > .cache/router.log 2>&1 &
-R_PID=$!
-$PY train_cls.py --role prm --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
-    --init .cache/draft.final.pt --epochs 5 --batch 64 --lr 1e-3 --threads 1 > .cache/prm.log 2>&1 &
-P_PID=$!
-wait $R_PID $P_PID
+# 5. router and prm (2x64, initialised from the fine-tuned draft), same data, epochs and selection
+#    (validation ROC-AUC on a 10% split of the training rollouts, by problem)
+for role in router prm; do
+  $PY train_cls.py --role $role --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
+      --init .cache/draft.final.pt --epochs CLS_EPOCHS --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1
+done
+$PY router_scores.py > .cache/router-scores.log 2>&1   # held-out router scores + draft confidences, logistic combination
 
-# 6. export GGUF (F32), speed, fixtures, manifest
+# 6. export GGUF (F32), speed, fixtures, manifest, bench problem sets
 for r in draft target router prm; do $PY export.py .cache/$r.final.pt $r; done
 (cd .. && node training/measure-speed.mjs --threads 1 --json-out training/.cache/speed.json \
     models/draft.gguf models/target.gguf) || true
 $PY make_fixtures.py
-echo "done: models/*.gguf, models/manifest.json, test/fixtures/models/*.jsonl"
+$PY ../bench/make-problems.py
+echo "done: models/*.gguf, models/manifest.json, test/fixtures/models/*.jsonl, bench/problems/*.jsonl"

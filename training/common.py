@@ -13,7 +13,8 @@ FIXTURES = os.path.join(ROOT, "test", "fixtures", "models")
 HELDOUT_SEED = 987654321   # held-out problems (fixtures, evaluation); never trained on
 N_HELDOUT = 1000
 DRAFT_FT_STEPS = 400      # issue 14 fine-tunes (build_all.sh stage 3b, --stop-after); the replay needs their lengths
-TARGET_FT_STEPS = 1000
+TARGET_FT_STEPS = 300     # the uniform fine-tune was stopped at 300 (right-nested shapes got worse) ...
+TARGET_FT2_STEPS = 700    # ... and continued on the focus mix
 
 
 def setup_torch(threads=2):
@@ -75,6 +76,7 @@ TRAIN_STREAMS = [
     # issue 14: fine-tunes on the shape-uniform family, 1..3 operations
     dict(seed=21, steps=DRAFT_FT_STEPS, batch=64, max_value=99, max_ops=3, sampler="uniform", held="reserved"),  # draft
     dict(seed=22, steps=TARGET_FT_STEPS, batch=32, max_value=99, max_ops=3, sampler="uniform", held="reserved"),  # target
+    dict(seed=23, steps=TARGET_FT2_STEPS, batch=32, max_value=99, max_ops=3, sampler="focus", held="reserved"),  # target, 2nd
 ]
 
 
@@ -91,7 +93,7 @@ def replay_stream(run):
     (a problem, then its wording) and its pool shuffle, in pools of 8 batches."""
     import task
     held = stream_held(run["held"], run["max_value"], run["max_ops"])
-    gen = task.gen_problem_v1 if run["sampler"] == "v1" else task.gen_problem
+    gen = {"v1": task.gen_problem_v1, "uniform": task.gen_problem, "focus": task.gen_problem_focus}[run["sampler"]]
     saved = task.MAX_VALUE, task.MAX_OPS
     task.MAX_VALUE, task.MAX_OPS = run["max_value"], run["max_ops"]
     seen = set()

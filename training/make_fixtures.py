@@ -21,13 +21,16 @@ from task import parse, value
 
 # How each committed model came to be (build_all.sh; training/README.md has the figures per stage).
 LINEAGE = {
-    "draft": {"lineage": "2x64: 4000 steps on values<=999, 2-5 ops (v1 sampler); fine-tuned 600 steps x 64 on the "
-                         "shape-uniform family (1-3 ops, values<=99)"},
+    "draft": {"lineage": "2x64: 4000 steps on values<=999, 2-5 ops (v1 sampler); fine-tuned 400 steps x 64 (of a 600-step "
+                         "cosine schedule) on the shape-uniform family (1-3 ops, values<=99)"},
     "target": {"lineage": "4x192 (1,870,272 params) 6000 steps on values<=999, 2-5 ops; 3000 steps on values<=99, 2-5 ops; "
-                          "grown to 8x256 (grow.py, exact, rms eps 7.5e-6); 300 steps at 8x256; fine-tuned on the "
-                          "shape-uniform family (1-3 ops, values<=99)", "rms_eps": 7.5e-06},
-    "router": {"lineage": "initialised from the draft checkpoint; trained on the rollouts of the shape-uniform family"},
-    "prm": {"lineage": "initialised from the draft checkpoint; trained on the rollouts of the shape-uniform family"},
+                          "grown to 8x256 (grow.py, exact, rms eps 7.5e-6); 300 steps at 8x256; fine-tuned 300 steps "
+                          "x 32 on the shape-uniform family (1-3 ops, values<=99), then 700 steps x 32 on the focus mix "
+                          "(half uniform, half right-nested 3-op shapes)", "rms_eps": 7.5e-06},
+    "router": {"lineage": "initialised from the fine-tuned draft; 10 epochs on 38,151 rollout rows (12,000 problems of "
+                          "the shape-uniform family), selection on validation ROC-AUC"},
+    "prm": {"lineage": "initialised from the fine-tuned draft; 10 epochs on the same rollouts (draft and target steps), "
+                       "selection on validation ROC-AUC"},
 }
 
 
@@ -105,8 +108,8 @@ def main():
     path = os.path.join(CACHE, "by-shape-final.json")
     if os.path.exists(path):  # by_shape.py --ckpt .cache/target.final.pt,.cache/draft.final.pt
         with open(path) as f:
-            for ck, rep in json.load(f).items():
-                role = os.path.basename(ck).split(".")[0]
+            for ck_path, rep in json.load(f).items():
+                role = os.path.basename(ck_path).split(".")[0]
                 by_shape[role] = {"shape_uniform_accuracy": rep["shape_uniform_accuracy"], "n": rep["n"],
                                   "cells": {"%d ops %s" % (r["ops"], r["cell"] or "all"): r["acc"] for r in rep["rows"]}}
     manifest = {"task": "embedded arithmetic task: Q: <expr>, values <= 99, 1-3 operations, shapes drawn uniformly "
@@ -129,9 +132,15 @@ def main():
             entry["figures"]["by_shape"] = by_shape[role]
         manifest["models"].append(entry)
     extra = os.path.join(CACHE, "speed.json")
+    old_manifest = os.path.join(MODELS, "manifest.json")
     if os.path.exists(extra):
         with open(extra) as f:
             manifest["speed"] = json.load(f)
+    elif os.path.exists(old_manifest):  # no new speed run: keep the last measured figures (their date says when)
+        with open(old_manifest) as f:
+            speed = json.load(f).get("speed")
+        if speed:
+            manifest["speed"] = speed
     with open(os.path.join(MODELS, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")

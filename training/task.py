@@ -216,6 +216,18 @@ def gen_problem(rng, min_ops=None, max_ops=None):
     return gen_problem_of_shape(rng, rng.choice(tree_shapes(k)))
 
 
+# The 3-op shapes the first sampler starved (nested to the right); the focus mix trains them harder.
+FOCUS_SHAPES = ["(x (x (x x)))", "(x ((x x) x))", "((x x) (x x))"]
+
+
+def gen_problem_focus(rng, min_ops=None, max_ops=None):
+    """Training mix for the target's second fine-tune: half the shape-uniform family, half the FOCUS_SHAPES
+    (uniformly among them). Every problem is still of the family; only the mix of shapes differs."""
+    if rng.random() < 0.5:
+        return gen_problem(rng, min_ops, max_ops)
+    return gen_problem_of_shape(rng, rng.choice(FOCUS_SHAPES))
+
+
 # --- solving / stepping -----------------------------------------------------------------------
 
 def reducible(node):

@@ -84,9 +84,10 @@ def main():
                     help="train on the family with at most this many operations (default: task.MAX_OPS)")
     ap.add_argument("--stop-after", type=int, default=None,
                     help="end after this many steps, the lr schedule still following --steps (a time box)")
-    ap.add_argument("--sampler", choices=["v1", "uniform"], default="uniform",
+    ap.add_argument("--sampler", choices=["v1", "uniform", "focus"], default="uniform",
                     help="v1: the pre-training sampler (task.gen_problem_v1, skips the first --held-n of its held-out "
-                         "stream); uniform: the shape-uniform task family (task.gen_problem, skips common.reserved_problems)")
+                         "stream); uniform: the shape-uniform task family (task.gen_problem, skips common.reserved_problems); "
+                         "focus: half of it, half the right-nested 3-op shapes (task.gen_problem_focus, same skip)")
     a = ap.parse_args()
     if a.max_value is not None:
         task.MAX_VALUE = a.max_value
@@ -103,7 +104,7 @@ def main():
         gen_problem = task.gen_problem_v1
     else:
         held_list = reserved_problems()
-        gen_problem = task.gen_problem
+        gen_problem = task.gen_problem if a.sampler == "uniform" else task.gen_problem_focus
     held = set(held_list)
     evalset = held_list[-a.eval_n:]  # the fixtures use the first problems; monitor on the last ones
 

@@ -1,7 +1,7 @@
 // The embedded model suite (models/*.gguf), re-measured through node-llama-cpp on fixed held-out fixtures:
 // - export fidelity: greedy outputs equal the PyTorch greedy outputs stored in greedy.jsonl (>= 99%)
 // - accuracy regression: draft final-answer accuracy in its band, target above its floor
-// - router ROC-AUC / accuracy and PRM accuracy on the held-out oracle fixture above documented floors
+// - router and PRM ROC-AUC / accuracy on the held-out oracle fixture above documented floors
 // Figures and floors: training/README.md. Fixtures: training/make_fixtures.py.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -10,11 +10,12 @@ import path from "node:path";
 import { classify, finalAnswer, greedy, load, modelsDir, readJsonl, rocAuc, type Loaded, type Role } from "./helpers.js";
 
 // Floors sit a few points below the measured values (training/README.md).
-const DRAFT_ACC_BAND: [number, number] = [0.3, 0.7];
-const TARGET_ACC_FLOOR = 0.94;  // measured 0.970 on this fixture (0.965 on 1000 held-out)
-const ROUTER_AUC_FLOOR = 0.88;  // measured 0.914 on this fixture (0.917 on the full held-out oracle set)
-const ROUTER_ACC_FLOOR = 0.76;  // measured 0.797 (threshold 0.5; balanced training)
-const PRM_ACC_FLOOR = 0.81;     // measured 0.842 (threshold 0.5)
+const DRAFT_ACC_BAND: [number, number] = [0.45, 0.85]; // measured 0.725 on this fixture (0.682 on 1000 held-out, 0.612 mean over shapes)
+const TARGET_ACC_FLOOR = 0.97;  // measured 1.000 on this fixture (0.996 on 1000 held-out)
+const ROUTER_AUC_FLOOR = 0.92;  // measured 0.945 on this fixture (0.9445 on the full held-out oracle set)
+const ROUTER_ACC_FLOOR = 0.85;  // measured 0.885 (threshold 0.5; balanced training)
+const PRM_ACC_FLOOR = 0.91;     // measured 0.942 (threshold 0.5; always "correct" would score 0.870 here)
+const PRM_AUC_FLOOR = 0.92;     // measured 0.955
 const GREEDY_MATCH_FLOOR = 0.99;
 const PROB_TOLERANCE = 1e-3;
 
@@ -125,12 +126,14 @@ for (const role of ["router", "prm"] as const satisfies readonly Role[]) {
 
         test("quality on the held-out oracle fixture", (t) => {
             const acc = ps.filter((p, i) => (p >= 0.5 ? 1 : 0) === labels[i]).length / ps.length;
-            t.diagnostic(`${role}: accuracy ${acc.toFixed(4)}${role === "router" ? `, ROC-AUC ${rocAuc(ps, labels).toFixed(4)}` : ""} (n=${ps.length})`);
+            t.diagnostic(`${role}: accuracy ${acc.toFixed(4)}, ROC-AUC ${rocAuc(ps, labels).toFixed(4)} (n=${ps.length})`);
             if (role === "router") {
                 const auc = rocAuc(ps, labels);
                 assert.ok(auc >= ROUTER_AUC_FLOOR, `router ROC-AUC ${auc}`);
                 assert.ok(acc >= ROUTER_ACC_FLOOR, `router accuracy ${acc}`);
             } else {
+                const auc = rocAuc(ps, labels);
+                assert.ok(auc >= PRM_AUC_FLOOR, `prm ROC-AUC ${auc}`);
                 assert.ok(acc >= PRM_ACC_FLOOR, `prm accuracy ${acc}`);
             }
         });
