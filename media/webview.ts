@@ -169,6 +169,8 @@ function renderSummary(): void {
   }
   // The engine's warnings about this answer (e.g. a question outside the embedded models' family): next to it, never hidden.
   for (const w of r.warnings ?? []) summaryEl.append(el("p", "run-warning", `Warning: ${w}`));
+  // How the run differed from what was asked, without touching the answer (e.g. token-level speculation off for this pair).
+  for (const n of r.notices ?? []) summaryEl.append(el("p", "run-notice", `Note: ${n}`));
   const share = el("div", "share");
   const d = el("span", "share-draft");
   d.style.width = `${s.draftShare * 100}%`;

@@ -84,7 +84,10 @@ export async function runReason(question: string, o: Record<string, unknown>): P
         ? undefined
         : (e) => {
             if (e.type === "step-decided") printStep(e);
-            else if (e.type === "run-started") for (const w of e.warnings ?? []) process.stderr.write(`arbitrage: warning: ${w}\n`);
+            else if (e.type === "run-started") {
+              for (const w of e.warnings ?? []) process.stderr.write(`arbitrage: warning: ${w}\n`);
+              for (const n of e.notices ?? []) process.stderr.write(`arbitrage: note: ${n}\n`);
+            }
           },
     });
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);

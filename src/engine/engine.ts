@@ -352,7 +352,7 @@ export class ArbitrageEngine {
     if (signal?.aborted) throw cancelledError();
     const emit = (e: EngineEvent) => hooks.onEvent?.(e);
     const started = performance.now();
-    const { request, judges, router, scorer, warnings } = await this.begin(question, options, signal, emit, hooks.rollout);
+    const { request, judges, router, scorer, warnings, notices } = await this.begin(question, options, signal, emit, hooks.rollout);
 
     const steps: StepRecord[] = [];
     let finishReason: FinishReason = "max-steps";
@@ -409,6 +409,7 @@ export class ArbitrageEngine {
     if (options.policy === "arbitrage") result.stats.router = this.describeRouter(options.router ?? this.config.router);
     result.stats.gpu = this.gpu;
     if (warnings.length > 0) result.warnings = warnings;
+    if (notices.length > 0) result.notices = notices;
     emit({ type: "finished", result });
     return result;
   }
@@ -451,7 +452,8 @@ export class ArbitrageEngine {
     }
     const tokenSpec = planTokenSpeculation(options, { draft: draft.session, target: target.session }, this.sameTokenizer);
     const warnings = embeddedTaskWarnings(question, [draft.check, target.check]);
-    if (tokenSpec.warning) warnings.push(tokenSpec.warning);
+    // Token speculation off changes the timing, not the answer: a notice, not a warning against the answer.
+    const notices = tokenSpec.notice ? [tokenSpec.notice] : [];
     emit({
       type: "run-started",
       question,
@@ -459,6 +461,7 @@ export class ArbitrageEngine {
       threshold: options.threshold,
       prompt: prompts.target.text,
       ...(warnings.length > 0 ? { warnings } : {}),
+      ...(notices.length > 0 ? { notices } : {}),
     });
     const router = routerJudge?.judge;
     const scorer = scorerJudge?.judge;
@@ -474,7 +477,7 @@ export class ArbitrageEngine {
       signal,
       emit,
     });
-    return { request, judges, router, scorer, warnings };
+    return { request, judges, router, scorer, warnings, notices };
   }
 
   /** Hands committed text to every model that did not write it; they evaluate it lazily. */

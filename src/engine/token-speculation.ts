@@ -8,12 +8,12 @@ import type { ModelRole, ReasonOptions } from "./types.js";
  * draft's proposals overwrite its open candidate, so they are made only where the target writes
  * a step the draft's own candidate lost (arbitrage, rsd) or never had: not for the oracle, which
  * keeps both candidates open until it compares them. Where the pair cannot do it the target writes its steps alone — the same text, only
- * slower — and the request carries a warning saying why, so nobody reads the timing as
+ * slower — and the request carries a notice (not a warning against the answer) saying why, so nobody reads the timing as
  * speculation's.
  */
 export interface TokenSpeculationPlan {
   speculation: TokenSpeculation | null;
-  warning: string | null;
+  notice: string | null;
 }
 
 export function planTokenSpeculation(
@@ -22,11 +22,11 @@ export function planTokenSpeculation(
   sameTokenizer: boolean,
 ): TokenSpeculationPlan {
   const wanted = options.policy === "speculative" || (options.tokenSpeculation && options.policy !== "draft");
-  if (!wanted) return { speculation: null, warning: null };
+  if (!wanted) return { speculation: null, notice: null };
   if (options.policy === "oracle") {
     return {
       speculation: null,
-      warning:
+      notice:
         "Token-level speculation is off for the oracle: it keeps the draft's step open until both are scored, and the draft's proposals would overwrite it.",
     };
   }
@@ -43,8 +43,8 @@ export function planTokenSpeculation(
   if (why !== null) {
     return {
       speculation: null,
-      warning: `Token-level speculation is off for this request: ${why}. The target writes its steps alone (the same text, without the speedup).`,
+      notice: `Token-level speculation is off for this request: ${why}. The target writes its steps alone (the same text, without the speedup).`,
     };
   }
-  return { speculation: { proposer: proposer!, maxTokens: options.draftTokens }, warning: null };
+  return { speculation: { proposer: proposer!, maxTokens: options.draftTokens }, notice: null };
 }

@@ -249,11 +249,13 @@ export interface ReasonResult {
   stats: RunStats;
   /** Why this answer should not be trusted, e.g. a question outside the embedded models' training family; absent when none. */
   warnings?: string[];
+  /** How the request ran differently from what it asked, without affecting the answer (e.g. token-level speculation off for this pair); absent when none. */
+  notices?: string[];
 }
 
 /** Streamed while reasoning. */
 export type EngineEvent =
-  | { type: "run-started"; question: string; policy: Policy; threshold: number; prompt: string; warnings?: string[] }
+  | { type: "run-started"; question: string; policy: Policy; threshold: number; prompt: string; warnings?: string[]; notices?: string[] }
   | { type: "step-started"; index: number; model: ModelRole }
   | { type: "token"; index: number; model: ModelRole; text: string }
   | { type: "step-discarded"; index: number; model: ModelRole; text: string; reason: string }

@@ -101,6 +101,7 @@ export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler
             threshold = e.threshold;
             // The engine's warnings (its own text, e.g. a question outside the embedded models' family) come before any step.
             for (const w of e.warnings ?? []) stream.markdown(safeMarkdown(`> **Warning:** ${escapeChatMarkdown(w)}\n\n`));
+            for (const n of e.notices ?? []) stream.markdown(safeMarkdown(`> **Note:** ${escapeChatMarkdown(n)}\n\n`));
           } else if (e.type === "step-started") stream.progress(`Step ${e.index + 1}: ${e.model} writing…`);
           else if (e.type === "step-decided") {
             steps++;

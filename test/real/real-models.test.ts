@@ -231,8 +231,8 @@ describe("real models: token-level speculation needs a shared tokenizer (SmolLM2
     assert.equal(spec.stats.verification.rounds, 0);
     assert.equal(spec.stats.meters.draft.evaluated, 0, "the draft never runs");
     assert.ok(
-      spec.warnings?.some((w) => /Token-level speculation is off for this request: the draft and target tokenizers differ/.test(w)),
-      JSON.stringify(spec.warnings),
+      spec.notices?.some((w) => /Token-level speculation is off for this request: the draft and target tokenizers differ/.test(w)),
+      JSON.stringify(spec.notices),
     );
   });
 });

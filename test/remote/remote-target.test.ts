@@ -116,13 +116,13 @@ describe("remote target on a real llama-server (embedded target GGUF)", () => {
       assert.equal(spec.stats.meters.draft.evaluated, 0, "the draft proposes nothing");
       assert.equal(spec.stats.remote!.target!.calls, spec.steps.length, "one server call per step");
       assert.ok(
-        spec.warnings?.some((w) => /Token-level speculation is off for this request: the target runs on a server/.test(w)),
-        JSON.stringify(spec.warnings),
+        spec.notices?.some((w) => /Token-level speculation is off for this request: the target runs on a server/.test(w)),
+        JSON.stringify(spec.notices),
       );
       const arb = await remote.reason(q, { ...OPTIONS, threshold: 0.3, tokenSpeculation: true });
       const arbPlain = await remote.reason(q, { ...OPTIONS, threshold: 0.3 });
       assert.deepEqual(texts(arb), texts(arbPlain), q);
-      assert.ok(arb.warnings?.some((w) => /Token-level speculation is off/.test(w)));
+      assert.ok(arb.notices?.some((w) => /Token-level speculation is off/.test(w)));
     }
   });
 
