@@ -33,9 +33,15 @@ def main():
     ap.add_argument("--offset", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--fixture", action="store_true")
+    ap.add_argument("--problems", default=None, help='a JSONL problem file ({"question", ...} per line) instead of the held-out problems')
     a = ap.parse_args()
     setup_torch(a.threads)
-    problems = eval_problems()[a.offset:a.offset + a.n]
+    if a.problems:
+        with open(a.problems) as f:
+            problems = [json.loads(l)["question"] for l in f if l.strip()]
+        a.n = len(problems)
+    else:
+        problems = eval_problems()[a.offset:a.offset + a.n]
     if a.fixture:
         texts = {}
         for role in ("draft", "target"):
