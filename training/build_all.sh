@@ -64,7 +64,7 @@ $PY by_shape.py --ckpt .cache/target.final.pt,.cache/draft.final.pt --json-out .
     > .cache/by-shape-final.log 2>&1
 
 # 4. step-by-step rollouts on the task family (oracle policy + 25% draft-only) for router / prm data
-$PY build_oracle.py --split train --n ORACLE_N --draft-frac 0.25 --seed 11 --threads 1 \
+$PY build_oracle.py --split train --n 12000 --draft-frac 0.25 --seed 11 --threads 1 \
     --out .cache/oracle-train.jsonl > .cache/oracle-train.log 2>&1
 $PY build_oracle.py --split heldout --n 600 --offset 1000 --draft-frac 0.25 --seed 12 --threads 1 \
     --out .cache/oracle-heldout.jsonl > .cache/oracle-heldout.log 2>&1
@@ -73,7 +73,7 @@ $PY build_oracle.py --split heldout --n 600 --offset 1000 --draft-frac 0.25 --se
 #    (validation ROC-AUC on a 10% split of the training rollouts, by problem)
 for role in router prm; do
   $PY train_cls.py --role $role --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
-      --init .cache/draft.final.pt --epochs CLS_EPOCHS --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1
+      --init .cache/draft.final.pt --epochs 10 --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1
 done
 $PY router_scores.py > .cache/router-scores.log 2>&1   # held-out router scores + draft confidences, logistic combination
 
