@@ -69,11 +69,12 @@ $PY build_oracle.py --split train --n 12000 --draft-frac 0.25 --seed 11 --thread
 $PY build_oracle.py --split heldout --n 600 --offset 1000 --draft-frac 0.25 --seed 12 --threads 1 \
     --out .cache/oracle-heldout.jsonl > .cache/oracle-heldout.log 2>&1
 
-# 5. router and prm (2x64, initialised from the fine-tuned draft), same data, epochs and selection
+# 5. router and prm (2x64, initialised from the fine-tuned draft), same data and selection
 #    (validation ROC-AUC on a 10% split of the training rollouts, by problem)
-for role in router prm; do
+for spec in router:20 prm:10; do
+  role=${spec%:*}
   $PY train_cls.py --role $role --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
-      --init .cache/draft.final.pt --epochs 10 --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1
+      --init .cache/draft.final.pt --epochs ${spec#*:} --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1
 done
 $PY router_scores.py > .cache/router-scores.log 2>&1   # held-out router scores + draft confidences, logistic combination
 

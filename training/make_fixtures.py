@@ -27,7 +27,7 @@ LINEAGE = {
                           "grown to 8x256 (grow.py, exact, rms eps 7.5e-6); 300 steps at 8x256; fine-tuned 300 steps "
                           "x 32 on the shape-uniform family (1-3 ops, values<=99), then 700 steps x 32 on the focus mix "
                           "(half uniform, half right-nested 3-op shapes)", "rms_eps": 7.5e-06},
-    "router": {"lineage": "initialised from the fine-tuned draft; 10 epochs on 38,151 rollout rows (12,000 problems of "
+    "router": {"lineage": "initialised from the fine-tuned draft; 20 epochs on 38,151 rollout rows (12,000 problems of "
                           "the shape-uniform family), selection on validation ROC-AUC"},
     "prm": {"lineage": "initialised from the fine-tuned draft; 10 epochs on the same rollouts (draft and target steps), "
                        "selection on validation ROC-AUC"},
