@@ -69,9 +69,9 @@ $PY build_oracle.py --split train --n 12000 --draft-frac 0.25 --seed 11 --thread
 $PY build_oracle.py --split heldout --n 600 --offset 1000 --draft-frac 0.25 --seed 12 --threads 1 \
     --out .cache/oracle-heldout.jsonl > .cache/oracle-heldout.log 2>&1
 
-# 5. router and prm (2x64, initialised from the fine-tuned draft), same data and selection
+# 5. router and prm (2x64, initialised from the fine-tuned draft), same data, epochs and selection
 #    (validation ROC-AUC on a 10% split of the training rollouts, by problem)
-for spec in router:20 prm:10; do
+for spec in router:20 prm:20; do
   role=${spec%:*}
   $PY train_cls.py --role $role --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
       --init .cache/draft.final.pt --epochs ${spec#*:} --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1

@@ -29,7 +29,7 @@ LINEAGE = {
                           "(half uniform, half right-nested 3-op shapes)", "rms_eps": 7.5e-06},
     "router": {"lineage": "initialised from the fine-tuned draft; 20 epochs on 38,151 rollout rows (12,000 problems of "
                           "the shape-uniform family), selection on validation ROC-AUC"},
-    "prm": {"lineage": "initialised from the fine-tuned draft; 10 epochs on the same rollouts (draft and target steps), "
+    "prm": {"lineage": "initialised from the fine-tuned draft; 20 epochs on the same rollouts (draft and target steps), "
                        "selection on validation ROC-AUC"},
 }
 
