@@ -3,11 +3,9 @@
  *
  * The embedded draft and target learnt one family (training/task.py: MAX_OPS, MAX_VALUE,
  * MAX_MUL_SMALL): integer `+ - *` with parentheses, every literal, intermediate result and answer
- * between 0 and 99, one factor of each product at most 9, and up to 3 operations. Training draws
- * 2–3 operations; one-operation questions belong to the family the product promises (issue 14), so
- * they get no warning — but today they are not answered reliably: the target alone answers `12+7`
- * with 38 (it adds a step `19+19=38`, having never seen a one-step answer), the draft 19. That is
- * for training to fix (one-operation problems in the training stream), not for a warning to hide.
+ * between 0 and 99, one factor of each product at most 9, and 1 to 3 operations. Training draws
+ * the shapes of 1–3 operations uniformly (issue 14), so one-operation questions are answered like
+ * the rest (`12+7` -> 19) and get no warning.
  * Outside the family the models still write confident-looking steps (`999*999` -> 980), so the
  * engine names what is outside instead of answering silently.
  */
