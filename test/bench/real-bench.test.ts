@@ -87,8 +87,18 @@ describe("arbitrage bench on the real pair (SmolLM2-135M → Gemma 3 270M)", () 
     );
     assert.equal(out.meta.methods.find((m) => m.id === "arbitrage")!.router, "confidence");
     const skipped = out.meta.skipped.map((s) => s.label).sort();
-    assert.deepEqual(skipped, ["oracle", "rsd (exact checker)", "rsd (learned PRM)"]);
+    // Token-level speculation needs one tokenizer for both models: its methods are skipped too, with that reason.
+    assert.deepEqual(skipped, [
+      "arbitrage (confidence) + token spec (k=8)",
+      "oracle",
+      "rsd (exact checker)",
+      "rsd (learned PRM)",
+      "speculative (k=2)",
+      "speculative (k=4)",
+      "speculative (k=8)",
+    ]);
     for (const s of out.meta.skipped) assert.ok(s.reason.length > 20, `${s.label}: a reason`);
+    assert.match(out.meta.skipped.find((s) => s.label === "speculative (k=8)")!.reason, /tokenizer/);
     assert.match(out.meta.skipped.find((s) => s.label === "rsd (learned PRM)")!.reason, /embedded PRM.*--scorer/);
     assert.ok(out.meta.notes.some((n) => /confidence router/.test(n)));
     assert.ok(
