@@ -120,8 +120,13 @@ def _rand_tree(rng, k):
     op = rng.choice(OPS)
     l = _rand_tree(rng, left_k)
     r = _rand_tree(rng, k - 1 - left_k)
+    return _node(rng, op, l, r)
+
+
+def _node(rng, op, l, r):
+    """The node (op, l, r); a product's literal side is usually redrawn as one digit, which makes
+    products feasible within MAX_VALUE (the same random draws in both samplers, so replays hold)."""
     if op == "*":
-        # small literal multipliers make products feasible
         if isinstance(r, int) and rng.random() < 0.7:
             r = rng.randint(2, 9)
         elif isinstance(l, int) and rng.random() < 0.7:
@@ -191,12 +196,7 @@ def _fill_shape(rng, shape):
     ls, rs = _split_shape(shape)
     op = rng.choice(OPS)
     l, r = _fill_shape(rng, ls), _fill_shape(rng, rs)
-    if op == "*":
-        if isinstance(r, int) and rng.random() < 0.7:
-            r = rng.randint(2, 9)
-        elif isinstance(l, int) and rng.random() < 0.7:
-            l = rng.randint(2, 9)
-    return (op, l, r)
+    return _node(rng, op, l, r)
 
 
 def gen_problem_of_shape(rng, shape):
