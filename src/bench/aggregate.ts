@@ -38,6 +38,10 @@ export interface ResultRow {
   targetTokensReused: number;
   routerMs: number;
   scorerMs: number;
+  /** Router and scorer time per problem on the critical path (not hidden behind the next draft step). */
+  judgeCriticalMs: number;
+  /** Router and scorer calls per problem. */
+  judgeCalls: number;
   modelMs: Record<ModelRole, number>;
   /**
    * Σ engine overhead / Σ wall: the engine's busy-clock overhead (wall time during which no model,
@@ -112,6 +116,16 @@ export interface PrefixReuseSummary {
   meanMsOff: number;
 }
 
+export interface RouterCost {
+  /** Router ms per call, and per call on the critical path (not hidden behind the next draft step). */
+  msPerCall: number;
+  criticalMsPerCall: number;
+  /** Draft ms per judged step (its time over the router calls: each call judges one draft step). */
+  draftStepMs: number;
+  share: number;
+  criticalShare: number;
+}
+
 export interface Goal {
   name: string;
   value: number | null;
@@ -152,6 +166,8 @@ export interface Summary {
    */
   msPerToken: Record<ModelRole, number | null>;
   targetDraftTokenCostRatio: number | null;
+  /** What the router costs against the draft step it judges (arbitrage, trained router, matched setting). */
+  routerCost: RouterCost | null;
   matched: MatchedSetting[];
   goals: Goal[];
 }
@@ -210,6 +226,9 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     targetTokensReused: mean(records.map((r) => r.targetTokensReused)),
     routerMs: mean(records.map((r) => r.routerMs)),
     scorerMs: mean(records.map((r) => r.scorerMs)),
+    // Records saved before these were measured: every judge call was on the critical path.
+    judgeCriticalMs: mean(records.map((r) => r.judgeCriticalMs ?? r.routerMs + r.scorerMs)),
+    judgeCalls: mean(records.map((r) => r.judgeCalls ?? 0)),
     modelMs: { draft: mean(records.map((r) => r.modelMs.draft)), target: mean(records.map((r) => r.modelMs.target)) },
     overheadShare: sum(walls) > 0 ? overhead / sum(walls) : 0,
     targetVerifyWasted: mean(records.map((r) => r.targetVerifyWasted)),
@@ -410,12 +429,21 @@ export function summarise(
     prefixReuse,
     msPerToken: { draft: draft?.msPerGeneratedToken.draft ?? null, target: target?.msPerGeneratedToken.target ?? null },
     targetDraftTokenCostRatio: null,
+    routerCost: arb ? routerCostOf(arb) : null,
     matched,
     goals: [],
   };
   if (s.msPerToken.draft !== null && s.msPerToken.target !== null) s.targetDraftTokenCostRatio = ratio(s.msPerToken.target, s.msPerToken.draft);
   s.goals = goals(s);
   return s;
+}
+
+function routerCostOf(row: ResultRow): RouterCost | null {
+  if (!(row.judgeCalls > 0) || !(row.modelMs.draft > 0)) return null;
+  const msPerCall = row.routerMs / row.judgeCalls;
+  const criticalMsPerCall = row.judgeCriticalMs / row.judgeCalls;
+  const draftStepMs = row.modelMs.draft / row.judgeCalls;
+  return { msPerCall, criticalMsPerCall, draftStepMs, share: msPerCall / draftStepMs, criticalShare: criticalMsPerCall / draftStepMs };
 }
 
 function bestOf(...xs: (number | null)[]): number | null {
@@ -442,6 +470,7 @@ function goals(s: Summary): Goal[] {
       ">= 1.5x",
       (v) => v >= 1.5,
     ),
+    g("router time on the critical path per step / draft step (arbitrage, matched)", s.routerCost?.criticalShare ?? null, "<= 30%", (v) => v <= 0.3),
     g("engine overhead share of wall time (arbitrage, matched)", s.engineOverheadShare, "< 3%", (v) => v < 0.03),
     g("evaluated / committed tokens, worst model (arbitrage, matched)", worst, "<= 1.02", (v) => v <= 1.02),
     g(

@@ -27,6 +27,10 @@ export interface RunRecord {
   overheadMs: number;
   routerMs: number;
   scorerMs: number;
+  /** Router and scorer calls. */
+  judgeCalls: number;
+  /** Router and scorer time on the critical path (stats.judgeCriticalMs). */
+  judgeCriticalMs: number;
   steps: Record<ModelRole, number>;
   tokens: Record<ModelRole, number>;
   draftTokensDiscarded: number;
@@ -135,6 +139,8 @@ export function recordOf(config: number, problem: number, p: Problem, r: ReasonR
     overheadMs: st.overheadMs + Math.max(0, wallMs - st.wallMs),
     routerMs: st.routerMs,
     scorerMs: st.scorerMs,
+    judgeCalls: st.routerCalls + st.scorerCalls,
+    judgeCriticalMs: st.judgeCriticalMs ?? st.routerMs + st.scorerMs,
     steps: { ...st.stepsByModel },
     tokens: { ...st.tokensByModel },
     draftTokensDiscarded: st.draftTokensDiscarded,

@@ -122,6 +122,13 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
     `evaluated/committed excluding rejected draft steps (arbitrage, matched): draft ${num(summary.evalPerCommittedExclRejected?.draft, 3)}, target ${num(summary.evalPerCommittedExclRejected?.target, 3)}; ` +
       `engine overhead over all runs ${pct(summary.engineOverheadShareAllRuns, 2)}%`,
   );
+  const rc = summary.routerCost;
+  if (rc) {
+    lines.push(
+      `router cost (arbitrage, matched): ${num(rc.msPerCall, 2)} ms per call, ${num(rc.criticalMsPerCall, 2)} ms of it on the critical path; ` +
+        `a draft step ${num(rc.draftStepMs, 2)} ms: ${pct(rc.share)}% of it, ${pct(rc.criticalShare)}% on the critical path`,
+    );
+  }
   if (summary.msPerToken && (summary.msPerToken.draft !== null || summary.msPerToken.target !== null)) {
     lines.push(
       `cost per generated token (each model alone, prompt included): draft ${num(summary.msPerToken.draft, 2)} ms, target ${num(summary.msPerToken.target, 2)} ms; ` +

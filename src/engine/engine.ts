@@ -402,6 +402,7 @@ export class ArbitrageEngine {
         { ...request.wasted, draftSpeculativeDiscarded: request.speculation.discardedTokens },
         request.verification,
         request.clock.busyMs,
+        request.judgeCriticalMs,
         router,
         scorer,
       ),
@@ -495,6 +496,7 @@ export class ArbitrageEngine {
     speculation: { targetTokensDiscarded: number; targetVerifyWasted: number; draftSpeculativeDiscarded: number },
     verification: RunStats["verification"],
     busyMs: number,
+    judgeCriticalMs: number,
     router: StepJudge | undefined,
     scorer: StepJudge | undefined,
   ): RunStats {
@@ -529,6 +531,7 @@ export class ArbitrageEngine {
       routerMs,
       scorerCalls: scorer?.meter.calls ?? 0,
       scorerMs,
+      judgeCriticalMs,
       meters,
       ...(Object.keys(remote).length > 0 ? { remote } : {}),
       wallMs,

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { getLlama, getLlamaGpuTypes, type Llama } from "node-llama-cpp";
 import { EXTRA_BINDINGS_ENV, packageDir } from "../bindings/packages.js";
@@ -83,8 +84,20 @@ function bindingMissingReason(backend: GpuBackendName, packageName: string): str
   return `the ${PRETTY[backend]} binding (${packageName}) is not installed; ${fix}`;
 }
 
+/**
+ * Every context is created with `threads` (runtime.ts); `maxThreads` is node-llama-cpp's budget
+ * for all contexts together, and an evaluation waits while the budget is used up. A budget of
+ * `threads` would serialise the draft and the judge when the next draft step is written while
+ * the current one is judged (speculation.ts), so the budget is the machine's cores: two
+ * one-thread contexts then run side by side on a 2-core machine, and on a larger one
+ * node-llama-cpp splits the cores between the contexts that run at once.
+ */
+export function threadBudget(threads: number, cores = availableParallelism()): number {
+  return Math.max(threads, cores);
+}
+
 function options(gpu: GpuBackendName | false, threads: number) {
-  return { gpu, build: "never", maxThreads: threads, logLevel: "error" as never, progressLogs: false } as const;
+  return { gpu, build: "never", maxThreads: threadBudget(threads), logLevel: "error" as never, progressLogs: false } as const;
 }
 
 /** node-llama-cpp's GPU backends for this platform, best first (CUDA before Vulkan; Metal on Apple silicon). */

@@ -38,6 +38,13 @@ export class RequestRun {
   readonly wasted = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
   /** The target's batch verification over the request, every target candidate's (stats.verification). */
   readonly verification = { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 };
+  /**
+   * Judging on the critical path (ms): every judge call's time, less the part during which the
+   * draft was writing the next step that was then kept (speculation.ts). Without speculation it
+   * is the judges' whole time; with it, what routing still adds to the answer's latency.
+   */
+  judgeCriticalMs = 0;
+  private lastJudged: { index: number; start: number; end: number } | null = null;
   /** The draft proposed tokens during this step (its cache holds proposal scratch until the step closes). */
   private proposerUsed = false;
 
@@ -71,7 +78,14 @@ export class RequestRun {
       generate: async (role, reuse) => {
         if (role === "draft") {
           const speculated = await this.speculation.take(index);
-          if (speculated) return speculated;
+          if (speculated) {
+            const judged = this.lastJudged;
+            if (judged && judged.index === index - 1) {
+              const overlap = Math.min(judged.end, speculated.endedAt) - Math.max(judged.start, speculated.startedAt);
+              this.judgeCriticalMs -= Math.max(0, overlap);
+            }
+            return speculated.step;
+          }
         }
         emit({ type: "step-started", index, model: role });
         const reuseTokens = reuse && options.prefixReuse && sameTokenizer && role === "target" ? reuse.tokens : undefined;
@@ -86,12 +100,23 @@ export class RequestRun {
         if (options.speculativeDraft && step.endedBy === "delimiter" && !this.isFinalStep(step) && next < options.maxSteps && !signal?.aborted) {
           this.speculation.start(step, next, this.limits("draft", next), signal);
         }
-        return this.clock.time((kind === "router" ? router! : scorer!).judge(step, index));
+        return this.timeJudge(index, () => (kind === "router" ? router! : scorer!).judge(step, index));
       },
       settle: (kept) => (kept ? Promise.resolve() : this.speculation.drop()),
-      score: (step) => this.clock.time(scorer!.judge(step, index)),
+      score: (step) => this.timeJudge(index, () => scorer!.judge(step, index)),
       cancelled: () => signal?.aborted === true,
     };
+  }
+
+  private async timeJudge(index: number, judge: () => Promise<number>): Promise<number> {
+    const start = performance.now();
+    try {
+      return await this.clock.time(judge());
+    } finally {
+      const end = performance.now();
+      this.judgeCriticalMs += end - start;
+      this.lastJudged = { index, start, end };
+    }
   }
 
   /**

@@ -17,6 +17,8 @@ export class DraftSpeculation {
     abort: AbortController;
     promise: Promise<CandidateStep>;
     held: EngineEvent[] | null;
+    startedAt: number;
+    endedAt: number;
   } | null = null;
   /** Draft tokens written speculatively and thrown away. */
   discardedTokens = 0;
@@ -32,7 +34,14 @@ export class DraftSpeculation {
     this.session.commitTentatively(judged);
     const abort = new AbortController();
     const held: EngineEvent[] = [{ type: "step-started", index, model: "draft" }];
-    const spec = { index, abort, held: held as EngineEvent[] | null, promise: Promise.resolve(null as unknown as CandidateStep) };
+    const spec = {
+      index,
+      abort,
+      held: held as EngineEvent[] | null,
+      promise: Promise.resolve(null as unknown as CandidateStep),
+      startedAt: performance.now(),
+      endedAt: Infinity,
+    };
     const release = (e: EngineEvent) => (spec.held ? spec.held.push(e) : this.emit(e));
     spec.promise = this.time(
       this.session.generateStep({
@@ -40,19 +49,22 @@ export class DraftSpeculation {
         signal: requestSignal ? AbortSignal.any([requestSignal, abort.signal]) : abort.signal,
         onText: (text) => release({ type: "token", index, model: "draft", text }),
       }),
-    );
+    ).finally(() => (spec.endedAt = performance.now()));
     this.current = spec;
   }
 
-  /** The step speculation wrote for `index`, adopted by the engine (its held events are replayed first). */
-  async take(index: number): Promise<CandidateStep | null> {
+  /**
+   * The step speculation wrote for `index`, adopted by the engine (its held events are replayed
+   * first), with the interval during which it was written (what judging overlapped).
+   */
+  async take(index: number): Promise<{ step: CandidateStep; startedAt: number; endedAt: number } | null> {
     const spec = this.current;
     if (!spec || spec.index !== index) return null;
     for (const e of spec.held ?? []) this.emit(e);
     spec.held = null;
     const step = await spec.promise;
     this.current = null;
-    return step;
+    return { step, startedAt: spec.startedAt, endedAt: spec.endedAt };
   }
 
   /** The judged step was rejected (or the request ends): stop and erase the speculative step, reopen the judged one. */

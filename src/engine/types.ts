@@ -224,6 +224,12 @@ export interface RunStats {
   routerMs: number;
   scorerCalls: number;
   scorerMs: number;
+  /**
+   * Router and scorer time on the critical path: their time less what the draft spent writing,
+   * meanwhile, the next step that was then kept (`speculativeDraft`). Without it, routerMs + scorerMs.
+   * Absent in results recorded before it was measured.
+   */
+  judgeCriticalMs?: number;
   meters: Record<ModelRole, ModelMeter>;
   /** Calls to a serving engine, for each model that runs on one. */
   remote?: Partial<Record<ModelRole, RemoteMeter>>;

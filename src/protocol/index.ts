@@ -328,6 +328,8 @@ const ResultSchema: v.GenericSchema<unknown, ReasonResult> = v.looseObject({
     routerMs: num,
     scorerCalls: num,
     scorerMs: num,
+    // Absent in results recorded before it was measured: then all judging was on the critical path.
+    judgeCriticalMs: v.optional(num),
     meters: perModel(MeterSchema),
     wallMs: num,
     overheadMs: num,

@@ -187,6 +187,11 @@ describe("arbitrage bench", () => {
     assert.ok(s.prefixReuse.targetGeneratedOn <= s.prefixReuse.targetGeneratedOff);
     if (s.prefixReuse.targetGeneratedOff > 0)
       close(s.prefixReuseSavedShare ?? NaN, 1 - s.prefixReuse.targetGeneratedOn / s.prefixReuse.targetGeneratedOff, "saved share");
+    // Router cost at the matched setting: its calls judge draft steps; without speculative drafting all of it is on the critical path.
+    assert.ok(s.routerCost, "router cost measured");
+    close(s.routerCost.msPerCall, fastest.routerMs / fastest.judgeCalls, "router ms per call", 1e-9);
+    close(s.routerCost.draftStepMs, fastest.modelMs.draft / fastest.judgeCalls, "draft ms per judged step", 1e-9);
+    assert.ok(s.routerCost.criticalMsPerCall >= s.routerCost.msPerCall, "no judging hidden without speculative drafting");
     assert.ok(Array.isArray(s.goals) && s.goals.length >= 5);
   });
 

@@ -80,6 +80,11 @@ describe("exactness against plain greedy generation", () => {
               assert.equal(ev.index, decided + 1, `${ev.type} of step ${ev.index} after step ${decided}`);
           }
           for (const s of Object.values(shared().cacheState())) assert.ok(s.consistent);
+          // Judging counts on the critical path only where no kept next draft step was being written meanwhile.
+          const judged = (r: typeof fast) => r.stats.routerMs + r.stats.scorerMs;
+          assert.ok(plain.stats.judgeCriticalMs! >= judged(plain), `plain ${plain.stats.judgeCriticalMs} vs ${judged(plain)}`);
+          const adopted = fast.steps.slice(1).filter((s, i) => fast.steps[i]!.model === "draft").length;
+          if (adopted > 0) assert.ok(fast.stats.judgeCriticalMs! < judged(fast), `speculative ${fast.stats.judgeCriticalMs} vs ${judged(fast)}`);
         }
       }
     }
