@@ -118,8 +118,11 @@ def import_role(role, src=None, out=None):
     out = out or os.path.join(CACHE, role + ".final.pt")
     model, meta = model_from_gguf(src)
     os.makedirs(os.path.dirname(out), exist_ok=True)
-    torch.save({"config": model.c.to_dict(), "state": model.state_dict(), "step": None,
-                "args": {"imported_from": os.path.relpath(src, os.path.dirname(CACHE))}, "elapsed": 0}, out)
+    ck = {"config": model.c.to_dict(), "state": model.state_dict(), "step": None,
+          "args": {"imported_from": os.path.relpath(src, os.path.dirname(CACHE))}, "elapsed": 0}
+    if "arbitrage.classifier.offset" in meta:  # router_offset.py's calibration, kept for a re-export
+        ck["offset"] = float(meta["arbitrage.classifier.offset"])
+    torch.save(ck, out)
     log("imported", src, "->", out, model.n_params(), "params", model.c.to_dict())
     return out
 

@@ -28,7 +28,8 @@ LINEAGE = {
                           "x 32 on the shape-uniform family (1-3 ops, values<=99), then 700 steps x 32 on the focus mix "
                           "(half uniform, half right-nested 3-op shapes)", "rms_eps": 7.5e-06},
     "router": {"lineage": "initialised from the fine-tuned draft; 20 epochs on 38,151 rollout rows (12,000 problems of "
-                          "the shape-uniform family), selection on validation ROC-AUC"},
+                          "the shape-uniform family), selection on validation ROC-AUC; logit offset (router_offset.py: threshold 0.3 "
+                          "catches 95% of the validation positives)"},
     "prm": {"lineage": "initialised from the fine-tuned draft; 20 epochs on the same rollouts (draft and target steps), "
                        "selection on validation ROC-AUC"},
 }
@@ -126,6 +127,9 @@ def main():
             entry["classifier"] = {"query": QUERY, "positive": "Y", "negative": "N",
                                    "input": "BOS + context + step (no trailing blank line) + query",
                                    "output": "sigmoid(logit[Y] - logit[N]) at the last position"}
+            if c.get("offset") is not None:  # router_offset.py (fixtures keep the raw probability)
+                entry["classifier"]["offset"] = c["offset"]
+                entry["classifier"]["output"] = "sigmoid(logit[Y] - logit[N] + offset) at the last position"
             entry["init"] = c["args"].get("init") and os.path.basename(c["args"]["init"])
         entry.update(LINEAGE.get(role, {}))
         if role in by_shape:

@@ -158,10 +158,10 @@ def decode(ids):
 
 
 @torch.no_grad()
-def greedy_generate(model, prompts, max_new=160, stop_on_blank_line=False):
+def greedy_generate(model, prompts, max_new=160, stop_on_blank_line=False, temperature=0.0, generator=None):
     """Batched greedy decoding with KV cache. prompts: list of token lists (BOS included).
     Returns list of generated token lists (EOS excluded; if stop_on_blank_line, generation ends
-    after the first "\n\n", which is included)."""
+    after the first "\n\n", which is included). temperature > 0 samples instead (with `generator`)."""
     model.eval()
     B = len(prompts)
     L = max(len(p) for p in prompts)
@@ -175,7 +175,10 @@ def greedy_generate(model, prompts, max_new=160, stop_on_blank_line=False):
     done = [False] * B
     cur_pos = torch.tensor([len(p) for p in prompts], dtype=torch.long)
     for _ in range(max_new):
-        nxt = logits.argmax(-1)
+        if temperature > 0:
+            nxt = torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1, generator=generator).squeeze(1)
+        else:
+            nxt = logits.argmax(-1)
         for i in range(B):
             if done[i]:
                 continue

@@ -31,13 +31,15 @@ Y, N = ord("Y"), ord("N")
 
 def examples(rows, role):
     out = []
+    seen = set()  # prm: each (context, step) once (sampled rows repeat their context's target step)
     for r in rows:
         if role == "router":
             out.append((r["context"], r["draft_step"], r["router_label"]))
-        else:
-            out.append((r["context"], r["draft_step"], r["draft_score"]))
-            if r["target_step"] != r["draft_step"]:
-                out.append((r["context"], r["target_step"], r["target_score"]))
+            continue
+        for step, score in ((r["draft_step"], r["draft_score"]), (r["target_step"], r["target_score"])):
+            if (r["context"], step) not in seen:
+                seen.add((r["context"], step))
+                out.append((r["context"], step, score))
     return out
 
 
@@ -126,6 +128,7 @@ def main():
     ap.add_argument("--select", choices=["auc", "acc"], default="auc",
                     help="checkpoint selection on the validation split's ROC-AUC (both roles since issue 14) or accuracy")
     ap.add_argument("--evals", type=int, default=12, help="validation evaluations over the run")
+    ap.add_argument("--out", default=None, help="checkpoint written (default: .cache/<role>.final.pt)")
     a = ap.parse_args()
     setup_torch(a.threads)
     torch.manual_seed(a.seed)
@@ -158,6 +161,11 @@ def main():
     order = []
     step = 0
     eval_every = max(50, steps // a.evals)
+    if a.init:
+        # A classifier fine-tuned from a trained one: the selection starts from it, so it can only keep or improve it.
+        m = metrics(predict(model, va), [yy for _, yy in va])
+        log("step 0/%d val %s" % (steps, json.dumps(m)))
+        best = (m[a.select], {k: v.clone() for k, v in model.state_dict().items()}, 0)
     while step < steps:
         if not order:
             order = list(range(len(tr)))
@@ -189,7 +197,7 @@ def main():
     log("BEST step %d val %s" % (best[2], json.dumps(vm)))
     log("HELDOUT %s" % json.dumps(hm))
     torch.save({"config": model.c.to_dict(), "state": model.state_dict(), "step": best[2], "args": vars(a),
-                "elapsed": time.time() - t0, "val": vm, "heldout": hm}, os.path.join(CACHE, "%s.final.pt" % a.role))
+                "elapsed": time.time() - t0, "val": vm, "heldout": hm}, a.out or os.path.join(CACHE, "%s.final.pt" % a.role))
     log("DONE elapsed %.0fs" % (time.time() - t0))
 
 

@@ -6,7 +6,10 @@ import { ArbitrageError } from "./errors.js";
  * The model reads `context + step + query` and the answer is read at the last position as
  * p = P(positive) / (P(positive) + P(negative)) = sigmoid(logit_pos − logit_neg), from two
  * logits only (no full probability map). The query and the two answer tokens come from the
- * file's own `arbitrage.classifier.*` metadata.
+ * file's own `arbitrage.classifier.*` metadata, and so does an optional logit offset
+ * (`arbitrage.classifier.offset`, p = sigmoid(logit_pos − logit_neg + offset)): a calibration
+ * fitted on the classifier's validation data that puts the default threshold at the operating
+ * point its training chose (training/README.md); it shifts every score alike, so it changes no ranking.
  *
  * Its sequence holds the committed context (all of it evaluated; a classifier needs no pending
  * token because each query starts with fresh tokens). Each query's step + query tokens are
@@ -16,6 +19,8 @@ export interface ClassifierSpec {
   query: string;
   positive: string;
   negative: string;
+  /** Added to logit_pos − logit_neg (0 when the file has none). */
+  offset: number;
 }
 
 export function classifierSpecFromMetadata(meta: Record<string, string>, path: string): ClassifierSpec {
@@ -28,7 +33,15 @@ export function classifierSpecFromMetadata(meta: Record<string, string>, path: s
       `Router/scorer model ${JSON.stringify(path)} has no arbitrage.classifier.query/positive/negative metadata, so it cannot be read as a step classifier. Use "confidence" as the router, or a router GGUF trained by training/build_all.sh.`,
     );
   }
-  return { query, positive, negative };
+  const offsetText = meta["classifier.offset"];
+  const offset = offsetText === undefined ? 0 : Number(offsetText);
+  if (!Number.isFinite(offset)) {
+    throw new ArbitrageError(
+      "model-corrupt",
+      `Router/scorer model ${JSON.stringify(path)} has arbitrage.classifier.offset = ${JSON.stringify(offsetText)}, which is not a number. Re-export it with training/export.py.`,
+    );
+  }
+  return { query, positive, negative, offset };
 }
 
 export class ClassifierSession {
@@ -80,7 +93,7 @@ export class ClassifierSession {
     this.meter.ms += performance.now() - started;
     if (pos === undefined || neg === undefined)
       throw new ArbitrageError("internal", "The classifier model returned no logits for its answer tokens.");
-    return 1 / (1 + Math.exp(neg - pos));
+    return 1 / (1 + Math.exp(neg - pos - this.spec.offset));
   }
 }
 

@@ -70,6 +70,8 @@ async function judgeFor(
   };
 }
 
+const shifted = (p: number, offset: number) => 1 / (1 + Math.exp(-(Math.log(p / (1 - p)) + offset)));
+
 describe("the engine's judges against PyTorch, mid-answer", () => {
   for (const role of ["router", "prm"] as const) {
     it(`${role}: ModelJudge probabilities equal PyTorch's within 1e-4 after commits and erased queries`, async () => {
@@ -92,7 +94,9 @@ describe("the engine's judges against PyTorch, mid-answer", () => {
                   [r.draft_step, r.prm_p_draft],
                   [r.target_step, r.prm_p_target],
                 ];
-          for (const [text, p] of want as Array<[string, number]>) {
+          for (const [text, raw] of want as Array<[string, number]>) {
+            // PyTorch's raw probability, shifted by the file's calibrated logit offset (router_offset.py) as the engine reads it.
+            const p = shifted(raw, session.spec.offset);
             const got = await judge.judge(step(text));
             worst = Math.max(worst, Math.abs(got - p));
             assert.ok(Math.abs(got - p) <= 1e-4, `${r.problem} step ${i} ${JSON.stringify(text)}: engine ${got}, PyTorch ${p}`);
@@ -109,4 +113,25 @@ describe("the engine's judges against PyTorch, mid-answer", () => {
       await session.model.dispose();
     });
   }
+});
+
+describe("a classifier's calibrated offset (arbitrage.classifier.offset)", () => {
+  const meta = { "classifier.query": "\n\n?", "classifier.positive": "Y", "classifier.negative": "N" };
+  it("is read from the file, 0 when absent, and refused when it is not a number", () => {
+    assert.equal(classifierSpecFromMetadata(meta, "r.gguf").offset, 0);
+    assert.equal(classifierSpecFromMetadata({ ...meta, "classifier.offset": "3.0835" }, "r.gguf").offset, 3.0835);
+    assert.throws(() => classifierSpecFromMetadata({ ...meta, "classifier.offset": "three" }, "r.gguf"), {
+      code: "model-corrupt",
+      message: /arbitrage\.classifier\.offset = "three", which is not a number/,
+    });
+  });
+  it("the embedded router carries one, the PRM none", async () => {
+    for (const [role, has] of [
+      ["router", true],
+      ["prm", false],
+    ] as const) {
+      const check = await checkModelFile(embeddedModelPath(role), role);
+      assert.equal(classifierSpecFromMetadata(check.arbitrage, role).offset !== 0, has, role);
+    }
+  });
 });

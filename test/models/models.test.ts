@@ -37,7 +37,7 @@ describe("embedded models: GGUF metadata", () => {
                 general: { architecture: string };
                 llama: { context_length: number };
                 tokenizer: { ggml: { model: string; tokens: string[]; bos_token_id: number; eos_token_id: number } };
-                arbitrage: { role: string; classifier?: { query: string; positive: string; negative: string } };
+                arbitrage: { role: string; classifier?: { query: string; positive: string; negative: string; offset?: string } };
             };
             assert.equal(md.general.architecture, "llama");
             assert.equal(md.llama.context_length, 256);
@@ -47,7 +47,11 @@ describe("embedded models: GGUF metadata", () => {
             assert.equal(md.tokenizer.ggml.eos_token_id, 257);
             assert.equal(md.arbitrage.role, role);
             if (role === "router" || role === "prm") {
-                assert.deepEqual(md.arbitrage.classifier, { query: "\n\n?", positive: "Y", negative: "N" });
+                const { offset, ...spec } = md.arbitrage.classifier!;
+                assert.deepEqual(spec, { query: "\n\n?", positive: "Y", negative: "N" });
+                // The router's calibration (training/router_offset.py): a finite logit shift, and only on the router.
+                if (role === "router") assert.ok(Number.isFinite(Number(offset)), `router offset ${offset}`);
+                else assert.equal(offset, undefined);
             } else {
                 assert.equal(md.arbitrage.classifier, undefined);
             }
