@@ -48,10 +48,11 @@ export const MODEL_DEFAULTS = {
 
 export const REASON_DEFAULTS = {
   policy: "arbitrage",
-  // One default for both routers: on the embedded pair 0.3 is 95.5% (target 100%) at 3.5x with the
-  // trained router, whose matched point is 0.02, and the confidence router's matched point is
-  // 0.2–0.3 — the router every other pair gets (bench/results/embedded.json, embedded-b.json).
-  // `arbitrage bench` finds the setting for a pair.
+  // One default for both routers. The trained router's file carries a logit offset fitted on its
+  // validation split (training/router_offset.py) that puts its matched point here: on set A 0.3
+  // keeps 99.5% (target 100%), matched 0.4; the confidence router's matched point is 0.2–0.3 — the
+  // router every other pair gets (bench/results/embedded.json, embedded-b.json). `arbitrage bench`
+  // finds the setting for a pair.
   threshold: 0.3,
   maxSteps: 64,
   maxTokensPerStep: 256,
