@@ -50,9 +50,9 @@ def main():
     q = pos[int(math.floor((1 - a.recall) * len(pos)))]
     q = min(max(q, 1e-7), 1 - 1e-7)
     offset = logit(a.threshold) - logit(q)
-    shifted = [1 / (1 + math.exp(-(logit(min(max(p, 1e-7), 1 - 1e-7)) + offset))) for p in ps]
-    sent = sum(s >= a.threshold for s in shifted) / len(shifted)
-    recall = sum(s >= a.threshold for s, r in zip(shifted, val) if r["router_label"] == 1) / len(pos)
+    # The shift is monotone: a shifted score reaches the threshold exactly where the raw one reaches q.
+    sent = sum(p >= q for p in ps) / len(ps)
+    recall = sum(p >= q for p in pos) / len(pos)
     report = {"offset": round(offset, 4), "raw_score_at_recall": q, "threshold": a.threshold, "recall": recall,
               "steps_sent": sent, "validation_rows": len(val), "positives": len(pos)}
     log(json.dumps(report))

@@ -92,8 +92,8 @@ function bindingMissingReason(backend: GpuBackendName, packageName: string): str
  * one-thread contexts then run side by side on a 2-core machine, and on a larger one
  * node-llama-cpp splits the cores between the contexts that run at once.
  */
-export function threadBudget(threads: number, cores = availableParallelism()): number {
-  return Math.max(threads, cores);
+function threadBudget(threads: number): number {
+  return Math.max(threads, availableParallelism());
 }
 
 function options(gpu: GpuBackendName | false, threads: number) {
