@@ -76,13 +76,18 @@ for spec in router:20 prm:20; do
   $PY train_cls.py --role $role --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
       --init .cache/draft.final.pt --epochs ${spec#*:} --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1
 done
-# 5b. the router's logit offset (arbitrage.classifier.offset): the default threshold 0.3 catches 95% of the
-#     validation positives, where the raw router matched the target's accuracy (raw 0.02)
-$PY router_offset.py --ckpt .cache/router.final.pt --recall 0.95 > .cache/router-offset.log 2>&1
+# 5b. the router's validation split as rows, for its confidence mix (6b)
+$PY validation_rows.py > .cache/router-validation.log 2>&1
 $PY router_scores.py > .cache/router-scores.log 2>&1   # held-out router scores + draft confidences, logistic combination
 
 # 6. export GGUF (F32), speed, fixtures, manifest, bench problem sets
 for r in draft target router prm; do $PY export.py .cache/$r.final.pt $r; done
+# 6b. the draft's token confidences mixed into the router and its logit offset, fitted on the validation split
+#     through the real GGUFs (fit-router-mix.ts: threshold 0.3 leaves a step the target improves below it in
+#     at most 1% of the validation problems), written into router.gguf's arbitrage.classifier.* metadata
+(cd .. && node --import tsx training/fit-router-mix.ts --heldout training/.cache/oracle-heldout.jsonl \
+    > training/.cache/router-mix.log 2>&1)
+$PY export.py .cache/router.final.pt router --mix .cache/router-mix.json
 (cd .. && node training/measure-speed.mjs --threads 1 --json-out training/.cache/speed.json \
     models/draft.gguf models/target.gguf) || true
 $PY make_fixtures.py

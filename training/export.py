@@ -1,7 +1,11 @@
 """Export a training checkpoint to models/<role>.gguf (F32).
 
-usage: python export.py <checkpoint.pt> <role> [out.gguf]
+usage: python export.py <checkpoint.pt> <role> [out.gguf] [--mix .cache/router-mix.json]
+
+--mix takes the router's confidence mix and calibrated offset from training/fit-router-mix.ts, stores
+them in the checkpoint (so a later export keeps them) and writes them as arbitrage.classifier.* metadata.
 """
+import json
 import os
 import sys
 
@@ -21,12 +25,29 @@ def load_ckpt(path):
 
 
 def main():
-    ck_path, role = sys.argv[1], sys.argv[2]
-    out = sys.argv[3] if len(sys.argv) > 3 else os.path.join(MODELS, role + ".gguf")
+    argv = sys.argv[1:]
+    mix_path = None
+    if "--mix" in argv:
+        i = argv.index("--mix")
+        mix_path = argv[i + 1]
+        del argv[i:i + 2]
+    ck_path, role = argv[0], argv[1]
+    out = argv[2] if len(argv) > 2 else os.path.join(MODELS, role + ".gguf")
     m, ck = load_ckpt(ck_path)
+    if mix_path:
+        with open(mix_path) as f:
+            mix = json.load(f)
+        ck["offset"] = float(mix["offset"])
+        ck["mix"] = {"logit_scale": float(mix["logit_scale"]), "confidence": {k: float(v) for k, v in mix["confidence"].items()},
+                     "report": mix.get("report")}
+        torch.save(ck, ck_path)
     extra = list(CLASSIFIER_KVS) if role in ("router", "prm") else []
-    if role in ("router", "prm") and ck.get("offset") is not None:  # router_offset.py
+    if role in ("router", "prm") and ck.get("offset") is not None:  # fit-router-mix.ts
         extra.append(("arbitrage.classifier.offset", T_STRING, repr(float(ck["offset"]))))
+    if role in ("router", "prm") and ck.get("mix"):  # fit-router-mix.ts: the draft's confidences as extra input
+        extra.append(("arbitrage.classifier.logit_scale", T_STRING, repr(ck["mix"]["logit_scale"])))
+        for feature, weight in ck["mix"]["confidence"].items():
+            extra.append(("arbitrage.classifier.confidence." + feature, T_STRING, repr(weight)))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     export_llama(m, out, role, extra)
     print("exported", ck_path, "step", ck.get("step"), "->", out, os.path.getsize(out), "bytes", m.n_params(), "params")

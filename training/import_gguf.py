@@ -120,8 +120,12 @@ def import_role(role, src=None, out=None):
     os.makedirs(os.path.dirname(out), exist_ok=True)
     ck = {"config": model.c.to_dict(), "state": model.state_dict(), "step": None,
           "args": {"imported_from": os.path.relpath(src, os.path.dirname(CACHE))}, "elapsed": 0}
-    if "arbitrage.classifier.offset" in meta:  # router_offset.py's calibration, kept for a re-export
+    if "arbitrage.classifier.offset" in meta:  # fit-router-mix.ts's calibration, kept for a re-export
         ck["offset"] = float(meta["arbitrage.classifier.offset"])
+    if "arbitrage.classifier.logit_scale" in meta:  # fit-router-mix.ts's confidence mix, kept for a re-export
+        prefix = "arbitrage.classifier.confidence."
+        ck["mix"] = {"logit_scale": float(meta["arbitrage.classifier.logit_scale"]),
+                     "confidence": {k[len(prefix):]: float(v) for k, v in meta.items() if k.startswith(prefix)}}
     torch.save(ck, out)
     log("imported", src, "->", out, model.n_params(), "params", model.c.to_dict())
     return out

@@ -28,8 +28,9 @@ LINEAGE = {
                           "x 32 on the shape-uniform family (1-3 ops, values<=99), then 700 steps x 32 on the focus mix "
                           "(half uniform, half right-nested 3-op shapes)", "rms_eps": 7.5e-06},
     "router": {"lineage": "initialised from the fine-tuned draft; 20 epochs on 38,151 rollout rows (12,000 problems of "
-                          "the shape-uniform family), selection on validation ROC-AUC; logit offset (router_offset.py: threshold 0.3 "
-                          "catches 95% of the validation positives)"},
+                          "the shape-uniform family), selection on validation ROC-AUC; the draft's token confidences mixed in and the logit "
+                          "offset calibrated on the validation split (fit-router-mix.ts: threshold 0.3 leaves a step the "
+                          "target improves below it in at most 1% of the validation problems)"},
     "prm": {"lineage": "initialised from the fine-tuned draft; 20 epochs on the same rollouts (draft and target steps), "
                        "selection on validation ROC-AUC"},
 }
@@ -127,9 +128,17 @@ def main():
             entry["classifier"] = {"query": QUERY, "positive": "Y", "negative": "N",
                                    "input": "BOS + context + step (no trailing blank line) + query",
                                    "output": "sigmoid(logit[Y] - logit[N]) at the last position"}
-            if c.get("offset") is not None:  # router_offset.py (fixtures keep the raw probability)
+            if c.get("offset") is not None:  # fit-router-mix.ts (fixtures keep the raw probability)
                 entry["classifier"]["offset"] = c["offset"]
                 entry["classifier"]["output"] = "sigmoid(logit[Y] - logit[N] + offset) at the last position"
+            if c.get("mix"):  # fit-router-mix.ts: the draft's token confidences as extra input
+                entry["classifier"]["logit_scale"] = c["mix"]["logit_scale"]
+                entry["classifier"]["confidence"] = c["mix"]["confidence"]
+                entry["classifier"]["output"] = ("sigmoid(logit_scale * (logit[Y] - logit[N]) + sum(confidence[f] * f) + offset) "
+                                                 "at the last position, f = the draft step's confidence features "
+                                                 "(src/engine/calibration/logistic.ts)")
+                if c["mix"].get("report"):
+                    entry["figures"]["mix"] = c["mix"]["report"]
             entry["init"] = c["args"].get("init") and os.path.basename(c["args"]["init"])
         entry.update(LINEAGE.get(role, {}))
         if role in by_shape:

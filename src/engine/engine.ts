@@ -278,13 +278,21 @@ export class ArbitrageEngine {
     const label = kind === "router" ? "Router" : "Scorer";
     const check = await checkModelFile(path, label);
     const spec = classifierSpecFromMetadata(check.arbitrage, path);
+    if (kind === "scorer" && spec.confidence) {
+      // Its score needs the draft's token confidences in the step, which a target-written step (scored by rsd and the oracle) does not have.
+      throw new ArbitrageError(
+        "invalid-option",
+        `${JSON.stringify(path)} is a router (it mixes in the draft's token confidences), not a step scorer. Use it as the router, and "embedded", "exact" or a PRM GGUF as the scorer.`,
+        { path: ["scorer"] },
+      );
+    }
     const model = await loadModel(this.llama, check, label.toLowerCase(), this.config, progress?.(kind, path), signal);
     this.models.add(model);
-    const context = await createContext(model, check, this.config, label.toLowerCase());
+    const context = await createContext(model, check, this.config, label.toLowerCase(), "classify");
     const session = new ClassifierSession(model, context.getSequence(), spec);
     const name = choice === "embedded" ? (kind === "router" ? "embedded router" : "embedded PRM") : path;
     const sharesTokenizer = this.sameTokenizer && sameTokenizer(check, this.draft.check);
-    return { judge: new ModelJudge(name, session), check, model, sharesTokenizer };
+    return { judge: new ModelJudge(name, session, sharesTokenizer), check, model, sharesTokenizer };
   }
 
   info(): EngineInfo {

@@ -34,12 +34,17 @@ export interface StepJudge {
 
 /** The embedded router or PRM, or any GGUF classifier with arbitrage.classifier metadata. */
 export class ModelJudge implements StepJudge {
-  readonly needsConfidences = false;
+  /** A router file that mixes in the draft's token confidences needs them from the draft. */
+  readonly needsConfidences: boolean;
   private delimiter = "\n\n";
   constructor(
     readonly name: string,
     private readonly session: ClassifierSession,
-  ) {}
+    /** The classifier shares the generators' vocabulary: a step's token ids are read as they are. */
+    private readonly sharesTokenizer = false,
+  ) {
+    this.needsConfidences = session.spec.confidence !== null;
+  }
   get meter() {
     return this.session.meter;
   }
@@ -47,8 +52,9 @@ export class ModelJudge implements StepJudge {
     this.delimiter = run.delimiter;
     await this.session.reset(run.promptTokens());
   }
-  judge(step: CandidateStep): Promise<number> {
-    return this.session.classify(step.text, this.delimiter);
+  judge(step: CandidateStep, stepIndex: number): Promise<number> {
+    const features = this.needsConfidences && step.confidences ? featureVector(step.confidences, stepIndex) : undefined;
+    return this.session.classify(step.text, this.delimiter, this.sharesTokenizer ? step.tokens : undefined, features);
   }
   commit(_text: string, tokens: () => readonly Token[]): void {
     this.session.appendCommitted(tokens());

@@ -103,18 +103,25 @@ export async function loadModel(
 }
 
 /**
- * Context options. The embedded demo models are tiny, so they get F32 KV cache and no flash
- * attention: that makes their greedy output exactly reproducible (the basis of the
- * byte-identity tests). Real models keep node-llama-cpp's memory-saving defaults.
+ * Context options. The embedded demo models are tiny, so their generators get F32 KV cache and no
+ * flash attention: that makes their greedy output exactly reproducible (the basis of the
+ * byte-identity tests and of lossless prefix reuse). An embedded classifier (router, PRM) only
+ * reads two answer logits against a threshold: it keeps llama.cpp's F16 KV cache, which evaluates
+ * the router's 11-token query in 0.55 ms instead of 0.80 ms here and moves its scores by at most
+ * 2.4e-3 (test/engine/judge-fidelity.test.ts). Real models keep node-llama-cpp's memory-saving defaults.
  */
-export function contextOptions(check: ModelFileCheck, config: ModelConfig) {
+export function contextOptions(check: ModelFileCheck, config: ModelConfig, purpose: "generate" | "classify" = "generate") {
   const trainContext = Number((check.info.architectureMetadata as { context_length?: number }).context_length ?? config.contextSize);
   const exact = computesExactly(check);
   return {
     contextSize: Math.min(config.contextSize, trainContext > 0 ? trainContext : config.contextSize),
     sequences: 1,
     threads: config.threads,
-    ...(exact ? { flashAttention: false, experimentalKvCacheKeyType: "F32" as const, experimentalKvCacheValueType: "F32" as const } : {}),
+    ...(exact && purpose === "generate"
+      ? { flashAttention: false, experimentalKvCacheKeyType: "F32" as const, experimentalKvCacheValueType: "F32" as const }
+      : exact
+        ? { flashAttention: false }
+        : {}),
   };
 }
 
@@ -135,9 +142,15 @@ export function reuseMargin(check: ModelFileCheck): number {
   return computesExactly(check) ? 0 : QUANTIZED_REUSE_MARGIN;
 }
 
-export async function createContext(model: LlamaModel, check: ModelFileCheck, config: ModelConfig, label: string): Promise<LlamaContext> {
+export async function createContext(
+  model: LlamaModel,
+  check: ModelFileCheck,
+  config: ModelConfig,
+  label: string,
+  purpose: "generate" | "classify" = "generate",
+): Promise<LlamaContext> {
   try {
-    return await model.createContext(contextOptions(check, config));
+    return await model.createContext(contextOptions(check, config, purpose));
   } catch (e) {
     if (e instanceof InsufficientMemoryError) {
       throw new ArbitrageError(

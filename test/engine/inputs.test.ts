@@ -62,6 +62,11 @@ describe("routers and scorers chosen per request", () => {
         "the learned PRM gives probabilities",
       );
       await assert.rejects(e.reason(q, { policy: "arbitrage", router: "/no/such/router.gguf" }), { code: "model-missing" });
+      // The embedded router mixes in the draft's confidences, which a target-written step lacks: not a scorer.
+      await assert.rejects(e.reason(q, { policy: "rsd", scorer: { path: embeddedModelPath("router") } }), {
+        code: "invalid-option",
+        message: /is a router \(it mixes in the draft's token confidences\), not a step scorer/,
+      });
       assert.ok((await e.reason(q, { policy: "arbitrage" })).steps.length > 0, "a failed judge load leaves the engine serving");
     } finally {
       await e.dispose();

@@ -65,10 +65,14 @@ describe("token-level speculation", () => {
             plain.steps.map((s) => [s.model, s.text]),
             `${label}: same routes, same steps`,
           );
-          assert.deepEqual(
-            spec.steps.map((s) => s.routerScore ?? s.scorerScore),
-            plain.steps.map((s) => s.routerScore ?? s.scorerScore),
-            `${label}: same scores`,
+          // Same scores up to the F16 KV cache of the judges (runtime.ts contextOptions): where a query's tokens sit in the
+          // cache can move a score in its 7th digit (measured: 1.3e-7), far below any threshold's step.
+          const scores = (r: typeof plain) => r.steps.map((s) => s.routerScore ?? s.scorerScore ?? 0);
+          const [a, b] = [scores(spec), scores(plain)];
+          assert.equal(a.length, b.length, `${label}: same number of scores`);
+          assert.ok(
+            a.every((v, i) => Math.abs(v - b[i]!) <= 1e-6),
+            `${label}: same scores (${a.join(", ")} against ${b.join(", ")})`,
           );
           assert.equal(spec.stats.targetTokensReused, plain.stats.targetTokensReused, `${label}: the rejected draft step is the first proposal`);
           assert.equal(plain.stats.verification.freshProposed, 0, `${label}: without it the draft proposes nothing`);

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { readGgufFileInfo } from "node-llama-cpp";
 import path from "node:path";
 import { classify, finalAnswer, greedy, load, modelsDir, readJsonl, rocAuc, type Loaded, type Role } from "./helpers.js";
+import { CONFIDENCE_FEATURES } from "../../src/engine/calibration/logistic.js";
 
 // Floors sit a few points below the measured values (training/README.md).
 const DRAFT_ACC_BAND: [number, number] = [0.45, 0.85]; // measured 0.725 on this fixture (0.682 on 1000 held-out, 0.612 mean over shapes)
@@ -37,7 +38,7 @@ describe("embedded models: GGUF metadata", () => {
                 general: { architecture: string };
                 llama: { context_length: number };
                 tokenizer: { ggml: { model: string; tokens: string[]; bos_token_id: number; eos_token_id: number } };
-                arbitrage: { role: string; classifier?: { query: string; positive: string; negative: string; offset?: string } };
+                arbitrage: { role: string; classifier?: { query: string; positive: string; negative: string; offset?: string; logit_scale?: string; confidence?: Record<string, string> } };
             };
             assert.equal(md.general.architecture, "llama");
             assert.equal(md.llama.context_length, 256);
@@ -47,11 +48,15 @@ describe("embedded models: GGUF metadata", () => {
             assert.equal(md.tokenizer.ggml.eos_token_id, 257);
             assert.equal(md.arbitrage.role, role);
             if (role === "router" || role === "prm") {
-                const { offset, ...spec } = md.arbitrage.classifier!;
+                const { offset, logit_scale, confidence, ...spec } = md.arbitrage.classifier!;
                 assert.deepEqual(spec, { query: "\n\n?", positive: "Y", negative: "N" });
-                // The router's calibration (training/router_offset.py): a finite logit shift, and only on the router.
-                if (role === "router") assert.ok(Number.isFinite(Number(offset)), `router offset ${offset}`);
-                else assert.equal(offset, undefined);
+                // The router's confidence mix and calibration (training/fit-router-mix.ts): finite numbers, and only on the router.
+                if (role === "router") {
+                    for (const v of [offset, logit_scale, ...CONFIDENCE_FEATURES.map((f) => confidence?.[f])])
+                        assert.ok(Number.isFinite(Number(v)), `router mix ${JSON.stringify(md.arbitrage.classifier)}`);
+                } else {
+                    assert.deepEqual([offset, logit_scale, confidence], [undefined, undefined, undefined]);
+                }
             } else {
                 assert.equal(md.arbitrage.classifier, undefined);
             }
