@@ -68,6 +68,12 @@ $PY build_oracle.py --split train --n 12000 --draft-frac 0.25 --seed 11 --thread
     --out .cache/oracle-train.jsonl > .cache/oracle-train.log 2>&1
 $PY build_oracle.py --split heldout --n 600 --offset 1000 --draft-frac 0.25 --seed 12 --threads 1 \
     --out .cache/oracle-heldout.jsonl > .cache/oracle-heldout.log 2>&1
+#    4b. 24,000 more training problems (never those above), two disjoint shards of one list side by side
+for s in 0 1; do
+  $PY build_oracle.py --split train --n 24000 --draft-frac 0.25 --seed 13 --threads 1 \
+      --exclude .cache/oracle-train.jsonl --shard $s/2 --out .cache/oracle-extra-$s.jsonl > .cache/oracle-extra-$s.log 2>&1 &
+done
+wait
 
 # 5. router and prm (2x64, initialised from the fine-tuned draft), same data, epochs and selection
 #    (validation ROC-AUC on a 10% split of the training rollouts, by problem)
@@ -76,6 +82,17 @@ for spec in router:20 prm:20; do
   $PY train_cls.py --role $role --train .cache/oracle-train.jsonl --heldout .cache/oracle-heldout.jsonl \
       --init .cache/draft.final.pt --epochs ${spec#*:} --batch 64 --lr 1e-3 --threads 1 --evals 20 > .cache/$role.log 2>&1
 done
+#    and both continue, side by side, 4 more epochs on those rollouts plus the extra ones (training side only:
+#    the validation split and the selection stay the same)
+for role in router prm; do
+  $PY train_cls.py --role $role --train .cache/oracle-train.jsonl \
+      --extra .cache/oracle-extra-0.jsonl,.cache/oracle-extra-1.jsonl --heldout .cache/oracle-heldout.jsonl \
+      --init .cache/$role.final.pt --epochs 4 --batch 64 --lr 3e-4 --threads 1 --evals 12 \
+      --out .cache/$role.more.pt > .cache/$role.more.log 2>&1 &
+done
+wait
+cp .cache/router.more.pt .cache/router.final.pt
+cp .cache/prm.more.pt .cache/prm.final.pt
 # 5b. the router's validation split as rows, for its confidence mix (6b)
 $PY validation_rows.py > .cache/router-validation.log 2>&1
 $PY router_scores.py > .cache/router-scores.log 2>&1   # held-out router scores + draft confidences, logistic combination

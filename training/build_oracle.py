@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--draft", default=CACHE + "/draft.final.pt")
     ap.add_argument("--target", default=CACHE + "/target.final.pt")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--exclude", default="", help="train: rollout files (comma-separated) whose problems are not drawn again")
+    ap.add_argument("--shard", default="0/1", help="train: I/N rolls out every N-th problem from the I-th (N processes, one list)")
     a = ap.parse_args()
     setup_torch(a.threads)
     rng = random.Random(a.seed)
@@ -88,6 +90,9 @@ def main():
         # never the held-out side of the family (fixtures, figures); the bench sets are drawn after the
         # rollouts and exclude their problems (bench/make-problems.py)
         hs = set(reserved_problems())
+        for path in filter(None, a.exclude.split(",")):
+            with open(path) as f:
+                hs.update(json.loads(l)["problem"] for l in f if l.strip())
         problems = []
         while len(problems) < a.n:
             e = gen_problem(rng)
@@ -95,6 +100,9 @@ def main():
                 hs.add(e)  # distinct problems: the 1-op part of the family is small and would repeat
                 problems.append(e)
     policies = ["draft" if rng.random() < a.draft_frac else "oracle" for _ in problems]
+    # Every shard draws the same list and policies, then takes its own slice: the shards are disjoint.
+    shard, shards = (int(x) for x in a.shard.split("/"))
+    problems, policies = problems[shard::shards], policies[shard::shards]
     draft, _ = load_ckpt(a.draft)
     target, _ = load_ckpt(a.target)
     t0 = time.time()

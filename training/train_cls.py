@@ -128,6 +128,8 @@ def main():
     ap.add_argument("--select", choices=["auc", "acc"], default="auc",
                     help="checkpoint selection on the validation split's ROC-AUC (both roles since issue 14) or accuracy")
     ap.add_argument("--evals", type=int, default=12, help="validation evaluations over the run")
+    ap.add_argument("--extra", default="", help="more rollouts (comma-separated) for the training side only; "
+                    "the validation split stays the one drawn from --train")
     ap.add_argument("--out", default=None, help="checkpoint written (default: .cache/<role>.final.pt)")
     a = ap.parse_args()
     setup_torch(a.threads)
@@ -136,7 +138,8 @@ def main():
 
     rows = read_rows(a.train)
     valp = validation_problems(rows, rng, a.val_frac)
-    tr = [encode_ex(e) for e in examples([r for r in rows if r["problem"] not in valp], a.role)]
+    extra = read_rows(a.extra) if a.extra else []
+    tr = [encode_ex(e) for e in examples([r for r in rows + extra if r["problem"] not in valp], a.role)]
     va = [encode_ex(e) for e in examples([r for r in rows if r["problem"] in valp], a.role)]
     he = [encode_ex(e) for e in examples(read_rows(a.heldout), a.role)]
     npos = sum(y for _, y in tr)
