@@ -18,6 +18,7 @@ from common import CACHE, eval_problems, log, reserved_problems, setup_torch
 from export import load_ckpt
 from model import BOS, CTX, decode, encode, greedy_generate
 from task import check_step, gen_problem, is_final, parse, prompt_text
+from train_cls import read_rows
 
 MAX_STEP_TOKENS = 32
 MAX_ROUNDS = 9
@@ -90,9 +91,8 @@ def main():
         # never the held-out side of the family (fixtures, figures); the bench sets are drawn after the
         # rollouts and exclude their problems (bench/make-problems.py)
         hs = set(reserved_problems())
-        for path in filter(None, a.exclude.split(",")):
-            with open(path) as f:
-                hs.update(json.loads(l)["problem"] for l in f if l.strip())
+        if a.exclude:
+            hs.update(r["problem"] for r in read_rows(a.exclude))
         problems = []
         while len(problems) < a.n:
             e = gen_problem(rng)
