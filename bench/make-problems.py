@@ -15,8 +15,9 @@ over shapes. Dropped:
     each run's train_lm.py stream, the pre-training and the issue-14 fine-tunes),
   - the fixtures' and reported figures' problems (common.eval_problems' first 1000) and the by-shape
     measurement set (training/by_shape.py),
-  - every problem of the router/PRM rollouts (--exclude-jsonl, field "problem"), train and held-out.
-The seeds are used by no training script (train_lm.py: 1, 2, 4, 5, 21, 22; build_oracle.py 11, 12;
+  - every problem of the router/PRM rollouts (--exclude-jsonl, field "problem"): train (build_all.sh stages 4
+    and 4b) and held-out.
+The seeds are used by no training script (train_lm.py: 1, 2, 4, 5, 21, 22; build_oracle.py 11, 12, 13;
 train_cls.py 5; held-out stream 987654321).
 Each line: {"question": "<expr>", "answer": "<value>"} (the answer as the model writes it after "A:").
 """
@@ -32,7 +33,8 @@ from by_shape import by_shape_problems  # noqa: E402
 from common import eval_problems, trained_problems  # noqa: E402
 from task import gen_problem_of_shape, parse, tree_shapes, value  # noqa: E402
 
-ROLLOUTS = ",".join(os.path.join(HERE, "..", "training", ".cache", f) for f in ("oracle-train.jsonl", "oracle-heldout.jsonl"))
+ROLLOUTS = ",".join(os.path.join(HERE, "..", "training", ".cache", f) for f in (
+    "oracle-train.jsonl", "oracle-extra-0.jsonl", "oracle-extra-1.jsonl", "oracle-heldout.jsonl"))
 SETS = [  # file, count, min ops, max ops, seed
     ("embedded-heldout.jsonl", 200, 1, 3, 251205033),
     ("embedded-heldout-b.jsonl", 200, 1, 3, 251205034),
