@@ -117,6 +117,11 @@ def main():
     manifest = {"task": "embedded arithmetic task: Q: <expr>, values <= 99, 1-3 operations, shapes drawn uniformly "
                         "(training/README.md)", "tokenizer": "byte-level, 258 tokens, BOS 256, EOS 257",
                 "weights": "F32", "context_length": 256, "models": []}
+    old_manifest = os.path.join(MODELS, "manifest.json")
+    old_entries = {}
+    if os.path.exists(old_manifest):
+        with open(old_manifest) as f:
+            old_entries = {e["role"]: e for e in json.load(f).get("models", [])}
     for role in ("draft", "target", "router", "prm"):
         model, c = ck[role]
         p = os.path.join(MODELS, role + ".gguf")
@@ -140,12 +145,21 @@ def main():
                 if c["mix"].get("report"):
                     entry["figures"]["mix"] = c["mix"]["report"]
             entry["init"] = c["args"].get("init") and os.path.basename(c["args"]["init"])
+        old = old_entries.get(role)
+        if old and old.get("sha256") == entry["sha256"]:
+            # The same file as before (e.g. a checkpoint imported from the committed GGUF by import_gguf.py,
+            # which has no training record): keep what the earlier run measured and this one cannot.
+            if c.get("step") is None:
+                for k in ("train_steps", "train_seconds", "init"):
+                    if k in old:
+                        entry[k] = old[k]
+            for k, v in old.get("figures", {}).items():
+                entry["figures"].setdefault(k, v)
         entry.update(LINEAGE.get(role, {}))
         if role in by_shape:
             entry["figures"]["by_shape"] = by_shape[role]
         manifest["models"].append(entry)
     extra = os.path.join(CACHE, "speed.json")
-    old_manifest = os.path.join(MODELS, "manifest.json")
     if os.path.exists(extra):
         with open(extra) as f:
             manifest["speed"] = json.load(f)
