@@ -84,7 +84,18 @@ describe("exactness against plain greedy generation", () => {
           const judged = (r: typeof fast) => r.stats.routerMs + r.stats.scorerMs;
           assert.ok(plain.stats.judgeCriticalMs! >= judged(plain), `plain ${plain.stats.judgeCriticalMs} vs ${judged(plain)}`);
           const adopted = fast.steps.slice(1).filter((s, i) => fast.steps[i]!.model === "draft").length;
-          if (adopted > 0) assert.ok(fast.stats.judgeCriticalMs! < judged(fast), `speculative ${fast.stats.judgeCriticalMs} vs ${judged(fast)}`);
+          // With a kept next step, the time it overlapped comes off. Compared with the judging's own wall
+          // time per step, not the judges' inner meters: those leave out the waiting that contention with
+          // the overlapped step adds, so a loaded machine made that comparison fail. The next step starts
+          // before its judge and runs longer, so the overlap is most of each such judging; a quarter of it
+          // missing from the accounting is a failure, whatever the load.
+          const adoptedJudging = fast.steps.slice(0, -1).reduce((sum, s) => sum + (s.model === "draft" ? s.routerMs : 0), 0);
+          const judgedWall = fast.steps.reduce((sum, s) => sum + s.routerMs, 0);
+          if (adopted > 0)
+            assert.ok(
+              fast.stats.judgeCriticalMs! < judgedWall - adoptedJudging / 4,
+              `speculative ${fast.stats.judgeCriticalMs} vs ${judgedWall} of judging, ${adoptedJudging} of it overlapped by a kept step`,
+            );
         }
       }
     }
