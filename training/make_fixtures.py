@@ -118,10 +118,11 @@ def main():
                         "(training/README.md)", "tokenizer": "byte-level, 258 tokens, BOS 256, EOS 257",
                 "weights": "F32", "context_length": 256, "models": []}
     old_manifest = os.path.join(MODELS, "manifest.json")
-    old_entries = {}
+    previous = {}
     if os.path.exists(old_manifest):
         with open(old_manifest) as f:
-            old_entries = {e["role"]: e for e in json.load(f).get("models", [])}
+            previous = json.load(f)
+    old_entries = {e["role"]: e for e in previous.get("models", [])}
     for role in ("draft", "target", "router", "prm"):
         model, c = ck[role]
         p = os.path.join(MODELS, role + ".gguf")
@@ -163,11 +164,8 @@ def main():
     if os.path.exists(extra):
         with open(extra) as f:
             manifest["speed"] = json.load(f)
-    elif os.path.exists(old_manifest):  # no new speed run: keep the last measured figures (their date says when)
-        with open(old_manifest) as f:
-            speed = json.load(f).get("speed")
-        if speed:
-            manifest["speed"] = speed
+    elif previous.get("speed"):  # no new speed run: keep the last measured figures (their date says when)
+        manifest["speed"] = previous["speed"]
     with open(os.path.join(MODELS, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
         f.write("\n")
