@@ -292,34 +292,82 @@ export interface GridDependence {
   /** Its matched setting. */
   matched: number;
   matchedAccuracy: number;
-  /** The neighbouring grid threshold that is faster but outside the matched band. */
+  /** The bracket's end inside the band (often the matched setting itself). */
+  inside: number;
+  insideAccuracy: number;
+  /** The neighbouring threshold below the band, faster than the matched setting. */
   neighbour: number;
   neighbourAccuracy: number;
 }
 
 /**
- * Where a method's matched point depends on the grid: its fastest matched threshold has a grid
- * neighbour that is faster but below the band, further away than FINE_THRESHOLD_STEP. The band's
- * edge is crossed somewhere between the two, so a threshold in between may be matched and faster
- * (issue 14: on a 0.1 grid rsd's matched point fell to 1 and arbitrage looked 1.51x ahead of it,
- * 1.13x with 0.95 and 0.98 added). The bench names each such bracket, so a comparison that rests
- * on a coarse grid is visible instead of silent.
+ * Where a method's matched point depends on the grid: two neighbouring thresholds, one inside the
+ * band and one below it, further apart than `fine`, where the one below is faster than the matched
+ * setting. The band's edge is crossed somewhere between the two, so a threshold in between may be
+ * matched and faster (issue 14: on a 0.1 grid rsd's matched point fell to 1 and arbitrage looked
+ * 1.51x ahead of it, 1.13x with 0.95 and 0.98 added). The inside end need not be the matched
+ * setting itself: a slightly slower setting closer to the edge (latency is measured, so noisy)
+ * still brackets it. The bench names each such bracket, so a comparison that rests on a coarse
+ * grid is visible instead of silent, and its search (`refinementThresholds`) halves them.
  */
-export function gridDependence(rows: readonly ResultRow[], targetAccuracy: number): GridDependence[] {
+export function gridDependence(rows: readonly ResultRow[], targetAccuracy: number, fine = FINE_THRESHOLD_STEP): GridDependence[] {
   const out: GridDependence[] = [];
+  const inBand = (r: ResultRow) => r.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9;
   const methods = [...new Set(rows.filter((r) => r.threshold !== null).map((r) => r.method))];
   for (const method of methods) {
     const m = matchedRow(rows, method, targetAccuracy);
     if (m === null || m.threshold === null) continue;
     const own = rows.filter((r) => r.method === method && r.threshold !== null).sort((a, b) => a.threshold! - b.threshold!);
-    const i = own.findIndex((r) => r.threshold === m.threshold);
-    for (const n of [own[i - 1], own[i + 1]]) {
-      if (n === undefined || n.threshold === null) continue;
-      const inBand = n.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9;
-      if (inBand || n.latencyMs >= m.latencyMs) continue;
-      if (Math.abs(n.threshold - m.threshold) <= FINE_THRESHOLD_STEP + 1e-9) continue;
-      out.push({ method, label: m.label, matched: m.threshold, matchedAccuracy: m.accuracy, neighbour: n.threshold, neighbourAccuracy: n.accuracy });
+    for (let i = 0; i + 1 < own.length; i++) {
+      const [a, b] = [own[i]!, own[i + 1]!];
+      if (inBand(a) === inBand(b)) continue;
+      const [inside, below] = inBand(a) ? [a, b] : [b, a];
+      if (below.latencyMs >= m.latencyMs) continue;
+      if (b.threshold! - a.threshold! <= fine + 1e-9) continue;
+      out.push({
+        method,
+        label: m.label,
+        matched: m.threshold,
+        matchedAccuracy: m.accuracy,
+        inside: inside.threshold!,
+        insideAccuracy: inside.accuracy,
+        neighbour: below.threshold!,
+        neighbourAccuracy: below.accuracy,
+      });
     }
+  }
+  return out;
+}
+
+/**
+ * How fine the bench's own search refines a matched point (`--refine`): bisection stops when the
+ * bracket is no wider than this. Finer than the default grid's 0.01, because near 1 one hundredth
+ * of rsd's threshold is a large step (on set A 0.98 → 0.99 sends 40% → 49% of the steps).
+ */
+export const REFINE_THRESHOLD_STEP = 0.001;
+
+/** One threshold the refinement runs next: the midpoint of a method's bracket. */
+export interface Refinement {
+  method: MethodId;
+  threshold: number;
+  /** The bracket it halves: its end inside the band and its faster end below it. */
+  bracket: [number, number];
+}
+
+/**
+ * The next round of the matched-point search: for every method whose matched point depends on the
+ * grid (gridDependence, down to REFINE_THRESHOLD_STEP), the midpoint of its bracket, skipping
+ * thresholds the method has already run. Each round halves every open bracket, so the search ends
+ * when none is wider than the step; every thresholded method is searched alike, so no method's
+ * matched point rests on a coarser grid than another's.
+ */
+export function refinementThresholds(rows: readonly ResultRow[], targetAccuracy: number): Refinement[] {
+  const out: Refinement[] = [];
+  for (const d of gridDependence(rows, targetAccuracy, REFINE_THRESHOLD_STEP)) {
+    const threshold = Math.round(((d.inside + d.neighbour) / 2) * 1e4) / 1e4;
+    const ran = rows.some((r) => r.method === d.method && r.threshold !== null && Math.abs(r.threshold - threshold) < 1e-9);
+    if (ran || out.some((x) => x.method === d.method && x.threshold === threshold)) continue;
+    out.push({ method: d.method, threshold, bracket: [d.inside, d.neighbour] });
   }
   return out;
 }
@@ -327,8 +375,9 @@ export function gridDependence(rows: readonly ResultRow[], targetAccuracy: numbe
 /** One bench note per grid dependence, naming the bracket to refine. */
 export function gridDependenceNote(d: GridDependence): string {
   const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-  const [lo, hi] = d.matched < d.neighbour ? [d.matched, d.neighbour] : [d.neighbour, d.matched];
-  return `${d.label}: matched at threshold ${d.matched} (${pct(d.matchedAccuracy)}), while the faster ${d.neighbour} falls below the band (${pct(d.neighbourAccuracy)}); its matched point depends on the grid between ${lo} and ${hi} — add thresholds there to compare it fairly`;
+  const [lo, hi] = d.inside < d.neighbour ? [d.inside, d.neighbour] : [d.neighbour, d.inside];
+  const inside = d.inside === d.matched ? "" : `; ${d.inside} is in the band too (${pct(d.insideAccuracy)})`;
+  return `${d.label}: matched at threshold ${d.matched} (${pct(d.matchedAccuracy)})${inside}, while ${d.neighbour}, faster, falls below the band (${pct(d.neighbourAccuracy)}); its matched point depends on the grid between ${lo} and ${hi} — add thresholds there (or --refine) to compare it fairly`;
 }
 
 export function summarise(

@@ -16,12 +16,30 @@ import {
 } from "../engine/index.js";
 import { isEmbeddedTaskModel } from "../engine/prompt.js";
 import { calibrationDirFromFlags, modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
-import { aggregateRows, gridDependence, gridDependenceNote, summarise, matchedRow, type ResultRow, type Summary } from "./aggregate.js";
-import { BENCH_POLICIES, DEFAULT_TOKEN_SPEC, isSpeculativeMethod, planMethods, type SkippedMethod, type TokenSpecMethods } from "./methods.js";
+import {
+  aggregateRows,
+  gridDependence,
+  gridDependenceNote,
+  refinementThresholds,
+  summarise,
+  matchedRow,
+  REFINE_THRESHOLD_STEP,
+  type ResultRow,
+  type Summary,
+} from "./aggregate.js";
+import {
+  BENCH_POLICIES,
+  DEFAULT_TOKEN_SPEC,
+  isSpeculativeMethod,
+  planMethods,
+  type Method,
+  type SkippedMethod,
+  type TokenSpecMethods,
+} from "./methods.js";
 import { writeFrontierPlot } from "./plot.js";
-import { defaultProblemsPath, exactCheckerApplies, loadProblems } from "./problems.js";
+import { defaultProblemsPath, exactCheckerApplies, loadProblems, type Problem } from "./problems.js";
 import { progressBar } from "./progress.js";
-import { BenchEngines, runPrefixReuse, runSweep, type BenchConfig, type RequestOptions } from "./run.js";
+import { BenchEngines, runPrefixReuse, runSweep, type BenchConfig, type RequestOptions, type RunRecord } from "./run.js";
 import { formatReport } from "./table.js";
 
 /**
@@ -118,6 +136,56 @@ function positiveInt(flag: string, min: number) {
   };
 }
 
+/** Enough rounds to halve the default grid's widest bracket (0.1) below REFINE_THRESHOLD_STEP. */
+export const DEFAULT_REFINE_ROUNDS = 8;
+
+/**
+ * The matched-point search (issue 14: no method's matched point may depend on the grid). After the
+ * sweep, each round runs the midpoints `refinementThresholds` names, on every problem, interleaved
+ * like the sweep; the grid's rows and the new ones are then aggregated together, so a midpoint
+ * that made the same decisions as a grid setting shares its pooled latency. Returns the configs in
+ * method order and threshold order (the table's and the plot's), the records re-indexed to them,
+ * the thresholds each method gained, and one note per method searched.
+ */
+async function refineMatchedPoints(
+  engines: BenchEngines,
+  methods: readonly Method[],
+  gridConfigs: readonly BenchConfig[],
+  gridRecords: readonly RunRecord[],
+  problems: readonly Problem[],
+  opts: { rounds: number; request: RequestOptions },
+): Promise<{ configs: BenchConfig[]; records: RunRecord[]; added: Record<string, number[]>; notes: string[] }> {
+  let configs = [...gridConfigs];
+  let records = [...gridRecords];
+  const added: Record<string, number[]> = {};
+  for (let round = 1; round <= opts.rounds; round++) {
+    const rows = aggregateRows(configs, records);
+    const target = rows.find((r) => r.method === "target");
+    if (!target) break;
+    const next = refinementThresholds(rows, target.accuracy);
+    if (next.length === 0) break;
+    const add = next.map((n) => ({ method: methods.find((m) => m.id === n.method)!, threshold: n.threshold }));
+    const bar = progressBar(process.stderr, `bench refine ${round}`);
+    const more = await runSweep(engines, add, problems, { warmup: 0, request: opts.request, onProgress: bar.update });
+    bar.done();
+    records.push(...more.map((r) => ({ ...r, config: r.config + configs.length })));
+    configs.push(...add);
+    for (const n of next) (added[n.method] ??= []).push(n.threshold);
+  }
+  // Method order as planned, thresholds ascending within a method.
+  const order = configs.map((_, i) => i);
+  const rank = (c: BenchConfig) => methods.findIndex((m) => m.id === c.method.id);
+  order.sort((a, b) => rank(configs[a]!) - rank(configs[b]!) || (configs[a]!.threshold ?? -1) - (configs[b]!.threshold ?? -1));
+  const position = new Map(order.map((old, i) => [old, i]));
+  records = records.map((r) => ({ ...r, config: position.get(r.config)! }));
+  configs = order.map((i) => configs[i]!);
+  const label = (id: string) => methods.find((m) => m.id === id)?.label ?? id;
+  const notes = Object.entries(added).map(
+    ([id, ts]) => `${label(id)}: matched point searched between grid thresholds, ran ${[...ts].sort((a, b) => a - b).join(", ")} as well`,
+  );
+  return { configs, records, added, notes };
+}
+
 export interface BenchOutput {
   meta: Record<string, unknown>;
   results: ResultRow[];
@@ -205,6 +273,12 @@ export async function runBenchCli(argv: string[]): Promise<void> {
       `draft tokens per round of those methods (default: ${DEFAULT_TOKEN_SPEC.combineDraftTokens})`,
       number("--token-spec-k"),
     )
+    .option(
+      "--refine <rounds>",
+      `rounds of the matched-point search: each runs the midpoint of every method's bracket between its matched threshold and a faster one below the band, down to ${REFINE_THRESHOLD_STEP} (0: the grid alone)`,
+      positiveInt("--refine", 0),
+      DEFAULT_REFINE_ROUNDS,
+    )
     .option("--title <text>", "plot title")
     .option("--replot <file>", "run nothing: redraw the plot (--plot) and print the table of a run saved with --save")
     .exitOverride()
@@ -286,13 +360,16 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     const started = new Date();
     const loadBefore = loadavg();
     await engines.preload(methods, problems[0]!, request);
-    const records = await runSweep(engines, configs, problems, {
+    const sweep = await runSweep(engines, configs, problems, {
       warmup: o.warmup as number,
       request,
       onProgress: bar.update,
       extraWork: prefixWork,
     });
-    const rows = aggregateRows(configs, records);
+    const refined = await refineMatchedPoints(engines, methods, configs, sweep, problems, { rounds: o.refine as number, request });
+    notes.push(...refined.notes);
+    const { configs: allConfigs, records } = refined;
+    const rows = aggregateRows(allConfigs, records);
 
     let prefix: Parameters<typeof summarise>[2] = null;
     if (measurePrefix) {
@@ -302,7 +379,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
       const pick =
         (target ? matchedRow(rows, "arbitrage", target.accuracy) : null) ??
         [...arbRows].sort((a, b) => b.accuracy - a.accuracy || a.latencyMs - b.latencyMs)[0]!;
-      const config = configs.find((c) => c.method.id === "arbitrage" && c.threshold === pick.threshold)!;
+      const config = allConfigs.find((c) => c.method.id === "arbitrage" && c.threshold === pick.threshold)!;
       const done = configs.length * (problems.length + Math.min(o.warmup as number, problems.length));
       prefix = {
         config,
@@ -318,6 +395,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
         problemsFile: problemsPath,
         problems: problems.length,
         thresholds,
+        refinedThresholds: refined.added,
         warmup: o.warmup,
         methods: methods.map((m) => ({ id: m.id, label: m.label, policy: m.policy, router: m.router, scorer: m.scorer })),
         embeddedPair,

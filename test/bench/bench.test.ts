@@ -43,6 +43,8 @@ describe("arbitrage bench", () => {
       "1,3",
       "--thresholds",
       "0,1",
+      "--refine",
+      "0",
       "--json",
       "--plot",
       join(dir, "frontier.svg"),
@@ -202,6 +204,69 @@ describe("arbitrage bench", () => {
     assert.match(svg, /speculative \(k=3\)/);
     assert.match(svg, new RegExp(`\\+ token spec \\(k=${REASON_DEFAULTS.draftTokens}\\)`));
     assert.match(svg, /mean latency per problem/);
+  });
+
+  it("--refine 0 runs the grid alone", () => {
+    assert.deepEqual(out.meta.refinedThresholds, {});
+    assert.deepEqual(
+      out.results.filter((r) => r.method === "arbitrage").map((r) => r.threshold),
+      [0, 1],
+    );
+  });
+
+  it("searches each method's matched point between its grid thresholds (--refine)", () => {
+    const r = bench([
+      "--limit",
+      "12",
+      "--warmup",
+      "0",
+      "--policies",
+      "target,arbitrage",
+      "--token-spec",
+      "none",
+      "--thresholds",
+      "0,1",
+      "--refine",
+      "3",
+      "--json",
+      "--no-plot",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const o = JSON.parse(r.stdout.trim()) as {
+      results: Row[];
+      summary: Summary;
+      meta: { refinedThresholds: Record<string, number[]>; notes: string[] };
+    };
+    const target = o.results.find((x) => x.method === "target")!;
+    const inBand = (x: Row) => x.accuracy >= target.accuracy - 0.01 - 1e-9;
+    let searched = 0;
+    for (const method of ["arbitrage", "arbitrage-confidence"]) {
+      const rows = o.results.filter((x) => x.method === method);
+      const thresholds = rows.map((x) => x.threshold!);
+      assert.deepEqual(
+        thresholds,
+        [...thresholds].sort((a, b) => a - b),
+        `${method}: rows in threshold order`,
+      );
+      const added = o.meta.refinedThresholds[method] ?? [];
+      assert.equal(rows.length, 2 + added.length, method);
+      const [zero, one] = [rows[0]!, rows.at(-1)!];
+      // Threshold 1 is the draft alone: below the band and faster than 0, the search must start at the middle.
+      if (!inBand(one) && one.latencyMs < zero.latencyMs) {
+        searched++;
+        assert.equal(added[0], 0.5, `${method}: the first midpoint`);
+        assert.ok(added.length >= 1 && added.length <= 3, `${method}: one midpoint per round (${added.join(", ")})`);
+        for (const t of added) assert.ok(t > 0 && t < 1 && Number.isInteger(t * 8), `${method}: ${t} halves a bracket of the grid`);
+        assert.ok(
+          o.meta.notes.some((n) => n.includes("matched point searched") && added.every((t) => n.includes(String(t)))),
+          o.meta.notes.join("\n"),
+        );
+      } else assert.deepEqual(added, [], method);
+    }
+    assert.ok(searched > 0, "the draft alone is below the band on these problems, so at least one method was searched");
+    // The summary's matched point is chosen from the grid's and the search's rows alike.
+    const matched = o.results.filter((x) => x.method === "arbitrage" && inBand(x)).sort((a, b) => a.latencyMs - b.latencyMs)[0]!;
+    assert.equal(o.summary.arbitrageThreshold, matched.threshold);
   });
 
   it("prints a table without --json, and rejects bad flags in one line", () => {

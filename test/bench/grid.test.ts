@@ -2,8 +2,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, it } from "node:test";
-import { gridDependence, gridDependenceNote, matchedRow, type ResultRow } from "../../src/bench/aggregate.js";
-import { DEFAULT_THRESHOLDS, parseThresholds } from "../../src/bench/cli.js";
+import {
+  gridDependence,
+  gridDependenceNote,
+  matchedRow,
+  REFINE_THRESHOLD_STEP,
+  refinementThresholds,
+  type ResultRow,
+} from "../../src/bench/aggregate.js";
+import { DEFAULT_REFINE_ROUNDS, DEFAULT_THRESHOLDS, parseThresholds } from "../../src/bench/cli.js";
 
 /**
  * The threshold grid (issue 14): the default is fine near both ends, and the bench names every
@@ -19,7 +26,7 @@ const target = saved.summary.targetAccuracy;
 const onGrid = (grid: readonly number[]) => saved.results.filter((r) => r.threshold === null || grid.includes(r.threshold));
 const brackets = (rows: readonly ResultRow[]) =>
   gridDependence(rows, target)
-    .map((d) => `${d.method} ${d.matched}/${d.neighbour}`)
+    .map((d) => `${d.method} ${d.inside}/${d.neighbour}`)
     .sort();
 
 describe("bench threshold grid", () => {
@@ -57,5 +64,52 @@ describe("bench threshold grid", () => {
     assert.deepEqual(target95([row(0.98, 0.95, 40), row(0.99, 0.95, 45), row(0.97, 0.9, 35)]), []);
     assert.deepEqual(target95([row(0.9, 0.945, 30), row(0.98, 0.95, 40)]), []);
     assert.deepEqual(target95([row(0.9, 0.5, 50), row(0.98, 0.95, 40)]), []);
+    // The bracket's inside end need not be the matched setting: a slower in-band setting nearer the edge still brackets it.
+    const noisy = [row(0.5, 0.95, 27.2), row(0.625, 0.95, 27.5), row(0.75, 0.9, 26)];
+    assert.deepEqual(
+      target95(noisy).map((d) => [d.matched, d.inside, d.neighbour]),
+      [[0.5, 0.625, 0.75]],
+    );
+    assert.match(gridDependenceNote(target95(noisy)[0]!), /matched at threshold 0\.5 .*0\.625 is in the band too.*between 0\.625 and 0\.75/);
+    assert.deepEqual(
+      refinementThresholds(noisy, 0.95).map((r) => r.threshold),
+      [0.6875],
+    );
+  });
+
+  it("the search's first round halves each flagged bracket of the saved run", () => {
+    const next = refinementThresholds(saved.results, target)
+      .map((r) => `${r.method} ${r.threshold}`)
+      .sort();
+    assert.ok(next.includes("rsd-prm 0.965"), next.join(", "));
+    assert.ok(next.includes("arbitrage 0.075"), next.join(", "));
+    // A midpoint already run is not run again.
+    const withMid = [...saved.results, { ...matchedRow(saved.results, "rsd-prm", target)!, threshold: 0.965, accuracy: 0 }];
+    assert.ok(!refinementThresholds(withMid, target).some((r) => r.method === "rsd-prm" && r.threshold === 0.965));
+  });
+
+  it("the search converges on the band's edge from either side within the default rounds", () => {
+    const base = saved.results.find((r) => r.method === "rsd-prm")!;
+    // rsd-like: more accurate and slower as the threshold rises; arbitrage-like: the other way round.
+    const curves = [
+      { method: "rsd-prm", edge: 0.9862, ok: (t: number) => t >= 0.9862, ms: (t: number) => 20 + 20 * t },
+      { method: "arbitrage", edge: 0.2137, ok: (t: number) => t <= 0.2137, ms: (t: number) => 50 - 10 * t },
+    ] as const;
+    for (const c of curves) {
+      const row = (t: number) => ({ ...base, method: c.method, threshold: t, accuracy: c.ok(t) ? 0.99 : 0.97, latencyMs: c.ms(t) }) as ResultRow;
+      let rows = parseThresholds(DEFAULT_THRESHOLDS).map(row);
+      let rounds = 0;
+      for (let next = refinementThresholds(rows, 1); next.length > 0; next = refinementThresholds(rows, 1)) {
+        assert.equal(next.length, 1, "one bracket per method");
+        rows = [...rows, row(next[0]!.threshold)];
+        rounds++;
+      }
+      assert.ok(rounds <= DEFAULT_REFINE_ROUNDS, `${c.method}: ${rounds} rounds`);
+      const m = matchedRow(rows, c.method, 1)!;
+      assert.ok(
+        c.ok(m.threshold!) && Math.abs(m.threshold! - c.edge) <= REFINE_THRESHOLD_STEP,
+        `${c.method}: matched ${m.threshold}, edge ${c.edge}`,
+      );
+    }
   });
 });
