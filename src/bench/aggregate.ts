@@ -134,6 +134,11 @@ export interface Goal {
 }
 
 export interface Summary {
+  /**
+   * Whether the matched comparison comes from the matched pass (the search ran, cli.ts): every
+   * compared setting re-run side by side, rather than the sweep's rows.
+   */
+  matchedPass?: boolean;
   problems: number;
   targetAccuracy: number | null;
   draftAccuracy: number | null;
@@ -370,6 +375,31 @@ export function refinementThresholds(rows: readonly ResultRow[], targetAccuracy:
     out.push({ method: d.method, threshold, bracket: [d.inside, d.neighbour] });
   }
   return out;
+}
+
+/**
+ * The settings the matched pass re-runs side by side (indices into `rows`): every setting without a
+ * threshold (target, draft, token-level speculation), and for each thresholded method its fastest
+ * in-band setting of the grid and of the search. The search's runs come after the sweep in a
+ * rotation of a few settings instead of all of them, and on 2 cores that alone made them ~15% faster
+ * (set A, 2026-12-03: arbitrage at 0.2125 27.9 ms against 0.2's 32.9 ms for 0.6 points fewer steps
+ * sent); so their latencies are not compared with the sweep's, and both candidates are measured
+ * again in one pass, where the faster in-band one is the matched point.
+ */
+export function matchedCandidates(rows: readonly ResultRow[], searched: readonly boolean[], targetAccuracy: number): number[] {
+  const out = new Set<number>();
+  rows.forEach((r, i) => {
+    if (r.threshold === null) out.add(i);
+  });
+  const methods = [...new Set(rows.filter((r) => r.threshold !== null).map((r) => r.method))];
+  for (const method of methods) {
+    for (const phase of [false, true]) {
+      const own = rows.filter((r, i) => r.method === method && r.threshold !== null && searched[i] === phase);
+      const m = matchedRow(own, method, targetAccuracy);
+      if (m) out.add(rows.indexOf(m));
+    }
+  }
+  return [...out].sort((a, b) => a - b);
 }
 
 /** One bench note per grid dependence, naming the bracket to refine. */

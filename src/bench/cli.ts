@@ -20,6 +20,7 @@ import {
   aggregateRows,
   gridDependence,
   gridDependenceNote,
+  matchedCandidates,
   refinementThresholds,
   summarise,
   matchedRow,
@@ -154,7 +155,7 @@ async function refineMatchedPoints(
   gridRecords: readonly RunRecord[],
   problems: readonly Problem[],
   opts: { rounds: number; request: RequestOptions },
-): Promise<{ configs: BenchConfig[]; records: RunRecord[]; added: Record<string, number[]>; notes: string[] }> {
+): Promise<{ configs: BenchConfig[]; records: RunRecord[]; searched: boolean[]; added: Record<string, number[]>; notes: string[] }> {
   let configs = [...gridConfigs];
   let records = [...gridRecords];
   const added: Record<string, number[]> = {};
@@ -178,17 +179,41 @@ async function refineMatchedPoints(
   order.sort((a, b) => rank(configs[a]!) - rank(configs[b]!) || (configs[a]!.threshold ?? -1) - (configs[b]!.threshold ?? -1));
   const position = new Map(order.map((old, i) => [old, i]));
   records = records.map((r) => ({ ...r, config: position.get(r.config)! }));
+  const searched = order.map((i) => i >= gridConfigs.length);
   configs = order.map((i) => configs[i]!);
   const label = (id: string) => methods.find((m) => m.id === id)?.label ?? id;
   const notes = Object.entries(added).map(
     ([id, ts]) => `${label(id)}: matched point searched between grid thresholds, ran ${[...ts].sort((a, b) => a - b).join(", ")} as well`,
   );
-  return { configs, records, added, notes };
+  return { configs, records, searched, added, notes };
+}
+
+/**
+ * The matched pass: when the search added settings, the compared ones (matchedCandidates) run
+ * again, side by side in one interleaved pass, so every ratio of the summary is measured in one
+ * run under one rotation. Without a search the sweep already is that run.
+ */
+async function matchedPass(
+  engines: BenchEngines,
+  swept: { configs: BenchConfig[]; records: RunRecord[]; searched: boolean[]; added: Record<string, number[]> },
+  rows: ResultRow[],
+  problems: readonly Problem[],
+  request: RequestOptions,
+): Promise<{ configs: BenchConfig[]; records: RunRecord[]; rows: ResultRow[]; remeasured: boolean }> {
+  const target = rows.find((r) => r.method === "target");
+  if (Object.keys(swept.added).length === 0 || !target) return { configs: swept.configs, records: swept.records, rows, remeasured: false };
+  const configs = matchedCandidates(rows, swept.searched, target.accuracy).map((i) => swept.configs[i]!);
+  const bar = progressBar(process.stderr, "bench matched pass");
+  const records = await runSweep(engines, configs, problems, { warmup: 0, request, onProgress: bar.update });
+  bar.done();
+  return { configs, records, rows: aggregateRows(configs, records), remeasured: true };
 }
 
 export interface BenchOutput {
   meta: Record<string, unknown>;
   results: ResultRow[];
+  /** The matched pass's rows, when the search ran (the summary's comparison). */
+  matchedPass?: ResultRow[];
   summary: Summary;
 }
 
@@ -368,18 +393,22 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     });
     const refined = await refineMatchedPoints(engines, methods, configs, sweep, problems, { rounds: o.refine as number, request });
     notes.push(...refined.notes);
-    const { configs: allConfigs, records } = refined;
-    const rows = aggregateRows(allConfigs, records);
+    const rows = aggregateRows(refined.configs, refined.records);
+    const compared = await matchedPass(engines, refined, rows, problems, request);
+    if (compared.remeasured)
+      notes.push(
+        `matched comparison: ${compared.configs.length} settings (every method without a threshold, and each thresholded method's fastest in-band setting of the grid and of the search) re-run side by side in one pass; the summary's ratios come from it (matchedPass in the JSON), the rows from the sweep and the search`,
+      );
 
     let prefix: Parameters<typeof summarise>[2] = null;
     if (measurePrefix) {
       // Prefix reuse on vs off, on arbitrage at its matched setting (else its most accurate one).
-      const target = rows.find((r) => r.method === "target");
+      const target = compared.rows.find((r) => r.method === "target");
       const arbRows = rows.filter((r) => r.method === "arbitrage");
       const pick =
-        (target ? matchedRow(rows, "arbitrage", target.accuracy) : null) ??
+        (target ? matchedRow(compared.rows, "arbitrage", target.accuracy) : null) ??
         [...arbRows].sort((a, b) => b.accuracy - a.accuracy || a.latencyMs - b.latencyMs)[0]!;
-      const config = allConfigs.find((c) => c.method.id === "arbitrage" && c.threshold === pick.threshold)!;
+      const config = refined.configs.find((c) => c.method.id === "arbitrage" && c.threshold === pick.threshold)!;
       const done = configs.length * (problems.length + Math.min(o.warmup as number, problems.length));
       prefix = {
         config,
@@ -387,7 +416,8 @@ export async function runBenchCli(argv: string[]): Promise<void> {
       };
     }
     bar.done();
-    const summary = summarise(rows, records, prefix);
+    const summary = summarise(compared.rows, compared.records, prefix);
+    if (compared.remeasured) summary.matchedPass = true;
     if (summary.targetAccuracy !== null) notes.push(...gridDependence(rows, summary.targetAccuracy).map(gridDependenceNote));
     const output: BenchOutput = {
       meta: {
@@ -415,6 +445,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
         request,
       },
       results: rows,
+      ...(compared.remeasured ? { matchedPass: compared.rows } : {}),
       summary,
     };
     const json = `${JSON.stringify(output, null, o.save ? 1 : 0)}\n`;

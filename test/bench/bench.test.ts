@@ -234,6 +234,7 @@ describe("arbitrage bench", () => {
     assert.equal(r.code, 0, r.stderr);
     const o = JSON.parse(r.stdout.trim()) as {
       results: Row[];
+      matchedPass?: Row[];
       summary: Summary;
       meta: { refinedThresholds: Record<string, number[]>; notes: string[] };
     };
@@ -264,9 +265,24 @@ describe("arbitrage bench", () => {
       } else assert.deepEqual(added, [], method);
     }
     assert.ok(searched > 0, "the draft alone is below the band on these problems, so at least one method was searched");
-    // The summary's matched point is chosen from the grid's and the search's rows alike.
-    const matched = o.results.filter((x) => x.method === "arbitrage" && inBand(x)).sort((a, b) => a.latencyMs - b.latencyMs)[0]!;
+    // The matched pass: the compared settings run again side by side, and the summary comes from it.
+    const pass = o.matchedPass!;
+    assert.ok(Array.isArray(pass) && o.summary.matchedPass === true, "a search was made, so the matched pass ran");
+    assert.ok(o.meta.notes.some((n) => n.startsWith("matched comparison:")));
+    assert.equal(pass.find((x) => x.method === "target")?.accuracy, target.accuracy);
+    for (const method of ["arbitrage", "arbitrage-confidence"]) {
+      const own = pass.filter((x) => x.method === method);
+      assert.ok(own.length >= 1 && own.length <= 2, `${method}: the grid's and the search's fastest in-band settings`);
+      for (const x of own) {
+        const swept = o.results.find((y) => y.method === method && y.threshold === x.threshold);
+        assert.ok(swept && inBand(swept), `${method}@${x.threshold} was an in-band setting of the sweep or the search`);
+        // Greedy decoding: the same setting gives the same answers when run again.
+        assert.deepEqual(x.answers, swept.answers, `${method}@${x.threshold}`);
+      }
+    }
+    const matched = pass.filter((x) => x.method === "arbitrage" && inBand(x)).sort((a, b) => a.latencyMs - b.latencyMs)[0]!;
     assert.equal(o.summary.arbitrageThreshold, matched.threshold);
+    close(o.summary.speedupVsTarget!, pass.find((x) => x.method === "target")!.latencyMs / matched.latencyMs, "speedup from the pass");
   });
 
   it("prints a table without --json, and rejects bad flags in one line", () => {

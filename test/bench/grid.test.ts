@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import {
   gridDependence,
   gridDependenceNote,
+  matchedCandidates,
   matchedRow,
   REFINE_THRESHOLD_STEP,
   refinementThresholds,
@@ -111,5 +112,24 @@ describe("bench threshold grid", () => {
         `${c.method}: matched ${m.threshold}, edge ${c.edge}`,
       );
     }
+  });
+
+  it("the matched pass re-runs every unthresholded setting and each method's fastest in-band setting of the grid and of the search", () => {
+    const base = saved.results.find((r) => r.method === "rsd-prm")!;
+    const row = (method: string, threshold: number | null, accuracy: number, latencyMs: number) =>
+      ({ ...base, method, threshold, accuracy, latencyMs }) as ResultRow;
+    const rows = [
+      row("target", null, 1, 60),
+      row("arbitrage", 0.2, 0.99, 33),
+      row("arbitrage", 0.25, 0.98, 31),
+      row("arbitrage", 0.1, 0.995, 35),
+      row("arbitrage", 0.2125, 0.99, 28),
+      row("arbitrage", 0.225, 0.985, 28.5),
+      row("rsd-prm", 0.99, 0.99, 40),
+    ];
+    const searched = [false, false, false, false, true, true, false];
+    assert.deepEqual(matchedCandidates(rows, searched, 1), [0, 1, 4, 6]);
+    // Without a search: the grid's matched settings alone.
+    assert.deepEqual(matchedCandidates(rows.slice(0, 4), searched.slice(0, 4), 1), [0, 1]);
   });
 });
