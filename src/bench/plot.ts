@@ -90,7 +90,7 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
     `Arbitrage at matched accuracy: ${fmt(summary.speedupVsTarget, "× faster than target")}, ${fmt(summary.speedupVsRsd, "× faster than rsd (PRM)")},`,
     `${fmt(summary.oracleLatencyRatio, "× the oracle's latency")}. Up and left is better; lines join thresholds,`,
     summary.matchedPass === true
-      ? "rings: each method's matched setting (band: target − 1 pt), re-run side by side, so off its line."
+      ? "rings: each method's matched setting (band), re-run side by side, so off its line."
       : "rings mark each method's fastest setting within 1 point of target accuracy (band).",
   ];
 
