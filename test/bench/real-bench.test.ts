@@ -61,6 +61,9 @@ describe("arbitrage bench on the real pair (SmolLM2-135M → Gemma 3 270M)", () 
       "0",
       "--thresholds",
       THRESHOLDS.join(","),
+      // The grid's rows alone: the matched-point search is checked on the embedded pair (bench.test.ts).
+      "--refine",
+      "0",
       "--max-steps",
       "4",
       "--max-tokens-per-step",
