@@ -280,9 +280,19 @@ export function aggregateRows(configs: readonly BenchConfig[], records: readonly
 /** Accuracy tolerance of "matched accuracy": within 1 point (0.01) of the target's. */
 export const MATCH_TOLERANCE = 0.01;
 
+/** Whether a row's accuracy is within 1 point of the target's (the matched band). */
+export function inBand(row: ResultRow, targetAccuracy: number): boolean {
+  return row.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9;
+}
+
+/** The methods swept over thresholds, in their rows' order. */
+function thresholdedMethods(rows: readonly ResultRow[]): MethodId[] {
+  return [...new Set(rows.filter((r) => r.threshold !== null).map((r) => r.method))];
+}
+
 /** The fastest row of a method whose accuracy is within 1 point of the target's (ties: the more accurate). */
 export function matchedRow(rows: readonly ResultRow[], method: MethodId, targetAccuracy: number): ResultRow | null {
-  const ok = rows.filter((r) => r.method === method && r.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9);
+  const ok = rows.filter((r) => r.method === method && inBand(r, targetAccuracy));
   ok.sort((a, b) => a.latencyMs - b.latencyMs || b.accuracy - a.accuracy || (a.threshold ?? 0) - (b.threshold ?? 0));
   return ok[0] ?? null;
 }
@@ -317,16 +327,14 @@ export interface GridDependence {
  */
 export function gridDependence(rows: readonly ResultRow[], targetAccuracy: number, fine = FINE_THRESHOLD_STEP): GridDependence[] {
   const out: GridDependence[] = [];
-  const inBand = (r: ResultRow) => r.accuracy >= targetAccuracy - MATCH_TOLERANCE - 1e-9;
-  const methods = [...new Set(rows.filter((r) => r.threshold !== null).map((r) => r.method))];
-  for (const method of methods) {
+  for (const method of thresholdedMethods(rows)) {
     const m = matchedRow(rows, method, targetAccuracy);
     if (m === null || m.threshold === null) continue;
     const own = rows.filter((r) => r.method === method && r.threshold !== null).sort((a, b) => a.threshold! - b.threshold!);
     for (let i = 0; i + 1 < own.length; i++) {
       const [a, b] = [own[i]!, own[i + 1]!];
-      if (inBand(a) === inBand(b)) continue;
-      const [inside, below] = inBand(a) ? [a, b] : [b, a];
+      if (inBand(a, targetAccuracy) === inBand(b, targetAccuracy)) continue;
+      const [inside, below] = inBand(a, targetAccuracy) ? [a, b] : [b, a];
       if (below.latencyMs >= m.latencyMs) continue;
       if (b.threshold! - a.threshold! <= fine + 1e-9) continue;
       out.push({
@@ -355,8 +363,6 @@ export const REFINE_THRESHOLD_STEP = 0.001;
 export interface Refinement {
   method: MethodId;
   threshold: number;
-  /** The bracket it halves: its end inside the band and its faster end below it. */
-  bracket: [number, number];
 }
 
 /**
@@ -372,7 +378,7 @@ export function refinementThresholds(rows: readonly ResultRow[], targetAccuracy:
     const threshold = Math.round(((d.inside + d.neighbour) / 2) * 1e4) / 1e4;
     const ran = rows.some((r) => r.method === d.method && r.threshold !== null && Math.abs(r.threshold - threshold) < 1e-9);
     if (ran || out.some((x) => x.method === d.method && x.threshold === threshold)) continue;
-    out.push({ method: d.method, threshold, bracket: [d.inside, d.neighbour] });
+    out.push({ method: d.method, threshold });
   }
   return out;
 }
@@ -391,8 +397,7 @@ export function matchedCandidates(rows: readonly ResultRow[], searched: readonly
   rows.forEach((r, i) => {
     if (r.threshold === null) out.add(i);
   });
-  const methods = [...new Set(rows.filter((r) => r.threshold !== null).map((r) => r.method))];
-  for (const method of methods) {
+  for (const method of thresholdedMethods(rows)) {
     for (const phase of [false, true]) {
       const own = rows.filter((r, i) => r.method === method && r.threshold !== null && searched[i] === phase);
       const m = matchedRow(own, method, targetAccuracy);

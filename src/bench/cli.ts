@@ -143,10 +143,11 @@ export const DEFAULT_REFINE_ROUNDS = 8;
 /**
  * The matched-point search (issue 14: no method's matched point may depend on the grid). After the
  * sweep, each round runs the midpoints `refinementThresholds` names, on every problem, interleaved
- * like the sweep; the grid's rows and the new ones are then aggregated together, so a midpoint
- * that made the same decisions as a grid setting shares its pooled latency. Returns the configs in
- * method order and threshold order (the table's and the plot's), the records re-indexed to them,
- * the thresholds each method gained, and one note per method searched.
+ * like the sweep; the grid's rows and the new ones are then aggregated together (the frontier).
+ * The two phases' latencies are not comparable (the search rotates through fewer settings), which
+ * is why `matchedPass` follows. Returns the configs in method order and threshold order (the
+ * table's and the plot's), the records re-indexed to them, which of them the search added, the
+ * thresholds each method gained, and one note per method searched.
  */
 async function refineMatchedPoints(
   engines: BenchEngines,
@@ -300,7 +301,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     )
     .option(
       "--refine <rounds>",
-      `rounds of the matched-point search: each runs the midpoint of every method's bracket between its matched threshold and a faster one below the band, down to ${REFINE_THRESHOLD_STEP} (0: the grid alone)`,
+      `rounds of the matched-point search: each runs the midpoint of every method's bracket between an in-band threshold and a faster one below the band, down to ${REFINE_THRESHOLD_STEP} (0: the grid alone)`,
       positiveInt("--refine", 0),
       DEFAULT_REFINE_ROUNDS,
     )
