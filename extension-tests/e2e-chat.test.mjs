@@ -124,18 +124,53 @@ async function pickArbitrageModel() {
 }
 
 /**
- * Waits for the last response to finish, sampling its text while it streams. Returns
- * { text, samples }: the final text and the texts seen while the response was still loading.
+ * Records, inside the page, every state the chat's last response passes through: a MutationObserver
+ * notes (time, loading, step headings shown, summary shown) at each change of the response's DOM.
+ * Polling from the test missed states: with warm files the embedded pair writes all its steps within
+ * ~50 ms, less than one round trip of the test's own sampling, so "a step shown before the end" looked
+ * absent on fast runs. Call before sending the request; read it with `responseTimeline()`.
  */
+async function recordResponseStates() {
+  await page.evaluate(() => {
+    const states = [];
+    window.__arbitrageResponseStates = states;
+    const session = document.querySelector(".interactive-session");
+    const note = () => {
+      const responses = session.querySelectorAll(".interactive-item-container.interactive-response");
+      const last = responses[responses.length - 1];
+      if (!last) return;
+      const text = last.textContent ?? "";
+      const state = {
+        ms: Math.round(performance.now()),
+        loading: last.classList.contains("chat-response-loading"),
+        steps: (text.match(/(draft|target) · step \d+/g) ?? []).length,
+        summary: text.includes("Summary:"),
+      };
+      const prev = states[states.length - 1];
+      if (!prev || prev.loading !== state.loading || prev.steps !== state.steps || prev.summary !== state.summary) states.push(state);
+    };
+    window.__arbitrageResponseObserver?.disconnect();
+    window.__arbitrageResponseObserver = new MutationObserver(note);
+    window.__arbitrageResponseObserver.observe(session, {
+      subtree: true,
+      childList: true,
+      characterData: true,
+      attributes: true,
+      attributeFilter: ["class"],
+    });
+  });
+}
+
+const responseTimeline = () => page.evaluate(() => window.__arbitrageResponseStates ?? []);
+
+/** Waits for the last response to finish; returns its final text. */
 async function waitForResponse({ timeout = 240_000 } = {}) {
   await lastResponse().waitFor({ timeout: 30_000 });
-  const samples = [];
   const deadline = Date.now() + timeout;
   for (;;) {
     const loading = await lastResponse().evaluate((el) => el.classList.contains("chat-response-loading"));
     const text = (await lastResponse().textContent()) ?? "";
-    if (!loading) return { text, samples };
-    samples.push(text);
+    if (!loading) return text;
     if (Date.now() > deadline) throw new Error(`the chat response did not finish in ${timeout / 1000} s; last text: ${text.slice(0, 500)}`);
     await sleep(100);
   }
@@ -167,12 +202,17 @@ test("@arbitrage in the chat view streams routed steps, the summary and the pane
     await suggestion.waitFor({ state: "visible", timeout: 15_000 });
     await page.keyboard.press("Escape");
     await page.keyboard.type(`itrage ${QUESTION}`);
+    await recordResponseStates();
     await page.keyboard.press("Enter");
-    const { text, samples } = await waitForResponse();
+    const text = await waitForResponse();
     await shot("e2e-chat-participant.png");
     assert.doesNotMatch(text, /Language model unavailable|Sign in/i, text.slice(0, 400));
-    const streamedStep = samples.find((t) => /(draft|target) · step 1/.test(t) && !t.includes("Summary:"));
-    assert.ok(streamedStep, `no step was shown before the response finished (${samples.length} samples while loading)`);
+    const states = await responseTimeline();
+    console.log(
+      `# response states (ms, loading, steps, summary): ${states.map((s) => `${s.ms} ${s.loading ? "L" : "-"} ${s.steps} ${s.summary ? "S" : "-"}`).join(" | ")}`,
+    );
+    const streamed = states.find((s) => s.loading && s.steps > 0 && !s.summary);
+    assert.ok(streamed, `no step was shown before the response finished; the response's states: ${JSON.stringify(states)}`);
     const headings = [...text.matchAll(STEP_HEADING)];
     assert.ok(headings.length > 0, `no step headings in: ${text.slice(0, 400)}`);
     assert.deepEqual(

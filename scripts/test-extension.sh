@@ -66,6 +66,9 @@ run_tap() { # label tap-file test-files... — runs node:test files, counts thei
   fail=$(grep -E '^# fail ' "$tap" | awk '{print $3}' | tail -1)
   grep -E '^(not )?ok ' "$tap" | sed 's/^/  /'
   pass=${pass:-0}; fail=${fail:-0}
+  # A failing test's TAP diagnostics (its error message, expected/actual, stack) — the only place
+  # CI's log says why it failed.
+  [ "$fail" -gt 0 ] && awk '/^not ok /{on=1; n=0} /^ok |^# (pass|fail|tests) /{on=0} on && n++ < 40' "$tap" | sed 's/^/    /'
   if [ $rc -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; tail -30 "$tap"; fi
   echo "$label: $pass passing, $fail failing ($(( $(date +%s) - t0 )) s)"
   PASSED=$((PASSED + pass)); FAILED=$((FAILED + fail))
