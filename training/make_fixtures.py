@@ -30,9 +30,12 @@ LINEAGE = {
     "router": {"lineage": "initialised from the fine-tuned draft; 20 epochs on 38,151 rollout rows (12,000 problems of "
                           "the shape-uniform family), selection on validation ROC-AUC; the draft's token confidences mixed in and the logit "
                           "offset calibrated on the validation split (fit-router-mix.ts: threshold 0.3 leaves a step the "
-                          "target improves below it in at most 1% of the validation problems)"},
+                          "target improves below it in at most 1% of the validation problems); then 4 more epochs (lr 3e-4 cosine, class-balanced) on "
+                          "those rollouts plus 24,000 more training problems (79,368 rows), selection on the same "
+                          "validation split"},
     "prm": {"lineage": "initialised from the fine-tuned draft; 20 epochs on the same rollouts (draft and target steps), "
-                       "selection on validation ROC-AUC"},
+                       "selection on validation ROC-AUC; then 4 more epochs (lr 3e-4 cosine) on those rollouts plus 24,000 "
+                       "more training problems (79,368 rows), selection on the same validation split"},
 }
 
 
