@@ -126,12 +126,13 @@ async function pickArbitrageModel() {
 /**
  * Records, inside the page, every state the chat's last response passes through: a MutationObserver
  * notes (time, loading, step headings shown, summary shown) at each change of the response's DOM.
- * Polling from the test missed states: with warm files the embedded pair writes all its steps within
- * ~50 ms, less than one round trip of the test's own sampling, so "a step shown before the end" looked
+ * Polling from the test missed states: with warm files the embedded pair's steps appear 25–100 ms
+ * apart, about one round trip of the test's own sampling, so "a step shown before the end" looked
  * absent on fast runs. Call before sending the request; read it with `responseTimeline()`.
  */
 async function recordResponseStates() {
-  await page.evaluate(() => {
+  await page.evaluate((headingSource) => {
+    const heading = new RegExp(headingSource, "g");
     const states = [];
     window.__arbitrageResponseStates = states;
     const session = document.querySelector(".interactive-session");
@@ -143,7 +144,7 @@ async function recordResponseStates() {
       const state = {
         ms: Math.round(performance.now()),
         loading: last.classList.contains("chat-response-loading"),
-        steps: (text.match(/(draft|target) · step \d+/g) ?? []).length,
+        steps: (text.match(heading) ?? []).length,
         summary: text.includes("Summary:"),
       };
       const prev = states[states.length - 1];
@@ -158,7 +159,7 @@ async function recordResponseStates() {
       attributes: true,
       attributeFilter: ["class"],
     });
-  });
+  }, STEP_HEADING.source);
 }
 
 const responseTimeline = () => page.evaluate(() => window.__arbitrageResponseStates ?? []);
