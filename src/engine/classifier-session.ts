@@ -30,11 +30,14 @@ export interface ClassifierSpec {
   offset: number;
   /**
    * The draft's token confidences as extra input (`arbitrage.classifier.logit_scale` and
-   * `arbitrage.classifier.confidence.<feature>`, fitted by training/fit-router-mix.ts): the score is
-   * then sigmoid(scale · (logit_pos − logit_neg) + Σ weight · feature + offset) over the confidence
-   * router's features of the step being judged. null: the model's logits alone.
+   * `arbitrage.classifier.confidence.<feature>`, fitted by training/fit-router-mix.ts): the score of
+   * a step that carries them is then sigmoid(scale · (logit_pos − logit_neg) + Σ weight · feature +
+   * offset) over the confidence router's features of the step. The mix's offset is
+   * `arbitrage.classifier.mix_offset` where the file has one (the PRM's: a step without confidences,
+   * such as a target-written step the oracle scores, keeps the plain score and its own offset), else
+   * the file's offset (the router's: it never judges a step without them). null: the logits alone.
    */
-  confidence: { logitScale: number; weights: number[] } | null;
+  confidence: { logitScale: number; weights: number[]; offset: number } | null;
 }
 
 export function classifierSpecFromMetadata(meta: Record<string, string>, path: string): ClassifierSpec {
@@ -55,22 +58,23 @@ export function classifierSpecFromMetadata(meta: Record<string, string>, path: s
       `Router/scorer model ${JSON.stringify(path)} has arbitrage.classifier.offset = ${JSON.stringify(offsetText)}, which is not a number. Re-export it with training/export.py.`,
     );
   }
-  return { query, positive, negative, offset, confidence: confidenceMixFromMetadata(meta, path) };
+  return { query, positive, negative, offset, confidence: confidenceMixFromMetadata(meta, path, offset) };
 }
 
-function confidenceMixFromMetadata(meta: Record<string, string>, path: string): ClassifierSpec["confidence"] {
+function confidenceMixFromMetadata(meta: Record<string, string>, path: string, offset: number): ClassifierSpec["confidence"] {
   const keys = CONFIDENCE_FEATURES.map((f) => `classifier.confidence.${f}`);
   const present = keys.filter((k) => meta[k] !== undefined);
   const scaleText = meta["classifier.logit_scale"];
   if (present.length === 0 && scaleText === undefined) return null;
-  const values = [scaleText, ...keys.map((k) => meta[k])].map((v) => (v === undefined ? NaN : Number(v)));
+  const mixOffsetText = meta["classifier.mix_offset"];
+  const values = [scaleText, ...keys.map((k) => meta[k]), mixOffsetText ?? String(offset)].map((v) => (v === undefined ? NaN : Number(v)));
   if (!values.every(Number.isFinite)) {
     throw new ArbitrageError(
       "model-corrupt",
-      `Router/scorer model ${JSON.stringify(path)} has an incomplete or non-numeric confidence mix (arbitrage.classifier.logit_scale and arbitrage.classifier.confidence.{${CONFIDENCE_FEATURES.join(",")}} must all be numbers). Re-export it with training/export.py.`,
+      `Router/scorer model ${JSON.stringify(path)} has an incomplete or non-numeric confidence mix (arbitrage.classifier.logit_scale, arbitrage.classifier.confidence.{${CONFIDENCE_FEATURES.join(",")}} and, where present, arbitrage.classifier.mix_offset must all be numbers). Re-export it with training/export.py.`,
     );
   }
-  return { logitScale: values[0]!, weights: values.slice(1) };
+  return { logitScale: values[0]!, weights: values.slice(1, -1), offset: values.at(-1)! };
 }
 
 export class ClassifierSession {
@@ -145,13 +149,13 @@ export class ClassifierSession {
     return 1 / (1 + Math.exp(-this.logit(pos - neg, features)));
   }
 
-  /** The score's logit: the model's answer, with the draft's confidence features where the file mixes them in. */
+  /** The score's logit: the model's answer, with the step's confidence features where the file mixes them in and the step has them. */
   private logit(answer: number, features: readonly number[] | undefined): number {
     const mix = this.spec.confidence;
-    if (!mix) return answer + this.spec.offset;
-    if (!features || features.length !== mix.weights.length)
-      throw new ArbitrageError("internal", "This router mixes in the draft's token confidences, but the step came without them.");
-    return mix.logitScale * answer + mix.weights.reduce((sum, w, i) => sum + w * features[i]!, 0) + this.spec.offset;
+    if (!mix || !features) return answer + this.spec.offset;
+    if (features.length !== mix.weights.length)
+      throw new ArbitrageError("internal", "The step's confidence features do not match the classifier's mix.");
+    return mix.logitScale * answer + mix.weights.reduce((sum, w, i) => sum + w * features[i]!, 0) + mix.offset;
   }
 
   private queryTokens(stepText: string, delimiter: string, stepTokens: readonly Token[] | undefined): Token[] {

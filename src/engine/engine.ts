@@ -278,11 +278,11 @@ export class ArbitrageEngine {
     const label = kind === "router" ? "Router" : "Scorer";
     const check = await checkModelFile(path, label);
     const spec = classifierSpecFromMetadata(check.arbitrage, path);
-    if (kind === "scorer" && spec.confidence) {
-      // Its score needs the draft's token confidences in the step, which a target-written step (scored by rsd and the oracle) does not have.
+    if (kind === "scorer" && check.arbitrage.role === "router") {
+      // A router answers P(the target's step is better), not P(the step is correct): as a scorer its number means something else.
       throw new ArbitrageError(
         "invalid-option",
-        `${JSON.stringify(path)} is a router (it mixes in the draft's token confidences), not a step scorer. Use it as the router, and "embedded", "exact" or a PRM GGUF as the scorer.`,
+        `${JSON.stringify(path)} is a router (arbitrage.role = "router"), not a step scorer. Use it as the router, and "embedded", "exact" or a PRM GGUF as the scorer.`,
         { path: ["scorer"] },
       );
     }
@@ -292,7 +292,7 @@ export class ArbitrageEngine {
     const session = new ClassifierSession(model, context.getSequence(), spec);
     const name = choice === "embedded" ? (kind === "router" ? "embedded router" : "embedded PRM") : path;
     const sharesTokenizer = this.sameTokenizer && sameTokenizer(check, this.draft.check);
-    return { judge: new ModelJudge(name, session, sharesTokenizer), check, model, sharesTokenizer };
+    return { judge: new ModelJudge(name, session, sharesTokenizer, kind), check, model, sharesTokenizer };
   }
 
   info(): EngineInfo {

@@ -32,9 +32,13 @@ export interface StepJudge {
   readonly meter: { calls: number; ms: number };
 }
 
-/** The embedded router or PRM, or any GGUF classifier with arbitrage.classifier metadata. */
+/**
+ * The embedded router or PRM, or any GGUF classifier with arbitrage.classifier metadata. A file
+ * that mixes in the draft's token confidences needs them from the draft: the router in every step it
+ * judges; the PRM where it judges a draft step for rsd (a step judged without them, as the oracle
+ * judges both candidates alike, gets the file's plain score).
+ */
 export class ModelJudge implements StepJudge {
-  /** A router file that mixes in the draft's token confidences needs them from the draft. */
   readonly needsConfidences: boolean;
   private delimiter = "\n\n";
   constructor(
@@ -42,6 +46,7 @@ export class ModelJudge implements StepJudge {
     private readonly session: ClassifierSession,
     /** The classifier shares the generators' vocabulary: a step's token ids are read as they are. */
     private readonly sharesTokenizer = false,
+    private readonly kind: "router" | "scorer" = "router",
   ) {
     this.needsConfidences = session.spec.confidence !== null;
   }
@@ -52,8 +57,10 @@ export class ModelJudge implements StepJudge {
     this.delimiter = run.delimiter;
     await this.session.reset(run.promptTokens());
   }
-  judge(step: CandidateStep, stepIndex: number): Promise<number> {
+  async judge(step: CandidateStep, stepIndex: number): Promise<number> {
     const features = this.needsConfidences && step.confidences ? featureVector(step.confidences, stepIndex) : undefined;
+    if (this.needsConfidences && !features && this.kind === "router")
+      throw new ArbitrageError("internal", "This router mixes in the draft's token confidences, but the step came without them.");
     return this.session.classify(step.text, this.delimiter, this.sharesTokenizer ? step.tokens : undefined, features);
   }
   commit(_text: string, tokens: () => readonly Token[]): void {

@@ -53,14 +53,14 @@ export class RequestRun {
   }
 
   private limits(role: ModelRole, index: number): StepLimits {
-    const { options, signal, emit, router, draftConfidences } = this.parts;
+    const { options, signal, emit, router, scorer, draftConfidences } = this.parts;
     return {
       delimiter: options.stepDelimiter,
       maxTokens: options.maxTokensPerStep,
       temperature: options.temperature,
       seed: options.temperature > 0 ? 1 + index : undefined,
       signal,
-      wantConfidences: role === "draft" && (router?.needsConfidences === true || draftConfidences === true),
+      wantConfidences: role === "draft" && (router?.needsConfidences === true || scorer?.needsConfidences === true || draftConfidences === true),
       onText: (text) => emit({ type: "token", index, model: role, text }),
       step: index,
     };
@@ -103,7 +103,8 @@ export class RequestRun {
         return this.timeJudge(index, () => (kind === "router" ? router! : scorer!).judge(step, index));
       },
       settle: (kept) => (kept ? Promise.resolve() : this.speculation.drop()),
-      score: (step) => this.timeJudge(index, () => scorer!.judge(step, index)),
+      // The oracle compares two candidates' scores, so both are judged alike: without the draft's confidences.
+      score: (step) => this.timeJudge(index, () => scorer!.judge({ ...step, confidences: undefined }, index)),
       cancelled: () => signal?.aborted === true,
     };
   }

@@ -62,10 +62,10 @@ describe("routers and scorers chosen per request", () => {
         "the learned PRM gives probabilities",
       );
       await assert.rejects(e.reason(q, { policy: "arbitrage", router: "/no/such/router.gguf" }), { code: "model-missing" });
-      // The embedded router mixes in the draft's confidences, which a target-written step lacks: not a scorer.
+      // The embedded router answers P(the target writes a better step), not P(correct): not a scorer.
       await assert.rejects(e.reason(q, { policy: "rsd", scorer: { path: embeddedModelPath("router") } }), {
         code: "invalid-option",
-        message: /is a router \(it mixes in the draft's token confidences\), not a step scorer/,
+        message: /is a router \(arbitrage.role = "router"\), not a step scorer/,
       });
       assert.ok((await e.reason(q, { policy: "arbitrage" })).steps.length > 0, "a failed judge load leaves the engine serving");
     } finally {

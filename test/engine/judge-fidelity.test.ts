@@ -203,8 +203,7 @@ describe("the router file's confidence mix (training/fit-router-mix.ts)", () => 
       const answer = await raw.judge.judge(step(text), 1);
       const got = await filed.judge.judge({ ...step(text), confidences: [...confidences] }, 1);
       const features = featureVector(confidences, 1);
-      const z =
-        mix.logitScale * Math.log(answer / (1 - answer)) + mix.weights.reduce((a, w, i) => a + w * features[i]!, 0) + filed.session.spec.offset;
+      const z = mix.logitScale * Math.log(answer / (1 - answer)) + mix.weights.reduce((a, w, i) => a + w * features[i]!, 0) + mix.offset;
       assert.ok(Math.abs(got - 1 / (1 + Math.exp(-z))) <= 1e-9, `${text}: ${got}`);
     }
     // Less sure of its own digits, the draft's step scores higher: the mix reads the confidences.
@@ -212,8 +211,50 @@ describe("the router file's confidence mix (training/fit-router-mix.ts)", () => 
     const unsure = await filed.judge.judge({ ...step("6*5=30"), confidences: [0.99, 0.5, 0.99, 0.4, 0.99, 0.99, 0.99] }, 1);
     assert.ok(unsure > sure, `unsure ${unsure} > sure ${sure}`);
     await assert.rejects(filed.judge.judge(step("6*5=30"), 1), /mixes in the draft's token confidences/);
+    // The router's mix shares the file's calibrated offset (it has no mix_offset of its own).
+    assert.equal(mix.offset, filed.session.spec.offset);
     await filed.session.model.dispose();
     await raw.session.model.dispose();
+  });
+
+  it("the PRM's mix (fit-router-mix.ts --role prm) scores a draft step with its confidences, and any step without them plainly", async () => {
+    const config = { ...defaultModelConfig(), threads: THREADS };
+    const check = await checkModelFile(embeddedModelPath("prm"), "prm");
+    const llama = await loadLlama(config.gpu, config.threads);
+    const model = await loadModel(llama, check, "prm", config);
+    const spec = classifierSpecFromMetadata(check.arbitrage, "prm");
+    const mix = spec.confidence;
+    assert.ok(mix, "the embedded PRM mixes in the draft's confidences");
+    assert.equal(spec.offset, 0, "its plain score keeps no offset");
+    assert.notEqual(mix.offset, 0, "the mix has its own intercept (arbitrage.classifier.mix_offset)");
+    const scorer = new ModelJudge(
+      "prm",
+      new ClassifierSession(model, (await createContext(model, check, config, "prm", "classify")).getSequence(), spec),
+      false,
+      "scorer",
+    );
+    const plain = new ModelJudge(
+      "prm",
+      new ClassifierSession(model, (await createContext(model, check, config, "prm", "classify")).getSequence(), { ...spec, confidence: null }),
+      false,
+      "scorer",
+    );
+    assert.equal(scorer.needsConfidences, true);
+    const problem = "6*(14-9)+53";
+    const prompt = () => buildPrompt(model, check, problem, "math").tokens;
+    for (const j of [scorer, plain]) await j.begin({ question: problem, promptTokens: prompt, delimiter: "\n\n" });
+    const confidences = [0.97, 0.41, 0.9, 0.62, 0.99, 0.35, 0.99, 0.99];
+    const answer = await plain.judge(step("14-9=5"), 0);
+    assert.ok(Math.abs((await scorer.judge(step("14-9=5"), 0)) - answer) <= 1e-9, "without confidences: the plain score");
+    const features = featureVector(confidences, 0);
+    const z = mix.logitScale * Math.log(answer / (1 - answer)) + mix.weights.reduce((a, w, i) => a + w * features[i]!, 0) + mix.offset;
+    const mixed = await scorer.judge({ ...step("14-9=5"), confidences }, 0);
+    // The repeated query re-evaluates only its last token (a different batch shape): logits agree to ~1e-6.
+    assert.ok(Math.abs(mixed - 1 / (1 + Math.exp(-z))) <= 1e-6, `mixed ${mixed}, expected ${1 / (1 + Math.exp(-z))}`);
+    // Less sure of its own digits, the draft's step is less likely correct: the PRM's mix reads the confidences the other way round.
+    const sure = await scorer.judge({ ...step("14-9=5"), confidences: confidences.map(() => 0.99) }, 0);
+    assert.ok(mixed < sure, `unsure ${mixed} < sure ${sure}`);
+    await model.dispose();
   });
 
   it("is read from the file whole, or refused", () => {
@@ -224,9 +265,17 @@ describe("the router file's confidence mix (training/fit-router-mix.ts)", () => 
       ...Object.fromEntries(CONFIDENCE_FEATURES.map((f, i) => [`classifier.confidence.${f}`, String(i + 1)])),
     };
     assert.equal(classifierSpecFromMetadata(meta, "r.gguf").confidence, null);
-    assert.deepEqual(classifierSpecFromMetadata(full, "r.gguf").confidence, { logitScale: 0.4, weights: [1, 2, 3, 4, 5] });
+    assert.deepEqual(classifierSpecFromMetadata(full, "r.gguf").confidence, { logitScale: 0.4, weights: [1, 2, 3, 4, 5], offset: 0 });
+    assert.deepEqual(classifierSpecFromMetadata({ ...full, "classifier.offset": "-2" }, "r.gguf").confidence?.offset, -2);
+    const own = classifierSpecFromMetadata({ ...full, "classifier.offset": "-2", "classifier.mix_offset": "3.5" }, "r.gguf");
+    assert.deepEqual([own.offset, own.confidence?.offset], [-2, 3.5]);
     const { "classifier.confidence.position": _dropped, ...partial } = full;
-    for (const bad of [partial, { ...full, "classifier.logit_scale": "x" }, { ...meta, "classifier.confidence.length": "1" }]) {
+    for (const bad of [
+      partial,
+      { ...full, "classifier.logit_scale": "x" },
+      { ...meta, "classifier.confidence.length": "1" },
+      { ...full, "classifier.mix_offset": "y" },
+    ]) {
       assert.throws(() => classifierSpecFromMetadata(bad, "r.gguf"), { code: "model-corrupt", message: /incomplete or non-numeric confidence mix/ });
     }
   });
@@ -242,7 +291,7 @@ describe("a classifier's calibrated offset (arbitrage.classifier.offset)", () =>
       message: /arbitrage\.classifier\.offset = "three", which is not a number/,
     });
   });
-  it("the embedded router carries one and a confidence mix, the PRM neither", async () => {
+  it("the embedded router carries one (its mix's), the PRM none (its mix has its own intercept)", async () => {
     for (const [role, has] of [
       ["router", true],
       ["prm", false],
@@ -250,7 +299,7 @@ describe("a classifier's calibrated offset (arbitrage.classifier.offset)", () =>
       const check = await checkModelFile(embeddedModelPath(role), role);
       const spec = classifierSpecFromMetadata(check.arbitrage, role);
       assert.equal(spec.offset !== 0, has, role);
-      assert.equal(spec.confidence !== null, has, role);
+      assert.ok(spec.confidence, role);
     }
   });
 });
