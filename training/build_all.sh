@@ -105,6 +105,11 @@ for r in draft target router prm; do $PY export.py .cache/$r.final.pt $r; done
 (cd .. && node --import tsx training/fit-router-mix.ts --heldout training/.cache/oracle-heldout.jsonl \
     > training/.cache/router-mix.log 2>&1)
 $PY export.py .cache/router.final.pt router --mix .cache/router-mix.json
+#     the same for the PRM, with its own label (the draft step's correctness; issue 14's fair rsd): the mix applies to
+#     the draft steps rsd judges, its intercept is stored apart (mix_offset), and the plain score is unchanged
+(cd .. && node --import tsx training/fit-router-mix.ts --role prm --heldout training/.cache/oracle-heldout.jsonl \
+    > training/.cache/prm-mix.log 2>&1)
+$PY export.py .cache/prm.final.pt prm --mix .cache/prm-mix.json
 (cd .. && node training/measure-speed.mjs --threads 1 --json-out training/.cache/speed.json \
     models/draft.gguf models/target.gguf) || true
 $PY make_fixtures.py

@@ -2,8 +2,9 @@
 
 usage: python export.py <checkpoint.pt> <role> [out.gguf] [--mix .cache/router-mix.json]
 
---mix takes the router's confidence mix and calibrated offset from training/fit-router-mix.ts, stores
-them in the checkpoint (so a later export keeps them) and writes them as arbitrage.classifier.* metadata.
+--mix takes a confidence mix from training/fit-router-mix.ts (the router's, with its calibrated offset;
+the PRM's, with its own intercept `mix_offset`), stores it in the checkpoint (so a later export keeps it)
+and writes it as arbitrage.classifier.* metadata.
 """
 import json
 import os
@@ -37,9 +38,12 @@ def main():
     if mix_path:
         with open(mix_path) as f:
             mix = json.load(f)
-        ck["offset"] = float(mix["offset"])
+        if "offset" in mix:
+            ck["offset"] = float(mix["offset"])
         ck["mix"] = {"logit_scale": float(mix["logit_scale"]), "confidence": {k: float(v) for k, v in mix["confidence"].items()},
                      "report": mix.get("report")}
+        if "mix_offset" in mix:
+            ck["mix"]["mix_offset"] = float(mix["mix_offset"])
         torch.save(ck, ck_path)
     extra = list(CLASSIFIER_KVS) if role in ("router", "prm") else []
     if role in ("router", "prm") and ck.get("offset") is not None:  # fit-router-mix.ts
@@ -48,6 +52,8 @@ def main():
         extra.append(("arbitrage.classifier.logit_scale", T_STRING, repr(ck["mix"]["logit_scale"])))
         for feature, weight in ck["mix"]["confidence"].items():
             extra.append(("arbitrage.classifier.confidence." + feature, T_STRING, repr(weight)))
+        if ck["mix"].get("mix_offset") is not None:  # the mix's own intercept: the plain score keeps arbitrage.classifier.offset
+            extra.append(("arbitrage.classifier.mix_offset", T_STRING, repr(ck["mix"]["mix_offset"])))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     export_llama(m, out, role, extra)
     print("exported", ck_path, "step", ck.get("step"), "->", out, os.path.getsize(out), "bytes", m.n_params(), "params")

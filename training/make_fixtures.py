@@ -35,7 +35,9 @@ LINEAGE = {
                           "validation split"},
     "prm": {"lineage": "initialised from the fine-tuned draft; 20 epochs on the same rollouts (draft and target steps), "
                        "selection on validation ROC-AUC; then 4 more epochs (lr 3e-4 cosine) on those rollouts plus 24,000 "
-                       "more training problems (79,368 rows), selection on the same validation split"},
+                       "more training problems (79,368 rows), selection on the same validation split; the draft's token "
+                       "confidences mixed in for the draft steps rsd judges, fitted on the router's validation split with the "
+                       "PRM's own label (fit-router-mix.ts --role prm; its own intercept mix_offset, the plain score unchanged)"},
 }
 
 
@@ -143,16 +145,23 @@ def main():
             if c.get("mix"):  # fit-router-mix.ts: the draft's token confidences as extra input
                 entry["classifier"]["logit_scale"] = c["mix"]["logit_scale"]
                 entry["classifier"]["confidence"] = c["mix"]["confidence"]
-                entry["classifier"]["output"] = ("sigmoid(logit_scale * (logit[Y] - logit[N]) + sum(confidence[f] * f) + offset) "
+                mix_offset = c["mix"].get("mix_offset")
+                if mix_offset is not None:
+                    entry["classifier"]["mix_offset"] = mix_offset
+                entry["classifier"]["output"] = ("sigmoid(logit_scale * (logit[Y] - logit[N]) + sum(confidence[f] * f) + %s) "
                                                  "at the last position, f = the draft step's confidence features "
-                                                 "(src/engine/calibration/logistic.ts)")
+                                                 "(src/engine/calibration/logistic.ts)%s" % (
+                                                     "offset" if mix_offset is None else "mix_offset",
+                                                     "" if mix_offset is None else
+                                                     "; a step without them: sigmoid(logit[Y] - logit[N]) at the last position"))
                 if c["mix"].get("report"):
                     entry["figures"]["mix"] = c["mix"]["report"]
             entry["init"] = c["args"].get("init") and os.path.basename(c["args"]["init"])
         old = old_entries.get(role)
-        if old and old.get("sha256") == entry["sha256"]:
-            # The same file as before (e.g. a checkpoint imported from the committed GGUF by import_gguf.py,
-            # which has no training record): keep what the earlier run measured and this one cannot.
+        if old and (old.get("sha256") == entry["sha256"] or c.get("step") is None):
+            # The same file as before, or a checkpoint imported from the committed GGUF by import_gguf.py (no
+            # training record; re-exported with new metadata, e.g. a confidence mix): keep what the earlier run
+            # measured and this one cannot.
             if c.get("step") is None:
                 for k in ("train_steps", "train_seconds", "init"):
                     if k in old:

@@ -15,6 +15,8 @@ export interface OracleRow {
   context: string;
   draft_step: string;
   router_label: number;
+  /** The exact checker's score of the draft step (1 = correct): the PRM's label. */
+  draft_score: number;
 }
 
 export function readRows(path: string, limit = Infinity): OracleRow[] {
