@@ -50,8 +50,8 @@ export const REASON_DEFAULTS = {
   policy: "arbitrage",
   // One default for both routers. The trained router's file carries a logit offset fitted on its
   // validation split (training/fit-router-mix.ts) that puts 0.3 where at most 1% of the validation
-  // problems lose a step the target would improve: set A keeps 98.0% at 0.3 (matched 0.2125, 99.0%),
-  // set B 97.5% (matched 0.375); the confidence router's matched point is 0.175–0.2125 — the router
+  // problems lose a step the target would improve: set A keeps 98.0% at 0.3 (matched 0.2, 99.0%),
+  // set B 97.5% (matched 0.375); the confidence router's matched point is 0.175–0.2 — the router
   // every other pair gets (bench/results/embedded.json, embedded-b.json). `arbitrage bench` finds
   // the setting for a pair.
   threshold: 0.3,
