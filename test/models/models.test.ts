@@ -38,7 +38,7 @@ describe("embedded models: GGUF metadata", () => {
                 general: { architecture: string };
                 llama: { context_length: number };
                 tokenizer: { ggml: { model: string; tokens: string[]; bos_token_id: number; eos_token_id: number } };
-                arbitrage: { role: string; classifier?: { query: string; positive: string; negative: string; offset?: string; logit_scale?: string; confidence?: Record<string, string> } };
+                arbitrage: { role: string; classifier?: { query: string; positive: string; negative: string; offset?: string; mix_offset?: string; logit_scale?: string; confidence?: Record<string, string> } };
             };
             assert.equal(md.general.architecture, "llama");
             assert.equal(md.llama.context_length, 256);
@@ -48,15 +48,15 @@ describe("embedded models: GGUF metadata", () => {
             assert.equal(md.tokenizer.ggml.eos_token_id, 257);
             assert.equal(md.arbitrage.role, role);
             if (role === "router" || role === "prm") {
-                const { offset, logit_scale, confidence, ...spec } = md.arbitrage.classifier!;
+                const { offset, logit_scale, confidence, mix_offset, ...spec } = md.arbitrage.classifier!;
                 assert.deepEqual(spec, { query: "\n\n?", positive: "Y", negative: "N" });
-                // The router's confidence mix and calibration (training/fit-router-mix.ts): finite numbers, and only on the router.
-                if (role === "router") {
-                    for (const v of [offset, logit_scale, ...CONFIDENCE_FEATURES.map((f) => confidence?.[f])])
-                        assert.ok(Number.isFinite(Number(v)), `router mix ${JSON.stringify(md.arbitrage.classifier)}`);
-                } else {
-                    assert.deepEqual([offset, logit_scale, confidence], [undefined, undefined, undefined]);
-                }
+                // Both judges mix in the draft's confidences (training/fit-router-mix.ts): finite numbers. The router's mix uses
+                // its calibration offset; the PRM has no calibration shift, and its mix keeps its own intercept (mix_offset) so
+                // a step scored without confidences keeps the plain score.
+                const mix = [logit_scale, ...CONFIDENCE_FEATURES.map((f) => confidence?.[f])];
+                const numbers = role === "router" ? [offset, ...mix] : [mix_offset, ...mix];
+                for (const v of numbers) assert.ok(Number.isFinite(Number(v)), `${role} mix ${JSON.stringify(md.arbitrage.classifier)}`);
+                assert.equal(role === "router" ? mix_offset : offset, undefined, `${role}: ${JSON.stringify(md.arbitrage.classifier)}`);
             } else {
                 assert.equal(md.arbitrage.classifier, undefined);
             }
