@@ -66,12 +66,13 @@ describe("token-level speculation", () => {
             `${label}: same routes, same steps`,
           );
           // Same scores up to the F16 KV cache of the judges (runtime.ts contextOptions): where a query's tokens sit in the
-          // cache can move a score in its 7th digit (measured: 1.3e-7), far below any threshold's step.
+          // cache can move a score in its 6th or 7th digit, depending on the CPU's kernels (measured: 1.3e-7 on one machine,
+          // 1.4e-6 on an AVX2-only EPYC), far below the bench's finest threshold step (0.001).
           const scores = (r: typeof plain) => r.steps.map((s) => s.routerScore ?? s.scorerScore ?? 0);
           const [a, b] = [scores(spec), scores(plain)];
           assert.equal(a.length, b.length, `${label}: same number of scores`);
           assert.ok(
-            a.every((v, i) => Math.abs(v - b[i]!) <= 1e-6),
+            a.every((v, i) => Math.abs(v - b[i]!) <= 1e-5),
             `${label}: same scores (${a.join(", ")} against ${b.join(", ")})`,
           );
           assert.equal(spec.stats.targetTokensReused, plain.stats.targetTokensReused, `${label}: the rejected draft step is the first proposal`);
