@@ -120,6 +120,8 @@ export interface FaultProxy {
   fault: Fault;
   /** Completion calls seen (1-based numbering in `fromCall`). */
   calls: number;
+  /** Their request bodies, in order (the prompt token ids a client sent, for instance). */
+  bodies: string[];
   close(): Promise<void>;
 }
 
@@ -136,7 +138,7 @@ function stripLogprobs(line: string): string {
 
 export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
   const target = new URL(upstream);
-  const proxy: FaultProxy = { url: "", fault: { kind: "none" }, calls: 0, close: async () => undefined };
+  const proxy: FaultProxy = { url: "", fault: { kind: "none" }, calls: 0, bodies: [], close: async () => undefined };
   const sockets = new Set<import("node:net").Socket>();
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const completion = isCompletion(req);
@@ -184,6 +186,11 @@ export async function startFaultProxy(upstream: string): Promise<FaultProxy> {
         },
       );
       up.on("error", () => res.destroy());
+      if (completion) {
+        // Read alongside the pipe, attached with it: a listener attached earlier would let a delayed pipe miss the body.
+        const index = proxy.bodies.push("") - 1;
+        req.on("data", (chunk: Buffer) => (proxy.bodies[index] += chunk.toString("utf8")));
+      }
       req.pipe(up);
     };
     if (active && f.kind === "slow") setTimeout(() => !res.destroyed && !res.writableEnded && req.socket.writable && forward(), f.delayMs);
