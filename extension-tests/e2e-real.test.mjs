@@ -14,11 +14,18 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { basename, join } from "node:path";
 import { after, before, test } from "node:test";
 import { checkPrerequisites, launchBrowser, root, runFromPalette, startCodeServer, workbenchUrl } from "./lib/code-server.mjs";
-import { REAL_ANSWER, REAL_QUESTION, REAL_SETTINGS, realPair } from "./lib/real-models.mjs";
+import { realPair } from "./lib/real-models.mjs";
+import { readRealRun } from "./lib/real-pair-run.mjs";
 
 const artifacts = join(root, ".test-artifacts");
 mkdirSync(artifacts, { recursive: true });
 const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
+// The run measured on this machine before the tests (lib/real-pair-run.mjs): threshold, steps, answer.
+const RUN = readRealRun();
+const REAL_QUESTION = RUN.question;
+// The panel shows a threshold with its own decimals (media/scores.ts): for the measured thresholds,
+// the digits String() gives.
+const THRESHOLD_PATTERN = String(RUN.settings.threshold).replace(/\./g, "\\.");
 
 let pair;
 let server;
@@ -40,7 +47,7 @@ before(async () => {
   pair = realPair();
   workspace = mkdtempSync("/tmp/arbreal-");
   writeFileSync(join(workspace, "question.md"), `${REAL_QUESTION}\n`);
-  const settings = Object.fromEntries(Object.entries({ ...REAL_SETTINGS, threads: THREADS }).map(([k, v]) => [`arbitrage.${k}`, v]));
+  const settings = Object.fromEntries(Object.entries({ ...RUN.settings, threads: THREADS }).map(([k, v]) => [`arbitrage.${k}`, v]));
   server = await startCodeServer({ settings });
   browser = await launchBrowser();
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
@@ -171,13 +178,17 @@ test(
         new RegExp(`${basename(pair.draft, ".gguf").replace(/\./g, "\\.")} → ${basename(pair.target, ".gguf").replace(/\./g, "\\.")}`),
         "the panel names the real pair",
       );
-      assert.match(dom.meta, /threshold 0\.999\b/);
+      assert.match(dom.meta, new RegExp(`threshold ${THRESHOLD_PATTERN}\\b`));
       const draft = dom.steps.filter((s) => s.model === "draft");
       const target = dom.steps.filter((s) => s.model === "target");
       assert.ok(draft.length >= 1 && target.length >= 1, `steps of both models expected, got draft ${draft.length}, target ${target.length}`);
       for (const s of dom.steps) {
         assert.equal(s.badge.trim(), s.model, "each step's badge names its model");
-        assert.match(s.router, /^router \d\.\d{3,} [<≥] 0\.999$/, "the router score is shown with the digits that decide it");
+        assert.match(
+          s.router,
+          new RegExp(`^router \\d\\.\\d{3,} [<≥] ${THRESHOLD_PATTERN}$`),
+          "the router score is shown with the digits that decide it",
+        );
         assert.equal(
           s.router.includes("≥"),
           s.model === "target",
@@ -185,7 +196,12 @@ test(
         );
       }
       assert.match(dom.summary, new RegExp(`draft ${draft.length} \\(\\d+%\\), target ${target.length} \\(\\d+%\\)`));
-      assert.equal(dom.answer, REAL_ANSWER, "the final answer (extractFinalAnswer) is shown in the panel");
+      assert.deepEqual(
+        dom.steps.map((s) => s.model),
+        RUN.steps.map((s) => s.model),
+        "the panel shows the engine's run (the CLI's, measured before the tests)",
+      );
+      assert.equal(dom.answer, RUN.answer, "the final answer (extractFinalAnswer) is shown in the panel");
     } catch (e) {
       await failureShot("e2e-real-reason-failure.png");
       throw e;

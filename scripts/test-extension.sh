@@ -5,7 +5,8 @@
 #   2. the bundles (esbuild.mjs: extension, engine server, webview, integration tests)
 #   3. engine-server protocol tests (raw JSON-RPC over IPC, plain Node) and webview renderer
 #      tests (media/render.ts in headless Chromium)
-#   4. integration tests inside the real extension host (@vscode/test-electron runTests ->
+#   4. the real pair's run measured on this machine with the CLI (extension-tests/lib/real-pair-run.mjs)
+#      and integration tests inside the real extension host (@vscode/test-electron runTests ->
 #      extension-tests/bin/code-launcher.mjs -> code-server + headless Chromium)
 #   5. the end-to-end Chromium UI tests, embedded and real pair (screenshots in .test-artifacts/)
 #   6. the chat view end-to-end test on code-server 4.139.1 (@arbitrage and the model picker)
@@ -76,6 +77,15 @@ run_tap() { # label tap-file test-files... — runs node:test files, counts thei
 
 echo "== engine-server protocol tests + webview renderer tests"
 run_tap "protocol + renderer" protocol.tap extension-tests/server-protocol.test.mjs extension-tests/render.test.mjs
+
+echo "== the real pair's run on this machine (extension-tests/lib/real-pair-run.mjs, for the real-pair tests)"
+# Real models' text and router scores depend on the CPU's kernels, so the threshold where both
+# models write, and the steps and answer the tests expect, are measured here with the CLI.
+rm -f "$ART/real-pair-run.json"
+if ! node extension-tests/lib/real-pair-run.mjs; then
+  echo "measuring the real pair's run failed: the real-pair tests below fail for it"
+  FAILED=$((FAILED + 1))
+fi
 
 echo "== integration tests in the extension host"
 rm -f "$ART/integration-results.json"

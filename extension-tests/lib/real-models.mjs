@@ -36,18 +36,3 @@ export function realPair() {
   for (const p of Object.values(pair)) if (!existsSync(p)) throw new Error(`${p} is missing after scripts/fetch-real-models.sh`);
   return pair;
 }
-
-/**
- * The run (lib/real-pair.json): "What is 12+7?", answer 19, 1 thread, 5 steps of at most 40 tokens,
- * context 512, threshold 0.999. The threshold is where the confidence router mixes the two
- * models, measured with the CLI (`arbitrage reason --router confidence --threads 1 --max-steps 5
- * --max-tokens-per-step 40 --context-size 512 --threshold T`, 11 short questions): with its
- * default weights (fitted on the embedded pair) the draft steps of these models score
- * 0.988–0.99999999, so any threshold up to 0.98 sends every step to the target (seen at 0.3, 0.45,
- * 0.5 and 0.6). At 0.999 "What is 12+7?" gets step 1 from the target (the draft's step scored
- * 0.9996) and step 2 from the draft (0.988); answer 19.
- */
-const run = JSON.parse(readFileSync(join(root, "extension-tests", "lib", "real-pair.json"), "utf8"));
-export const REAL_QUESTION = run.question;
-export const REAL_ANSWER = run.answer;
-export const REAL_SETTINGS = run.settings;

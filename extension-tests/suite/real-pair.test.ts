@@ -2,7 +2,10 @@
  * `@arbitrage` on the real published pair (models/real-models.json): SmolLM2-135M-Instruct as the
  * draft, Gemma 3 270M as the target, the confidence router. code-server 1.100 has no Chat view, so
  * the registered participant's handler is called with a recording ChatResponseStream, inside the
- * real extension host and through the real engine process. Settings: extension-tests/lib/real-pair.json.
+ * real extension host and through the real engine process. The run it checks against (question,
+ * settings, the threshold where both models write, the steps and the answer) is the CLI's on this
+ * machine, measured before the tests by extension-tests/lib/real-pair-run.mjs into
+ * .test-artifacts/real-pair-run.json: real models' numerics depend on the CPU's kernels.
  */
 import * as assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -18,7 +21,8 @@ const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
 interface RealRun {
   question: string;
   answer: string;
-  settings: Record<string, unknown>;
+  settings: Record<string, unknown> & { threshold: number };
+  steps: { model: "draft" | "target"; text: string }[];
 }
 
 /**
@@ -60,7 +64,9 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
     const ext = vscode.extensions.getExtension(EXTENSION_ID);
     assert.ok(ext, `extension ${EXTENSION_ID} not found`);
     api = (await ext.activate()) as ArbitrageApi;
-    run = JSON.parse(readFileSync(join(ext.extensionPath, "extension-tests", "lib", "real-pair.json"), "utf8")) as RealRun;
+    const runFile = join(ext.extensionPath, ".test-artifacts", "real-pair-run.json");
+    assert.ok(existsSync(runFile), `${runFile} is missing: run "node extension-tests/lib/real-pair-run.mjs" first`);
+    run = JSON.parse(readFileSync(runFile, "utf8")) as RealRun;
     draft = realModelPath(ext.extensionPath, "smollm2-135m-instruct");
     target = realModelPath(ext.extensionPath, "gemma3-270m");
     const settings: Record<string, unknown> = {
@@ -108,10 +114,16 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
     assert.equal(headings.length, meta.steps, "one markdown part per step");
     const byModel = (m: string) => headings.filter((h) => h.includes(`**${m}** · step`)).length;
     assert.ok(byModel("draft") >= 1 && byModel("target") >= 1, `steps of both models expected: ${headings.join(" | ")}`);
+    assert.deepEqual(
+      headings.map((h) => (h.includes("**target**") ? "target" : "draft")),
+      run.steps.map((s) => s.model),
+      "the chat shows the engine's run (the CLI's, measured before the tests)",
+    );
     for (const h of headings) {
       const m = /\*\*(draft|target)\*\* · step \d+ · router (\d\.\d+) ([<≥]) (\d\.\d+) · \d+ tok · /.exec(h);
       assert.ok(m, `heading names model, router score and threshold: ${h}`);
-      assert.equal(m[4], "0.999");
+      // The threshold with its own decimals (media/scores.ts): for the measured thresholds, the digits String() gives.
+      assert.equal(m[4], String(run.settings.threshold));
       assert.equal(m[3] === "≥", m[1] === "target", `the target writes exactly the steps whose score reaches the threshold: ${h}`);
     }
     assert.ok(
