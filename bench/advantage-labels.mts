@@ -7,8 +7,8 @@
  *
  * usage: node --import tsx bench/advantage-labels.mts [--problems file.jsonl] [--threads 1]
  */
-import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { loadProblems } from "../src/bench/problems.js";
 import { ArbitrageEngine } from "../src/engine/index.js";
 
 const { values } = parseArgs({
@@ -17,10 +17,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1" },
   },
 });
-const questions = readFileSync(values.problems, "utf8")
-  .split("\n")
-  .filter((l) => l.trim() !== "")
-  .map((l) => (JSON.parse(l) as { question: string }).question);
+const questions = loadProblems(values.problems).map((p) => p.question);
 
 const engine = await ArbitrageEngine.create({ threads: Number(values.threads), scorer: "exact" });
 const n = { steps: 0, draftWrong: 0, targetBetter: 0, bothWrong: 0, problemsWithBothWrong: 0 };

@@ -36,7 +36,7 @@ function reasonJson(pair, threshold) {
 }
 
 /** The shortest decimal in (above, atMost], or null when the interval is empty. */
-export function roundThreshold(above, atMost) {
+function roundThreshold(above, atMost) {
   if (!(atMost > above)) return null;
   for (let d = 3; d <= 8; d++) {
     const f = 10 ** d;
@@ -47,7 +47,7 @@ export function roundThreshold(above, atMost) {
 }
 
 /** The threshold that mixes the two models on the draft's path (see the file's comment). */
-export function mixingThreshold(scores) {
+function mixingThreshold(scores) {
   let best = scores[0];
   for (let k = 1; k < scores.length; k++) {
     if (scores[k] > best) {
@@ -85,7 +85,8 @@ export function measureRealRun() {
 }
 
 /** The run the tests check against; written by `node extension-tests/lib/real-pair-run.mjs`. */
-export function readRealRun(file = REAL_RUN_FILE) {
+export function readRealRun() {
+  const file = REAL_RUN_FILE;
   try {
     return JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {

@@ -67,7 +67,8 @@ function confidenceMixFromMetadata(meta: Record<string, string>, path: string, o
   const scaleText = meta["classifier.logit_scale"];
   if (present.length === 0 && scaleText === undefined) return null;
   const mixOffsetText = meta["classifier.mix_offset"];
-  const values = [scaleText, ...keys.map((k) => meta[k]), mixOffsetText ?? String(offset)].map((v) => (v === undefined ? NaN : Number(v)));
+  const values = [scaleText, ...keys.map((k) => meta[k]), mixOffsetText].map((v) => (v === undefined ? NaN : Number(v)));
+  if (mixOffsetText === undefined) values[values.length - 1] = offset;
   if (!values.every(Number.isFinite)) {
     throw new ArbitrageError(
       "model-corrupt",
