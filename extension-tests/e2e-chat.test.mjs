@@ -86,9 +86,16 @@ async function shot(name) {
   await page?.screenshot({ path: join(artifacts, name) }).catch(() => undefined);
 }
 
-/** A fresh, empty chat (the title bar's "New Chat"), so no test depends on another's conversation. */
+/**
+ * A fresh, empty chat (the title bar's "New Chat"), so no test depends on another's conversation.
+ * A chat that is already empty is kept: "New Chat" on an empty chat finishes asynchronously, and in 2
+ * of 5 runs (code-server 4.139.1, 2 cores) it replaced the view with yet another empty chat ~0.4 s
+ * after the next request was sent, so that request's response never showed (screenshots taken every
+ * 0.4 s after Enter: the response "Thinking", then the "Build with Agent" welcome).
+ */
 async function newChat() {
   await page.keyboard.press("Escape");
+  if ((await chat().locator(".interactive-item-container").count()) === 0) return;
   await page.locator('.part.auxiliarybar .action-label[aria-label^="New Chat ("]').first().click();
   await chat().locator(".interactive-item-container").first().waitFor({ state: "detached", timeout: 10_000 });
 }
