@@ -17,7 +17,7 @@ over shapes. Dropped:
     measurement set (training/by_shape.py),
   - every problem of the router/PRM rollouts (--exclude-jsonl, field "problem"): train (build_all.sh stages 4
     and 4b) and held-out.
-The seeds are used by no training script (train_lm.py: 1, 2, 4, 5, 21, 22; build_oracle.py 11, 12, 13;
+The seeds are used by no training script (train_lm.py: 1, 2, 4, 5, 21, 22; build_oracle.py 11, 12, 13, 14;
 train_cls.py 5; held-out stream 987654321).
 Each line: {"question": "<expr>", "answer": "<value>"} (the answer as the model writes it after "A:").
 """

@@ -8,7 +8,9 @@ usage: python build_oracle.py --split train|heldout --n N --draft-frac F --seed 
 Rows: {problem, policy, context, draft_step, target_step, draft_score, target_score, advantage, router_label}
 """
 import argparse
+import glob
 import json
+import os
 import random
 import time
 
@@ -68,6 +70,15 @@ def rollout(draft, target, problems, policies, bs):
     return rows
 
 
+def bench_problems():
+    """Every question of bench/problems/*.jsonl: rollouts drawn after the bench sets must avoid them."""
+    out = set()
+    for path in glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "problems", "*.jsonl")):
+        with open(path) as f:
+            out.update(json.loads(line)["question"] for line in f if line.strip())
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--split", required=True, choices=["train", "heldout"])
@@ -82,6 +93,8 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--exclude", default="", help="train: rollout files (comma-separated) whose problems are not drawn again")
     ap.add_argument("--shard", default="0/1", help="train: I/N rolls out every N-th problem from the I-th (N processes, one list)")
+    ap.add_argument("--ops", default="", help="train: MIN-MAX operations (default: the family's 1-3), e.g. 4-4 for "
+                    "problems the target often fails; then no bench set's problem is drawn")
     a = ap.parse_args()
     setup_torch(a.threads)
     rng = random.Random(a.seed)
@@ -93,9 +106,14 @@ def main():
         hs = set(reserved_problems())
         if a.exclude:
             hs.update(r["problem"] for r in read_rows(a.exclude))
+        min_ops, max_ops = None, None
+        if a.ops:
+            # drawn after the bench sets (which exclude only the family's rollouts), so never their problems
+            hs.update(bench_problems())
+            min_ops, max_ops = (int(x) for x in a.ops.split("-"))
         problems = []
         while len(problems) < a.n:
-            e = gen_problem(rng)
+            e = gen_problem(rng, min_ops, max_ops)
             if e not in hs:
                 hs.add(e)  # distinct problems: the 1-op part of the family is small and would repeat
                 problems.append(e)

@@ -23,7 +23,7 @@
  * apart as `mix_offset` and no calibration shift is applied (rsd's threshold stays a probability of
  * a correct step, as fitted).
  *
- * usage: node --import tsx training/fit-router-mix.ts [--role router|prm] [--validation training/.cache/router-validation.jsonl]
+ * usage: node --import tsx training/fit-router-mix.ts [--role router|prm] [--classifier x.gguf] [--validation training/.cache/router-validation.jsonl]
  *        [--heldout test/fixtures/models/oracle-heldout.jsonl] [--out training/.cache/<role>-mix.json]
  *        [--problem-loss 0.01] [--threshold 0.3]
  * Writes {logit_scale, confidence: {feature: weight}, offset | mix_offset, report}; export.py --mix writes it into the GGUF.
@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
     validation: { type: "string", default: "training/.cache/router-validation.jsonl" },
     heldout: { type: "string", default: "test/fixtures/models/oracle-heldout.jsonl" },
     role: { type: "string", default: "router" },
+    // a candidate classifier GGUF exported elsewhere (default: the committed models/<role>.gguf)
+    classifier: { type: "string" },
     out: { type: "string" },
     "problem-loss": { type: "string", default: "0.01" },
     threshold: { type: "string", default: "0.3" },
@@ -54,7 +56,7 @@ const outPath = args.out ?? `training/.cache/${role}-mix.json`;
 
 const llama = await getLlama({ gpu: false, build: "never", maxThreads: 1 });
 const draft = await llama.loadModel({ modelPath: embeddedModelPath("draft") });
-const classifier = await llama.loadModel({ modelPath: embeddedModelPath(role) });
+const classifier = await llama.loadModel({ modelPath: args.classifier ?? embeddedModelPath(role) });
 const draftSeq = (await draft.createContext(EXACT_CONTEXT)).getSequence();
 const classifierSeq = (await classifier.createContext(EXACT_CONTEXT)).getSequence();
 const answer = (text: string): Token => classifier.tokenize(text, false, "trimLeadingSpace")[0]!;

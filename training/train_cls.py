@@ -58,6 +58,16 @@ def validation_problems(rows, rng, frac):
     return set(probs[: int(len(probs) * frac)])
 
 
+def split_rows(rows, extra, rng, frac, split_extra=False):
+    """(training rows, validation rows): the validation split of `rows` by problem; `extra` rows train only,
+    unless split_extra, when their own split (drawn after, so the split of `rows` is unchanged) joins it."""
+    valp = validation_problems(rows, rng, frac)
+    if split_extra and extra:
+        valp |= validation_problems(extra, rng, frac)
+    both = rows + extra
+    return [r for r in both if r["problem"] not in valp], [r for r in both if r["problem"] in valp]
+
+
 def encode_ex(ex):
     c, s, y = ex
     return [BOS] + encode(c + s + QUERY), y
@@ -129,18 +139,19 @@ def main():
                     help="checkpoint selection on the validation split's ROC-AUC (both roles since issue 14) or accuracy")
     ap.add_argument("--evals", type=int, default=12, help="validation evaluations over the run")
     ap.add_argument("--extra", default="", help="more rollouts (comma-separated) for the training side only; "
-                    "the validation split stays the one drawn from --train")
+                    "the validation split stays the one drawn from --train (see --split-extra)")
+    ap.add_argument("--split-extra", action="store_true", help="the --extra rows get a validation split of their own "
+                    "too (same share), which joins the selection: for rollouts of a new kind of problem")
     ap.add_argument("--out", default=None, help="checkpoint written (default: .cache/<role>.final.pt)")
     a = ap.parse_args()
     setup_torch(a.threads)
     torch.manual_seed(a.seed)
     rng = random.Random(a.seed)
 
-    rows = read_rows(a.train)
-    valp = validation_problems(rows, rng, a.val_frac)
     extra = read_rows(a.extra) if a.extra else []
-    tr = [encode_ex(e) for e in examples([r for r in rows + extra if r["problem"] not in valp], a.role)]
-    va = [encode_ex(e) for e in examples([r for r in rows if r["problem"] in valp], a.role)]
+    train_rows, val_rows = split_rows(read_rows(a.train), extra, rng, a.val_frac, a.split_extra)
+    tr = [encode_ex(e) for e in examples(train_rows, a.role)]
+    va = [encode_ex(e) for e in examples(val_rows, a.role)]
     he = [encode_ex(e) for e in examples(read_rows(a.heldout), a.role)]
     npos = sum(y for _, y in tr)
     log("%s: train %d (pos %d), val %d, heldout %d" % (a.role, len(tr), npos, len(va), len(he)))
