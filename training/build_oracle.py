@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from common import CACHE, eval_problems, log, reserved_problems, setup_torch
+from common import CACHE, ROOT, eval_problems, log, reserved_problems, setup_torch
 from export import load_ckpt
 from model import BOS, CTX, decode, encode, greedy_generate
 from task import check_step, gen_problem, is_final, parse, prompt_text
@@ -73,7 +73,7 @@ def rollout(draft, target, problems, policies, bs):
 def bench_problems():
     """Every question of bench/problems/*.jsonl: rollouts drawn after the bench sets must avoid them."""
     out = set()
-    for path in glob.glob(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench", "problems", "*.jsonl")):
+    for path in glob.glob(os.path.join(ROOT, "bench", "problems", "*.jsonl")):
         with open(path) as f:
             out.update(json.loads(line)["question"] for line in f if line.strip())
     return out
