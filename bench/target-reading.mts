@@ -1,0 +1,160 @@
+/**
+ * A judge that reads the draft step with the target's own weights, measured against the shipped
+ * router on the held-out oracle rows (test/fixtures/models/oracle-heldout.jsonl: context, draft
+ * step, the router's label = the target's step is better, and the PyTorch scores of the router and
+ * the PRM recorded when the fixture was made).
+ *
+ * For every row, side by side in one process (1 thread each, interleaved row by row):
+ * - the target reads the draft step in one batch and gives each of its tokens' log-probability;
+ *   the judge's score is the step's largest surprisal (−ln p of its least likely token);
+ * - the shipped router (models/router.gguf, its plain score: the fixture has no draft
+ *   confidences) classifies the same (context, step);
+ * - the draft writes its step from the same context (what a judge call is compared with).
+ * It prints each score's ROC-AUC against the router's label and each call's mean time. This is the
+ * evidence for issue 14's oracle gap: how well and at what cost a judge that can recompute the
+ * step would route on this pair.
+ *
+ * usage: node --import tsx bench/target-reading.mts [--rows test/fixtures/models/oracle-heldout.jsonl] [--threads 1]
+ */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { ClassifierSession, classifierSpecFromMetadata } from "../src/engine/classifier-session.js";
+import { checkModelFile } from "../src/engine/model-files.js";
+import { defaultModelConfig } from "../src/engine/options.js";
+import { embeddedModelPath, embeddedModelsDir } from "../src/engine/paths.js";
+import { contextOptions, loadBackend, loadModel } from "../src/engine/runtime.js";
+
+const { values } = parseArgs({
+  options: {
+    rows: { type: "string", default: "test/fixtures/models/oracle-heldout.jsonl" },
+    threads: { type: "string", default: "1" },
+  },
+});
+
+interface Row {
+  context: string;
+  draft_step: string;
+  router_label: number;
+  router_p: number;
+  prm_p_draft: number;
+}
+const rows: Row[] = readFileSync(values.rows, "utf8")
+  .trim()
+  .split("\n")
+  .map((l) => JSON.parse(l) as Row);
+
+const config = { ...defaultModelConfig(), threads: Number(values.threads) };
+const { llama } = await loadBackend("cpu", config.threads);
+const open = async (path: string, label: string, purpose: "generate" | "classify", flashAttention?: boolean) => {
+  const check = await checkModelFile(path, label);
+  const model = await loadModel(llama, check, label, config);
+  const options = contextOptions(check, config, purpose);
+  const context = await model.createContext(flashAttention === undefined ? options : { ...options, flashAttention });
+  return { check, model, sequence: context.getSequence() };
+};
+// The reader gets the cheapest batch settings measured here (F16 KV cache, flash attention: 4.7 ms
+// against 7.5 ms for the generators' exact F32 settings): only its ranking matters, not exact logits.
+const target = await open(embeddedModelPath("target"), "target", "classify", true);
+const draft = await open(embeddedModelPath("draft"), "draft", "generate");
+const routerPath = `${embeddedModelsDir()}/router.gguf`;
+const routerFile = await open(routerPath, "router", "classify");
+const router = new ClassifierSession(routerFile.model, routerFile.sequence, classifierSpecFromMetadata(routerFile.check.arbitrage, routerPath));
+
+const tokens = (model: LlamaModel, text: string) => model.tokenize(text, false, "trimLeadingSpace");
+const withBos = (model: LlamaModel, t: Token[]) => (model.tokens.bos === null ? t : [model.tokens.bos, ...t]);
+/** The final answer line ends at end-of-sequence; every other step at the blank line. */
+const stepText = (r: Row) => (r.draft_step.startsWith("A:") ? r.draft_step : `${r.draft_step}\n\n`);
+
+async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const started = performance.now();
+  const value = await work();
+  return { value, ms: performance.now() - started };
+}
+
+/** The context sits in the sequence except its last token, which the batch feeds first. */
+async function loadContext(sequence: LlamaContextSequence, context: Token[]) {
+  await sequence.clearHistory();
+  await sequence.evaluateWithoutGeneratingNewTokens(context.slice(0, -1));
+}
+
+/** The largest surprisal −ln p over the step's tokens under the target, read in one batch. */
+async function targetReading(context: Token[], step: Token[]): Promise<number> {
+  const fed = [context.at(-1)!, ...step.slice(0, -1)];
+  const results = await target.sequence.controlledEvaluate(
+    fed.map((t, i) => [t, { generateNext: { logits: { filter: { tokens: [step[i]!], includeTop: 1 } }, totalLogitWeight: true } }]),
+  );
+  let worst = 0;
+  results.forEach((r, i) => {
+    const logits = r?.next.logits;
+    const total = r?.next.totalLogitWeight;
+    if (!logits || total === undefined) throw new Error("the target returned no logits for a step position");
+    const top = Math.max(...logits.values());
+    // ln p = logit − max − ln Σ exp(logit − max)
+    worst = Math.max(worst, -(logits.get(step[i]!)! - top - Math.log(total)));
+  });
+  return worst;
+}
+
+/** The draft writes its step greedily from the context (to the blank line or the end), as the engine's draft does. */
+async function draftStep(context: Token[]): Promise<number> {
+  const text: Token[] = [];
+  for await (const t of draft.sequence.evaluate([context.at(-1)!], { temperature: 0 })) {
+    text.push(t);
+    if (draft.model.detokenize(text).endsWith("\n\n") || text.length >= 32) break;
+  }
+  return text.length;
+}
+
+const scores = { reading: [] as number[], router: [] as number[], routerRecorded: [] as number[], prm: [] as number[] };
+const ms = { reading: 0, router: 0, draft: 0 };
+let stepTokens = 0;
+let draftTokens = 0;
+for (const r of rows) {
+  const targetContext = withBos(target.model, tokens(target.model, r.context));
+  const step = tokens(target.model, stepText(r));
+  stepTokens += step.length;
+  await loadContext(target.sequence, targetContext);
+  const reading = await timed(() => targetReading(targetContext, step));
+
+  await router.reset(withBos(routerFile.model, tokens(routerFile.model, r.context)));
+  await router.classify("\n\n", "\n\n"); // evaluates the context alone, untimed: the engine's router keeps it between steps
+  const routed = await timed(() => router.classify(stepText(r), "\n\n"));
+
+  await loadContext(draft.sequence, withBos(draft.model, tokens(draft.model, r.context)));
+  const drafted = await timed(() => draftStep(withBos(draft.model, tokens(draft.model, r.context))));
+  draftTokens += drafted.value;
+
+  scores.reading.push(reading.value);
+  scores.router.push(routed.value);
+  scores.routerRecorded.push(r.router_p);
+  scores.prm.push(1 - r.prm_p_draft);
+  ms.reading += reading.ms;
+  ms.router += routed.ms;
+  ms.draft += drafted.ms;
+}
+
+/** ROC-AUC: the probability that a positive row scores above a negative one (ties count half). */
+function auc(score: number[], label: number[]): number {
+  const pos = score.filter((_, i) => label[i] === 1);
+  const neg = score.filter((_, i) => label[i] !== 1);
+  let wins = 0;
+  for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
+  return wins / (pos.length * neg.length);
+}
+const labels = rows.map((r) => r.router_label);
+const n = rows.length;
+const per = (x: number) => (x / n).toFixed(2);
+console.log(`${values.rows}: ${n} rows, ${labels.filter((l) => l === 1).length} with a target advantage`);
+console.log("ROC-AUC against the router's label:");
+console.log(`  target reads the step (largest surprisal)      ${auc(scores.reading, labels).toFixed(4)}`);
+console.log(`  shipped router, plain score (this run)         ${auc(scores.router, labels).toFixed(4)}`);
+console.log(`  shipped router, plain score (PyTorch, fixture) ${auc(scores.routerRecorded, labels).toFixed(4)}`);
+console.log(`  learned PRM, 1 − p(draft step) (PyTorch)       ${auc(scores.prm, labels).toFixed(4)}`);
+console.log(`mean ms per step, threads ${config.threads}, side by side:`);
+console.log(`  draft writes its step (${(draftTokens / n).toFixed(1)} tokens)      ${per(ms.draft)}`);
+console.log(`  router call                              ${per(ms.router)}  (${((100 * ms.router) / ms.draft).toFixed(0)}% of a draft step)`);
+console.log(
+  `  target reads the step (${(stepTokens / n).toFixed(1)} tokens, one batch) ${per(ms.reading)}  (${((100 * ms.reading) / ms.draft).toFixed(0)}% of a draft step)`,
+);
+process.exit(0);
