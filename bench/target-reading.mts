@@ -63,7 +63,7 @@ const router = new ClassifierSession(routerFile.model, routerFile.sequence, clas
 
 const tokens = (model: LlamaModel, text: string) => model.tokenize(text, false, "trimLeadingSpace");
 const withBos = (model: LlamaModel, t: Token[]) => (model.tokens.bos === null ? t : [model.tokens.bos, ...t]);
-/** The final answer line ends at end-of-sequence; every other step at the blank line. */
+/** Every step ends at the blank line, but the final answer line, which ends at end-of-sequence (read up to its last character). */
 const stepText = (r: Row) => (r.draft_step.startsWith("A:") ? r.draft_step : `${r.draft_step}\n\n`);
 
 async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number }> {
