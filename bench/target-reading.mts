@@ -19,6 +19,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import { rocAuc } from "../src/engine/calibration/logistic.js";
 import { ClassifierSession, classifierSpecFromMetadata } from "../src/engine/classifier-session.js";
 import { checkModelFile } from "../src/engine/model-files.js";
 import { defaultModelConfig } from "../src/engine/options.js";
@@ -134,23 +135,16 @@ for (const r of rows) {
   ms.draft += drafted.ms;
 }
 
-/** ROC-AUC: the probability that a positive row scores above a negative one (ties count half). */
-function auc(score: number[], label: number[]): number {
-  const pos = score.filter((_, i) => label[i] === 1);
-  const neg = score.filter((_, i) => label[i] !== 1);
-  let wins = 0;
-  for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
-  return wins / (pos.length * neg.length);
-}
 const labels = rows.map((r) => r.router_label);
 const n = rows.length;
 const per = (x: number) => (x / n).toFixed(2);
+const auc = (score: number[]) => rocAuc(score, labels)!.toFixed(4);
 console.log(`${values.rows}: ${n} rows, ${labels.filter((l) => l === 1).length} with a target advantage`);
 console.log("ROC-AUC against the router's label:");
-console.log(`  target reads the step (largest surprisal)      ${auc(scores.reading, labels).toFixed(4)}`);
-console.log(`  shipped router, plain score (this run)         ${auc(scores.router, labels).toFixed(4)}`);
-console.log(`  shipped router, plain score (PyTorch, fixture) ${auc(scores.routerRecorded, labels).toFixed(4)}`);
-console.log(`  learned PRM, 1 − p(draft step) (PyTorch)       ${auc(scores.prm, labels).toFixed(4)}`);
+console.log(`  target reads the step (largest surprisal)      ${auc(scores.reading)}`);
+console.log(`  shipped router, plain score (this run)         ${auc(scores.router)}`);
+console.log(`  shipped router, plain score (PyTorch, fixture) ${auc(scores.routerRecorded)}`);
+console.log(`  learned PRM, 1 − p(draft step) (PyTorch)       ${auc(scores.prm)}`);
 console.log(`mean ms per step, threads ${config.threads}, side by side:`);
 console.log(`  draft writes its step (${(draftTokens / n).toFixed(1)} tokens)      ${per(ms.draft)}`);
 console.log(`  router call                              ${per(ms.router)}  (${((100 * ms.router) / ms.draft).toFixed(0)}% of a draft step)`);
