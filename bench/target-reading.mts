@@ -18,13 +18,13 @@
  */
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import type { LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
+import type { Token } from "node-llama-cpp";
 import { rocAuc } from "../src/engine/calibration/logistic.js";
 import { ClassifierSession, classifierSpecFromMetadata } from "../src/engine/classifier-session.js";
-import { checkModelFile } from "../src/engine/model-files.js";
 import { defaultModelConfig } from "../src/engine/options.js";
 import { embeddedModelPath, embeddedModelsDir } from "../src/engine/paths.js";
-import { contextOptions, loadBackend, loadModel } from "../src/engine/runtime.js";
+import { loadBackend } from "../src/engine/runtime.js";
+import { openModel, TargetReader, tokensOf } from "./target-reader.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -47,23 +47,14 @@ const rows: Row[] = readFileSync(values.rows, "utf8")
 
 const config = { ...defaultModelConfig(), threads: Number(values.threads) };
 const { llama } = await loadBackend("cpu", config.threads);
-const open = async (path: string, label: string, purpose: "generate" | "classify", flashAttention?: boolean) => {
-  const check = await checkModelFile(path, label);
-  const model = await loadModel(llama, check, label, config);
-  const options = contextOptions(check, config, purpose);
-  const context = await model.createContext(flashAttention === undefined ? options : { ...options, flashAttention });
-  return { check, model, sequence: context.getSequence() };
-};
 // The reader gets the cheapest batch settings measured here (F16 KV cache, flash attention: 4.7 ms
 // against 7.5 ms for the generators' exact F32 settings): only its ranking matters, not exact logits.
-const target = await open(embeddedModelPath("target"), "target", "classify", true);
-const draft = await open(embeddedModelPath("draft"), "draft", "generate");
+const reader = new TargetReader(await openModel(llama, config, embeddedModelPath("target"), "target", "classify", true));
+const draft = await openModel(llama, config, embeddedModelPath("draft"), "draft", "generate");
 const routerPath = `${embeddedModelsDir()}/router.gguf`;
-const routerFile = await open(routerPath, "router", "classify");
+const routerFile = await openModel(llama, config, routerPath, "router", "classify");
 const router = new ClassifierSession(routerFile.model, routerFile.sequence, classifierSpecFromMetadata(routerFile.check.arbitrage, routerPath));
 
-const tokens = (model: LlamaModel, text: string) => model.tokenize(text, false, "trimLeadingSpace");
-const withBos = (model: LlamaModel, t: Token[]) => (model.tokens.bos === null ? t : [model.tokens.bos, ...t]);
 /** Every step ends at the blank line, but the final answer line, which ends at end-of-sequence (read up to its last character). */
 const stepText = (r: Row) => (r.draft_step.startsWith("A:") ? r.draft_step : `${r.draft_step}\n\n`);
 
@@ -73,38 +64,18 @@ async function timed<T>(work: () => Promise<T>): Promise<{ value: T; ms: number 
   return { value, ms: performance.now() - started };
 }
 
-/** The context sits in the sequence except its last token, which the batch feeds first. */
-async function loadContext(sequence: LlamaContextSequence, context: Token[]) {
-  await sequence.clearHistory();
-  await sequence.evaluateWithoutGeneratingNewTokens(context.slice(0, -1));
-}
-
-/** The largest surprisal −ln p over the step's tokens under the target, read in one batch. */
-async function targetReading(context: Token[], step: Token[]): Promise<number> {
-  const fed = [context.at(-1)!, ...step.slice(0, -1)];
-  const results = await target.sequence.controlledEvaluate(
-    fed.map((t, i) => [t, { generateNext: { logits: { filter: { tokens: [step[i]!], includeTop: 1 } }, totalLogitWeight: true } }]),
-  );
-  let worst = 0;
-  results.forEach((r, i) => {
-    const logits = r?.next.logits;
-    const total = r?.next.totalLogitWeight;
-    if (!logits || total === undefined) throw new Error("the target returned no logits for a step position");
-    const top = Math.max(...logits.values());
-    // ln p = logit − max − ln Σ exp(logit − max)
-    worst = Math.max(worst, -(logits.get(step[i]!)! - top - Math.log(total)));
-  });
-  return worst;
-}
-
 /** The draft writes its step greedily from the context (to the blank line or the end), as the engine's draft does. */
-async function draftStep(context: Token[]): Promise<number> {
+async function draftStep(contextText: string): Promise<{ ms: number; tokens: number }> {
+  const context = tokensOf(draft.model, contextText, true);
+  await draft.sequence.clearHistory();
+  await draft.sequence.evaluateWithoutGeneratingNewTokens(context.slice(0, -1));
+  const started = performance.now();
   const text: Token[] = [];
   for await (const t of draft.sequence.evaluate([context.at(-1)!], { temperature: 0 })) {
     text.push(t);
     if (draft.model.detokenize(text).endsWith("\n\n") || text.length >= 32) break;
   }
-  return text.length;
+  return { ms: performance.now() - started, tokens: text.length };
 }
 
 const scores = { reading: [] as number[], router: [] as number[], routerRecorded: [] as number[], prm: [] as number[] };
@@ -112,21 +83,18 @@ const ms = { reading: 0, router: 0, draft: 0 };
 let stepTokens = 0;
 let draftTokens = 0;
 for (const r of rows) {
-  const targetContext = withBos(target.model, tokens(target.model, r.context));
-  const step = tokens(target.model, stepText(r));
-  stepTokens += step.length;
-  await loadContext(target.sequence, targetContext);
-  const reading = await timed(() => targetReading(targetContext, step));
+  stepTokens += tokensOf(reader.target.model, stepText(r)).length;
+  await reader.prepare(r.context);
+  const reading = await timed(() => reader.read(stepText(r)));
 
-  await router.reset(withBos(routerFile.model, tokens(routerFile.model, r.context)));
+  await router.reset(tokensOf(routerFile.model, r.context, true));
   await router.classify("\n\n", "\n\n"); // evaluates the context alone, untimed: the engine's router keeps it between steps
   const routed = await timed(() => router.classify(stepText(r), "\n\n"));
 
-  await loadContext(draft.sequence, withBos(draft.model, tokens(draft.model, r.context)));
-  const drafted = await timed(() => draftStep(withBos(draft.model, tokens(draft.model, r.context))));
-  draftTokens += drafted.value;
+  const drafted = await draftStep(r.context);
+  draftTokens += drafted.tokens;
 
-  scores.reading.push(reading.value);
+  scores.reading.push(reading.value.maxSurprisal);
   scores.router.push(routed.value);
   scores.routerRecorded.push(r.router_p);
   scores.prm.push(1 - r.prm_p_draft);
