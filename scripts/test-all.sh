@@ -26,8 +26,10 @@ done
 node --import tsx --test --test-concurrency=1 --test-reporter=spec "${suites[@]}" 2>&1 | tee "$log"
 p=$(grep -E '^ℹ pass [0-9]+' "$log" | awk '{print $3}' | tail -1)
 f=$(grep -E '^ℹ fail [0-9]+' "$log" | awk '{print $3}' | tail -1)
+# A test cancelled because its suite's setup failed (a server that never came up) ran no check: a failure.
+c=$(grep -E '^ℹ cancelled [0-9]+' "$log" | awk '{print $3}' | tail -1)
 passed=$((passed + ${p:-0}))
-failed=$((failed + ${f:-1}))
+failed=$((failed + ${f:-1} + ${c:-0}))
 
 if npm run | grep -q "test:extension"; then
   npm run --silent test:extension 2>&1 | tee "$log"
