@@ -3,8 +3,8 @@
  * step's tokens in one batch, and each position's logits give the log-probability of the step's
  * next token and the target's own top choice. Shared by bench/target-reading.mts (how well and at
  * what cost it routes) and bench/reading-separation.mts (whether it separates advantage from
- * correctness). A measurement for issue 14, not an engine judge: on this CPU pair it costs about
- * twice a draft step (bench/README.md, *What closing the oracle gap would take*).
+ * correctness). A measurement for issue 14, not an engine judge: on this CPU pair it costs 1.7–2
+ * times a draft step (bench/README.md, *What closing the oracle gap would take*).
  */
 import type { Llama, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { checkModelFile, type ModelFileCheck } from "../src/engine/model-files.js";

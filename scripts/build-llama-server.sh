@@ -19,7 +19,7 @@ stamp=$root/built-from
 # No AMX kernels: on a Xeon that advertises AMX (seen on this project's machines, 2026-12-07) the
 # native build's AMX matmul took a general-protection fault at `ldtilecfg` on the first Q4_K_M
 # batch (Gemma 3 270M), although the kernel granted the tile state, so llama-server died while
-# loading. node-llama-cpp's prebuilt kernels, which the local engine uses, have no AMX path either.
+# loading; node-llama-cpp's prebuilt kernels, which the local engine uses, ran the same model there.
 # GCC keeps an explicit -mno-* over the -march=native that GGML_NATIVE adds.
 cpu_flags=""
 for flag in -mno-amx-tile -mno-amx-int8 -mno-amx-bf16; do
