@@ -18,6 +18,7 @@ import { loadProblems } from "../src/bench/problems.js";
 import { ArbitrageEngine } from "../src/engine/index.js";
 import { defaultModelConfig } from "../src/engine/options.js";
 import { embeddedModelPath } from "../src/engine/paths.js";
+import { buildPrompt } from "../src/engine/prompt.js";
 import { loadBackend } from "../src/engine/runtime.js";
 import { openModel, READING_FEATURES, TargetReader } from "./target-reader.mjs";
 
@@ -42,7 +43,7 @@ const rows: Row[] = [];
 const questions = loadProblems(values.problems).map((p) => p.question);
 for (const [i, question] of questions.entries()) {
   const pairs: { context: string; draft: string; targetBetter: number; draftWrong: number }[] = [];
-  let committed = `Q: ${question}\n\n`;
+  let committed = buildPrompt(reader.target.model, reader.target.check, question, "math").text;
   // Threshold 0: the target's step wins whenever the checker rates it higher than the draft's.
   await engine.reason(
     question,
