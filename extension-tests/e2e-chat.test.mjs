@@ -3,8 +3,9 @@
 // real engine process. node:test + node:assert; scripts/test-extension.sh counts its TAP results.
 //  1. The chat view's model picker lists "Arbitrage (draft→target)" (the extension's provider,
 //     registered in the real extension host) and picking it selects it.
-//  2. `@arbitrage <question>` typed into the chat view: the participant appears in the `@`
-//     completions, its steps stream in (a step heading is shown while the request still runs),
+//  2. `@arbitrage <question>` written into the chat view: the participant appears in the `@`
+//     completions and accepting it writes `@arbitrage `; the response is headed "Arbitrage" (VS Code
+//     sent the request to the participant); its steps stream in (a step heading is shown while the request still runs),
 //     each headed by its model, then the summary with the answer and the "Open in Arbitrage panel"
 //     button, which opens the panel on that run. VS Code sends a participant request only with a
 //     selected model ("Language model unavailable" otherwise); here that is the Arbitrage model.
@@ -171,6 +172,34 @@ async function recordResponseStates() {
 
 const responseTimeline = () => page.evaluate(() => window.__arbitrageResponseStates ?? []);
 
+/** The chat input's text as the editor renders it (its spaces are no-break spaces). */
+const inputText = async () =>
+  ((await chat().locator(".interactive-input-part .monaco-editor .view-lines").first().textContent()) ?? "").replace(/\u00a0/g, " ");
+
+/** Waits until the chat input holds exactly `want`. */
+async function waitForInput(want, { timeout = 10_000 } = {}) {
+  const deadline = Date.now() + timeout;
+  let have = await inputText();
+  while (have !== want) {
+    if (Date.now() > deadline) throw new Error(`the chat input holds ${JSON.stringify(have)}, not ${JSON.stringify(want)}`);
+    await sleep(100);
+    have = await inputText();
+  }
+}
+
+/** The name heading the last response: who VS Code sent the request to. */
+async function responseAuthor() {
+  const name = lastResponse().locator("h3.username").first();
+  await name.waitFor({ timeout: 30_000 });
+  const deadline = Date.now() + 10_000;
+  let text = ((await name.textContent()) ?? "").trim();
+  while (!text && Date.now() < deadline) {
+    await sleep(100);
+    text = ((await name.textContent()) ?? "").trim();
+  }
+  return text;
+}
+
 /** Waits for the last response to finish; returns its final text. */
 async function waitForResponse({ timeout = 240_000 } = {}) {
   await lastResponse().waitFor({ timeout: 30_000 });
@@ -208,10 +237,19 @@ test("@arbitrage in the chat view streams routed steps, the summary and the pane
     await page.keyboard.type("@arb");
     const suggestion = page.locator(".suggest-widget .monaco-list-row", { hasText: "@arbitrage" }).first();
     await suggestion.waitFor({ state: "visible", timeout: 15_000 });
-    await page.keyboard.press("Escape");
-    await page.keyboard.type(`itrage ${QUESTION}`);
+    // Accept the completion as a user would (it writes "@arbitrage " and selects the participant);
+    // the input is read back before Enter, so a keystroke the workbench dropped fails here, by name.
+    await suggestion.click();
+    await waitForInput("@arbitrage ");
+    await page.keyboard.type(QUESTION);
+    await waitForInput(`@arbitrage ${QUESTION}`);
     await recordResponseStates();
     await page.keyboard.press("Enter");
+    // The response is the participant's (VS Code heads it with the participant's full name), so a
+    // request VS Code routed elsewhere (the built-in Copilot agent waits for a sign-in) fails now, by name.
+    const author = await responseAuthor();
+    const request = (await chat().locator(".interactive-item-container.interactive-request").last().textContent()) ?? "";
+    assert.equal(author, "Arbitrage", `the response came from "${author}"; the request as the chat shows it: ${request.slice(0, 300)}`);
     const text = await waitForResponse();
     await shot("e2e-chat-participant.png");
     assert.doesNotMatch(text, /Language model unavailable|Sign in/i, text.slice(0, 400));
