@@ -3,11 +3,12 @@
  * step's tokens in one batch, and each position's logits give the log-probability of the step's
  * next token and the target's own top choice. Shared by bench/target-reading.mts (how well and at
  * what cost it routes) and bench/reading-separation.mts (whether it separates advantage from
- * correctness). A measurement for issue 14, not an engine judge: on this CPU pair it costs 1.7–2
+ * correctness). A measurement for issue 14, not an engine judge: on the project's CPUs it costs 1.7–3
  * times a draft step (bench/README.md, *What closing the oracle gap would take*).
  */
 import type { Llama, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { checkModelFile, type ModelFileCheck } from "../src/engine/model-files.js";
+import { withBos } from "../src/engine/prompt.js";
 import { contextOptions, loadModel } from "../src/engine/runtime.js";
 import type { ModelConfig } from "../src/engine/types.js";
 
@@ -33,10 +34,10 @@ export async function openModel(
   return { check, model, sequence: context.getSequence() };
 }
 
-/** Text as the engine's prompts tokenise it; `bos` puts the model's BOS first (a whole context). */
+/** Text as the engine's prompts tokenise it; `bos`: a whole context, with BOS first where the model wants it (the engine's `withBos`). */
 export function tokensOf(model: LlamaModel, text: string, bos = false): Token[] {
   const t = model.tokenize(text, false, "trimLeadingSpace");
-  return bos && model.tokens.bos !== null ? [model.tokens.bos, ...t] : t;
+  return bos ? withBos(model, t) : t;
 }
 
 /** What the target's reading says of a step. Surprisal is −ln p of the step's token under the target. */
