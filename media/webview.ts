@@ -80,10 +80,13 @@ function renderHeader(run: RunInfo | null): void {
   const router = state.result?.stats.router;
   // Where the models ran, likewise from the result; the full report (a fallback's reason, the split) as the tooltip.
   const gpu = state.result?.stats.gpu;
+  // What `auto` chose is known once the run finishes; the reason is in the tooltip.
+  const choice = state.result?.stats.choice;
+  const policy = state.result && choice ? `auto → ${state.result.policy}` : run?.policy;
   metaEl.textContent = run
-    ? `${run.pair} · policy ${run.policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}${gpu ? ` · ${gpuSummary(gpu)}` : ""}`
+    ? `${run.pair} · policy ${policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}${gpu ? ` · ${gpuSummary(gpu)}` : ""}`
     : "";
-  metaEl.title = run && gpu ? gpuDetails(gpu) : "";
+  metaEl.title = [choice?.reason, run && gpu ? gpuDetails(gpu) : ""].filter(Boolean).join("\n\n");
   if (run) {
     thresholdEl.step = thresholdStep(run.threshold);
     thresholdEl.value = String(run.threshold);

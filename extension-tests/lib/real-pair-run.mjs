@@ -27,7 +27,7 @@ const BASE = JSON.parse(readFileSync(join(root, "extension-tests", "lib", "real-
 function reasonJson(pair, threshold) {
   const s = { ...BASE.settings, threads: Number(process.env.ARBITRAGE_TEST_THREADS ?? BASE.settings.threads) };
   const args = [join(root, "bin", "arbitrage.mjs"), "reason", "--json", "--draft", pair.draft, "--target", pair.target];
-  args.push("--router", "confidence", "--threads", String(s.threads), "--max-steps", String(s.maxSteps));
+  args.push("--policy", s.policy, "--router", "confidence", "--threads", String(s.threads), "--max-steps", String(s.maxSteps));
   args.push("--max-tokens-per-step", String(s.maxTokensPerStep), "--context-size", String(s.contextSize));
   args.push("--threshold", String(threshold), BASE.question);
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", maxBuffer: 64 << 20 });

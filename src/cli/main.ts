@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import { POLICIES, PROMPT_STYLES, REASON_DEFAULTS, isArbitrageError } from "../engine/index.js";
+import { POLICY_SETTINGS, PROMPT_STYLES, REASON_DEFAULTS, isArbitrageError } from "../engine/index.js";
 import { modelFlags, number } from "./flags.js";
 import { runReason } from "./reason.js";
 
@@ -18,7 +18,11 @@ const program = new Command()
 modelFlags(program.command("reason"))
   .description("answer a question step by step, routing each step between the draft and the target")
   .argument("<question>", 'the question, e.g. "(12+7)*3-5" for the embedded demo models')
-  .option("--policy <policy>", `one of: ${POLICIES.join(", ")}`, REASON_DEFAULTS.policy)
+  .option(
+    "--policy <policy>",
+    `one of: ${POLICY_SETTINGS.join(", ")} (auto: the method this pair runs fastest on this machine, measured; never slower than the target alone by its prediction)`,
+    REASON_DEFAULTS.policy,
+  )
   .option("--threshold <t>", "routing threshold in [0, 1]", String(REASON_DEFAULTS.threshold))
   .option("--max-steps <n>", `step cap (default: ${REASON_DEFAULTS.maxSteps})`, number("--max-steps"))
   .option("--max-tokens-per-step <n>", `token cap per step (default: ${REASON_DEFAULTS.maxTokensPerStep})`, number("--max-tokens-per-step"))

@@ -58,6 +58,7 @@ function printSummary(r: ReasonResult): void {
     [
       "",
       `${paint("bold", "Answer:")} ${r.answer ?? "(none)"}${r.warnings?.length ? paint("yellow", " (not to be trusted: see the warning above)") : ""}   ${paint("dim", `finished: ${r.finishReason}`)}`,
+      ...(st.choice ? [`policy: ${r.policy} — ${st.choice.reason}`] : [`policy: ${r.policy}`]),
       `steps ${st.steps} (draft ${st.stepsByModel.draft}, target ${st.stepsByModel.target}; ${share}% by the draft)`,
       `tokens committed: draft ${st.tokensByModel.draft}, target ${st.tokensByModel.target}; draft tokens discarded ${st.draftTokensDiscarded}; target tokens reused ${st.targetTokensReused}`,
       `time: wall ${st.wallMs.toFixed(1)} ms, draft ${st.meters.draft.ms.toFixed(1)} ms, target ${st.meters.target.ms.toFixed(1)} ms, router ${st.routerMs.toFixed(1)} ms (${st.routerCalls} calls), scorer ${st.scorerMs.toFixed(1)} ms (${st.scorerCalls} calls), overhead ${st.overheadMs.toFixed(1)} ms`,

@@ -47,7 +47,8 @@ export const MODEL_DEFAULTS = {
 } as const satisfies Omit<ModelConfig, "threads">;
 
 export const REASON_DEFAULTS = {
-  policy: "arbitrage",
+  // The engine picks the method that this pair runs fastest on this machine, never slower than the target alone.
+  policy: "auto",
   // One default for both routers. The trained router's file carries a logit offset fitted on its
   // validation split (training/fit-router-mix.ts) that puts 0.3 where at most 1% of the validation
   // problems lose a step the target would improve: set A keeps 98.0% at 0.3 (matched 0.2, 99.0%),

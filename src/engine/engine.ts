@@ -17,6 +17,9 @@ import { lookupCalibration, type CalibrationLookup } from "./calibration/calibra
 import { modelIdentity, type PairIdentity } from "./calibration/pair-identity.js";
 import { RequestRun, stepRecord } from "./request-run.js";
 import { planTokenSpeculation } from "./token-speculation.js";
+import { chooseMethod, DEFAULT_STEP_TOKENS } from "./cost/method-choice.js";
+import { measuredRates } from "./cost/measured-pairs.js";
+import type { MethodChoice, ModelCost, PairCost, PairRates } from "./cost/types.js";
 import type {
   EngineEvent,
   FinishReason,
@@ -27,6 +30,7 @@ import type {
   ModelRole,
   ReasonOptions,
   ReasonResult,
+  ResolvedReasonOptions,
   RemoteMeter,
   RouterChoice,
   RunStats,
@@ -355,12 +359,13 @@ export class ArbitrageEngine {
   private async run(questionInput: unknown, optionsInput: unknown, hooks: ReasonHooks): Promise<ReasonResult> {
     if (this.disposed) throw new ArbitrageError("internal", "The engine was disposed.");
     const question = validateQuestion(questionInput);
-    const options = validateReasonOptions(optionsInput);
+    const requested = validateReasonOptions(optionsInput);
     const { signal } = hooks;
     if (signal?.aborted) throw cancelledError();
     const emit = (e: EngineEvent) => hooks.onEvent?.(e);
     const started = performance.now();
-    const { request, judges, router, scorer, warnings, notices } = await this.begin(question, options, signal, emit, hooks.rollout);
+    const { options, choice } = await this.resolvePolicy(requested, question);
+    const { request, judges, router, scorer, warnings, notices } = await this.begin(question, options, signal, emit, hooks.rollout, choice);
 
     const steps: StepRecord[] = [];
     let finishReason: FinishReason = "max-steps";
@@ -417,6 +422,10 @@ export class ArbitrageEngine {
     };
     if (options.policy === "arbitrage") result.stats.router = this.describeRouter(options.router ?? this.config.router);
     result.stats.gpu = this.gpu;
+    if (choice) result.stats.choice = { reason: choice.reason, predictedMsPerToken: choice.predictedMsPerToken };
+    const callCosts = this.callCosts();
+    if (Object.keys(callCosts).length > 0) result.stats.callCosts = callCosts;
+    this.learnRates(result, options);
     if (warnings.length > 0) result.warnings = warnings;
     if (notices.length > 0) result.notices = notices;
     emit({ type: "finished", result });
@@ -426,10 +435,11 @@ export class ArbitrageEngine {
   /** A request's start: its judges, every model's prompt (checked against its context), fresh caches, and the run-started event. */
   private async begin(
     question: string,
-    options: ReasonOptions,
+    options: ResolvedReasonOptions,
     signal: AbortSignal | undefined,
     emit: (e: EngineEvent) => void,
     rollout?: RolloutHooks,
+    choice?: MethodChoice,
   ) {
     const { draft, target } = this;
     const routerJudge = options.policy === "arbitrage" ? await this.judgeFor("router", options.router ?? this.config.router) : null;
@@ -471,6 +481,7 @@ export class ArbitrageEngine {
       prompt: prompts.target.text,
       ...(warnings.length > 0 ? { warnings } : {}),
       ...(notices.length > 0 ? { notices } : {}),
+      ...(choice ? { choice: choice.reason } : {}),
     });
     const router = routerJudge?.judge;
     const scorer = scorerJudge?.judge;
@@ -548,6 +559,118 @@ export class ArbitrageEngine {
   }
 
   /**
+   * `policy: "auto"`: the method this pair runs fastest on this machine by the cost model
+   * (cost/method-choice.ts), from each model's measured call costs — a short probe at the first
+   * such request, then the requests' own calls — and how routing and token speculation behave on
+   * the pair (measured by the project's bench for known pairs, then by this engine's requests).
+   * A model on a server has no cost measured here: the target alone runs, never a guess.
+   */
+  private async resolvePolicy(requested: ReasonOptions, question: string): Promise<{ options: ResolvedReasonOptions; choice?: MethodChoice }> {
+    if (requested.policy !== "auto") return { options: requested as ResolvedReasonOptions };
+    const routerChoice = requested.router ?? this.config.router;
+    // A broken router is reported as for a routed request, even where auto would not route.
+    await this.judgeFor("router", routerChoice);
+    const cost = await this.pairCost(question, requested);
+    const routerName = typeof routerChoice === "object" ? "file" : routerChoice;
+    const fitted: true | string =
+      routerChoice === "embedded" || typeof routerChoice === "object" || this.calibration.kind === "calibrated"
+        ? true
+        : "the confidence router is not calibrated for this pair: run `arbitrage calibrate`";
+    const speculationCheck = planTokenSpeculation(
+      { ...requested, policy: "speculative" },
+      { draft: this.draft.session, target: this.target.session },
+      this.sameTokenizer,
+    );
+    if (cost === null) {
+      const reason = "auto chose the target alone: a model runs on a server, whose cost per token is not measured here (choose a policy to route).";
+      return {
+        options: { ...requested, policy: "target" },
+        choice: { policy: "target", draftTokens: requested.draftTokens, reason, predictedMsPerToken: {}, cost: null },
+      };
+    }
+    const choice = chooseMethod({
+      cost,
+      rates: this.ratesFor(routerName, requested.threshold),
+      speculation: speculationCheck.speculation
+        ? true
+        : (speculationCheck.notice?.replace(/^.*?: /, "").replace(/\. The target.*$/, "") ?? "not available"),
+      routing: fitted,
+      threshold: requested.threshold,
+      draftTokens: requested.draftTokens,
+    });
+    return { options: { ...requested, policy: choice.policy, draftTokens: choice.draftTokens }, choice };
+  }
+
+  /** Both local models' call costs: measured by earlier requests, or probed now on the question's prompt. */
+  private async pairCost(question: string, options: ReasonOptions): Promise<PairCost | null> {
+    const costs: Partial<Record<ModelRole, ModelCost>> = {};
+    let probed = false;
+    for (const g of [this.draft, this.target]) {
+      if (!(g.session instanceof ModelSession)) return null;
+      let cost = g.session.calls.cost();
+      if (cost === null || cost.decodeCalls < PROBE_DECODES) {
+        const prompt = buildPrompt(g.model, g.check, question, options.promptStyle).tokens;
+        await g.session.measureCost(prompt.slice(0, Math.min(prompt.length, this.probeBatch(g.session))), PROBE_DECODES);
+        cost = g.session.calls.cost();
+        probed = true;
+      }
+      if (cost === null) return null;
+      costs[g.session.role] = cost;
+    }
+    const router = this.routerCalls.calls > 0 ? this.routerCalls.ms / this.routerCalls.calls : null;
+    return { draft: costs.draft!, target: costs.target!, routerMs: router, source: probed ? "probe" : "runs" };
+  }
+
+  private probeBatch(session: ModelSession): number {
+    return Math.max(2, Math.min(PROBE_BATCH, session.contextSize - PROBE_DECODES - 2));
+  }
+
+  /** Each local model's fitted call cost so far. */
+  private callCosts(): NonNullable<RunStats["callCosts"]> {
+    const out: NonNullable<RunStats["callCosts"]> = {};
+    for (const g of [this.draft, this.target]) {
+      const cost = g.session instanceof ModelSession ? g.session.calls.cost() : null;
+      if (cost) out[g.session.role] = { decodeMs: cost.decodeMs, batchTokenMs: cost.batchTokenMs };
+    }
+    return out;
+  }
+
+  /** The router's keep share and token speculation's acceptance on this pair: this engine's own requests first, then the project's measurements. */
+  private ratesFor(router: string, threshold: number): PairRates | null {
+    const shipped = measuredRates(this.pair, router);
+    const own = this.observed.keep.get(`${router}@${threshold}`);
+    const acceptance = this.observed.proposed >= 32 ? this.observed.accepted / this.observed.proposed : (shipped?.acceptance ?? null);
+    if (!shipped && !own && acceptance === null) return null;
+    return {
+      keepShare: own ? own.kept / own.steps : (shipped?.keepShare ?? null),
+      keepThreshold: own ? threshold : (shipped?.keepThreshold ?? null),
+      acceptance,
+      stepTokens: own ? own.tokens / own.steps : (shipped?.stepTokens ?? DEFAULT_STEP_TOKENS),
+      source: own ? "this session's requests" : (shipped?.source ?? "this session's requests"),
+    };
+  }
+
+  /** What a finished request teaches the cost model: the router's keep share, speculation's acceptance, the router's cost. */
+  private learnRates(result: ReasonResult, options: ResolvedReasonOptions): void {
+    const s = result.stats;
+    this.routerCalls.calls += s.routerCalls;
+    this.routerCalls.ms += s.routerMs;
+    if (options.policy === "arbitrage" && s.steps > 0) {
+      const router = options.router ?? this.config.router;
+      const key = `${typeof router === "object" ? "file" : router}@${options.threshold}`;
+      const seen = this.observed.keep.get(key) ?? { kept: 0, steps: 0, tokens: 0 };
+      seen.kept += s.stepsByModel.draft;
+      seen.steps += s.steps;
+      seen.tokens += s.tokensByModel.draft + s.tokensByModel.target;
+      this.observed.keep.set(key, seen);
+    }
+    this.observed.proposed += s.verification.freshProposed;
+    this.observed.accepted += s.verification.freshAccepted;
+  }
+  private readonly observed = { keep: new Map<string, { kept: number; steps: number; tokens: number }>(), proposed: 0, accepted: 0 };
+  private readonly routerCalls = { calls: 0, ms: 0 };
+
+  /**
    * What each model's cache holds now versus its committed text: after any request (finished,
    * failed or cancelled) the cache must be a prefix of the committed tokens, missing at most the
    * pending newest one. Used by tests and the engine status.
@@ -564,6 +687,10 @@ export class ArbitrageEngine {
     await Promise.all([...this.models].map((m) => m.dispose()));
   }
 }
+
+/** The probe's batch (tokens of the question's prompt) and decoded tokens: about a second for a 1.5B model on one core. */
+const PROBE_BATCH = 32;
+const PROBE_DECODES = 8;
 
 function describeJudge(choice: RouterChoice | ScorerChoice, kind: "router" | "scorer"): string {
   if (typeof choice === "object") return choice.path;

@@ -1,5 +1,6 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { CommittedText } from "./committed-text.js";
+import { CallLog } from "./cost/call-log.js";
 import type { GeneratingSession } from "./generator.js";
 import type { ModelRole, StepRecord } from "./types.js";
 
@@ -88,6 +89,8 @@ export class ModelSession extends CommittedText implements GeneratingSession {
   /** Cache positions past the committed text kept by `settleProposals`: the start of text about to be appended. */
   private ahead: Token[] = [];
   meter: SessionMeter = { generated: 0, evaluated: 0, discarded: 0, ms: 0 };
+  /** Every llama.cpp call of this model since it was loaded, timed by its batch size (the cost model's data). */
+  readonly calls = new CallLog();
   readonly remote = null;
   /** This model can check proposals in one batch and propose tokens itself (token-level speculation). */
   readonly proposer: TokenProposer = this;
@@ -345,7 +348,7 @@ export class ModelSession extends CommittedText implements GeneratingSession {
     const proposal: Token[] = [];
     if (limit > 0) {
       const before = this.sequence.nextTokenIndex;
-      const iterator = this.sequence.evaluate(full.slice(keep), { temperature: 0, yieldEogToken: true });
+      const iterator = this.timedTokens(this.sequence.evaluate(full.slice(keep), { temperature: 0, yieldEogToken: true }), full.length - keep);
       try {
         for await (const token of iterator) {
           this.meter.generated++;
@@ -398,9 +401,10 @@ export class ModelSession extends CommittedText implements GeneratingSession {
     const before = this.sequence.nextTokenIndex;
     const sampling = { temperature: limits.temperature, seed: limits.seed, yieldEogToken: true };
     // Per-token confidences only when a judge needs them; plain evaluation is cheaper.
-    const iterator = limits.wantConfidences
-      ? this.sequence.evaluateWithMetadata(feed, { confidence: true }, sampling)
-      : this.sequence.evaluate(feed, sampling);
+    const iterator = this.timedTokens<Token | { token: Token; confidence?: number }>(
+      limits.wantConfidences ? this.sequence.evaluateWithMetadata(feed, { confidence: true }, sampling) : this.sequence.evaluate(feed, sampling),
+      feed.length,
+    );
     try {
       for await (const item of iterator) {
         this.meter.generated++;
@@ -422,7 +426,9 @@ export class ModelSession extends CommittedText implements GeneratingSession {
    */
   private async verify(tokens: readonly Token[], outputsFrom: number): Promise<Array<{ token: Token; margin: number }>> {
     const started = this.sequence.nextTokenIndex;
+    const t0 = performance.now();
     const results = await this.sequence.controlledEvaluate(tokens.map((t, i) => (i >= outputsFrom ? [t, GREEDY_NEXT] : t)));
+    this.calls.record(tokens.length, performance.now() - t0);
     this.meter.evaluated += this.sequence.nextTokenIndex - started;
     const predicted: Array<{ token: Token; margin: number }> = [];
     for (const r of results.slice(outputsFrom)) {
@@ -432,6 +438,61 @@ export class ModelSession extends CommittedText implements GeneratingSession {
       predicted.push({ token, margin: top.length >= 2 ? top[0]! - top[1]! : Infinity });
     }
     return predicted;
+  }
+
+  /**
+   * node-llama-cpp's token iterator with each call timed into `calls`: the first evaluates the
+   * whole feed (`firstBatch` tokens), each later one the previous token alone. Only the time spent
+   * waiting for the model counts, not the consumer's work between tokens.
+   */
+  private async *timedTokens<T>(
+    iterator: AsyncGenerator<T, void, never>,
+    firstBatch: number,
+    log: Pick<CallLog, "record"> = this.calls,
+  ): AsyncGenerator<T, void, unknown> {
+    let batch = firstBatch;
+    try {
+      for (;;) {
+        const t0 = performance.now();
+        const item = await iterator.next();
+        if (item.done) return;
+        log.record(batch, performance.now() - t0);
+        batch = 1;
+        yield item.value;
+      }
+    } finally {
+      await iterator.return(undefined);
+    }
+  }
+
+  /**
+   * Measures this model's call costs when no request has yet: a batch of `sample` and a few
+   * decoded tokens after it, once untimed (pages the weights in and lets llama.cpp allocate its
+   * graphs for both shapes) and once timed. The cache is cleared before the next request as after
+   * any other.
+   */
+  async measureCost(sample: readonly Token[], decodeTokens = 6): Promise<void> {
+    this.stale = true;
+    const timed: Array<{ tokens: number; ms: number }> = [];
+    const pass = async (keep: boolean) => {
+      await this.sequence.clearHistory();
+      const tokens = this.sequence.evaluate(sample.slice(), { temperature: 0, yieldEogToken: true });
+      let left = decodeTokens + 1;
+      const log = { record: (n: number, ms: number) => keep && timed.push({ tokens: n, ms }) };
+      for await (const token of this.timedTokens(tokens, sample.length, log)) {
+        if (--left <= 0 || this.model.isEogToken(token)) break;
+      }
+    };
+    try {
+      await pass(false);
+      await pass(true);
+    } finally {
+      await this.sequence.clearHistory();
+    }
+    // The median decode: one stall of the machine must not set the figure for the whole session.
+    const decodes = timed.filter((c) => c.tokens === 1).map((c) => c.ms);
+    const median = decodes.sort((a, b) => a - b)[Math.floor(decodes.length / 2)];
+    for (const c of timed) this.calls.record(c.tokens, c.tokens === 1 ? median! : c.ms);
   }
 
   /** Throws the open candidate away: its tokens leave the cache, the committed prefix stays. */

@@ -3,7 +3,17 @@ import { isAbsolute } from "node:path";
 import * as v from "valibot";
 import { LIMITS, MODEL_DEFAULTS, REASON_DEFAULTS, defaultReasonOptions, defaultThreadsFor, modelDefaultsFor } from "./defaults.js";
 import { ArbitrageError } from "./errors.js";
-import { GPU_CHOICES, POLICIES, PROMPT_STYLES, REMOTE_APIS, type ModelConfig, type ModelRole, type Policy, type ReasonOptions } from "./types.js";
+import {
+  GPU_CHOICES,
+  POLICIES,
+  POLICY_SETTINGS,
+  PROMPT_STYLES,
+  REMOTE_APIS,
+  type ModelConfig,
+  type ModelRole,
+  type Policy,
+  type ReasonOptions,
+} from "./types.js";
 
 /**
  * Validation of everything a user can set, as valibot schemas over the defaults of defaults.ts.
@@ -103,7 +113,7 @@ function judge<const T extends string>(name: string, named: readonly T[], hint: 
 const router = judge("router", ["embedded", "confidence"], 'Use "embedded", "confidence" or the absolute path of a router .gguf file.');
 const scorer = judge("scorer", ["embedded", "exact"], 'Use "embedded", "exact" or the absolute path of a PRM .gguf file.');
 const threshold = numberIn("threshold", "Use a number from 0 to 1 (higher sends fewer steps to the target).");
-const policy = oneOf("policy", POLICIES);
+const policy = oneOf("policy", POLICY_SETTINGS);
 
 /**
  * An object of known keys only (an unknown key is usually a typo, so it is named with the known
@@ -268,6 +278,7 @@ export function checkThreshold(value: unknown): number {
   return parseOrThrow(threshold, value);
 }
 
+/** One concrete policy (the bench compares policies; `auto` only chooses among them). */
 export function checkPolicy(value: unknown): Policy {
-  return parseOrThrow(policy, value);
+  return parseOrThrow(oneOf("policy", POLICIES), value);
 }

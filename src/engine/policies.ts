@@ -1,5 +1,5 @@
 import type { CandidateStep } from "./model-session.js";
-import type { ModelRole, ReasonOptions } from "./types.js";
+import type { ModelRole, ResolvedReasonOptions } from "./types.js";
 
 /**
  * The per-step decision of each policy. The engine's loop is the same for all of them; this is
@@ -32,7 +32,7 @@ export interface StepDecision {
 
 const stopped = (step: CandidateStep, ops: StepOps) => step.endedBy === "cancelled" || ops.cancelled();
 
-export async function decideStep(options: ReasonOptions, ops: StepOps): Promise<StepDecision> {
+export async function decideStep(options: ResolvedReasonOptions, ops: StepOps): Promise<StepDecision> {
   const { policy, threshold } = options;
   // `speculative` is the target alone: how it writes (token-level speculation) is its session's business.
   if (policy === "draft" || policy === "target" || policy === "speculative") {

@@ -5,7 +5,7 @@ import type { CandidateStep, StepLimits, TokenSpeculation } from "./model-sessio
 import type { StepDecision, StepOps } from "./policies.js";
 import type { BuiltPrompt } from "./prompt.js";
 import { DraftSpeculation } from "./speculation.js";
-import type { EngineEvent, FinishReason, ModelRole, ReasonOptions, StepRecord } from "./types.js";
+import type { EngineEvent, FinishReason, ModelRole, ResolvedReasonOptions, StepRecord } from "./types.js";
 
 /**
  * One request's moving parts around the step loop: the operations a policy calls (generate,
@@ -14,7 +14,7 @@ import type { EngineEvent, FinishReason, ModelRole, ReasonOptions, StepRecord } 
  * enough to read as the paper's algorithm.
  */
 export interface RequestParts {
-  options: ReasonOptions;
+  options: ResolvedReasonOptions;
   sessions: Record<ModelRole, GeneratingSession>;
   prompts: Record<ModelRole, BuiltPrompt>;
   router: StepJudge | undefined;

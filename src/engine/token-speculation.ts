@@ -1,6 +1,6 @@
 import type { GeneratingSession } from "./generator.js";
 import type { TokenSpeculation } from "./model-session.js";
-import type { ModelRole, ReasonOptions } from "./types.js";
+import type { ModelRole, ResolvedReasonOptions } from "./types.js";
 
 /**
  * Whether a request's target steps are written with token-level speculative decoding (the
@@ -17,7 +17,7 @@ export interface TokenSpeculationPlan {
 }
 
 export function planTokenSpeculation(
-  options: ReasonOptions,
+  options: ResolvedReasonOptions,
   sessions: Record<ModelRole, GeneratingSession>,
   sameTokenizer: boolean,
 ): TokenSpeculationPlan {

@@ -18,6 +18,13 @@ export type ModelRole = "draft" | "target";
  */
 export type Policy = "arbitrage" | "rsd" | "oracle" | "target" | "draft" | "speculative";
 export const POLICIES: readonly Policy[] = ["arbitrage", "rsd", "oracle", "target", "draft", "speculative"];
+/**
+ * What a request asks for: a policy, or `auto` — the engine predicts each method's time per token
+ * on this machine from the pair's measured costs (cost/method-choice.ts) and runs the fastest,
+ * the target alone unless another is clearly faster.
+ */
+export type PolicySetting = Policy | "auto";
+export const POLICY_SETTINGS: readonly PolicySetting[] = ["auto", ...POLICIES];
 
 /** GPU offload choice; "cpu" disables offload. */
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "metal" | "cpu";
@@ -105,9 +112,12 @@ export interface RemoteModelConfig {
 export type RemoteApi = "auto" | "openai" | "llama.cpp";
 export const REMOTE_APIS: readonly RemoteApi[] = ["auto", "openai", "llama.cpp"];
 
+/** A request's options once `auto` is resolved: the policy that runs. */
+export type ResolvedReasonOptions = Omit<ReasonOptions, "policy"> & { policy: Policy };
+
 /** Per-request generation settings. */
 export interface ReasonOptions {
-  policy: Policy;
+  policy: PolicySetting;
   /** Routing threshold in [0, 1]. */
   threshold: number;
   maxSteps: number;
@@ -240,6 +250,10 @@ export interface RunStats {
   router?: string;
   /** The backend the models ran on (absent in results recorded before it was reported). */
   gpu?: GpuReport;
+  /** What `policy: "auto"` chose and why (absent when the request named a policy). */
+  choice?: { reason: string; predictedMsPerToken: Partial<Record<"target" | "speculative" | "arbitrage", number>> };
+  /** Each local model's measured call costs on this machine so far (ms): one decoded token, each further token of a batch. */
+  callCosts?: Partial<Record<ModelRole, { decodeMs: number; batchTokenMs: number }>>;
 }
 
 export interface ReasonResult {
@@ -261,7 +275,17 @@ export interface ReasonResult {
 
 /** Streamed while reasoning. */
 export type EngineEvent =
-  | { type: "run-started"; question: string; policy: Policy; threshold: number; prompt: string; warnings?: string[]; notices?: string[] }
+  | {
+      type: "run-started";
+      question: string;
+      policy: Policy;
+      threshold: number;
+      prompt: string;
+      warnings?: string[];
+      notices?: string[];
+      /** Why `auto` chose this policy (absent when the request named one). */
+      choice?: string;
+    }
   | { type: "step-started"; index: number; model: ModelRole }
   | { type: "token"; index: number; model: ModelRole; text: string }
   | { type: "step-discarded"; index: number; model: ModelRole; text: string; reason: string }

@@ -60,7 +60,8 @@ export function summarize(result: ReasonResult, knownTargetMsPerToken: number | 
   const tokens = draftTokens + targetTokens;
   const wallMs = Math.max(s.wallMs, 0);
   const measured = targetMsPerTokenOf(result);
-  const msPerToken = measured ?? knownTargetMsPerToken;
+  // Before any target-only measurement: the target's decode cost as the engine measured it (its probe or its calls).
+  const msPerToken = measured ?? knownTargetMsPerToken ?? s.callCosts?.target?.decodeMs ?? null;
   const targetOnlyMs = msPerToken !== null && tokens > 0 ? tokens * msPerToken : null;
   return {
     steps,

@@ -16,7 +16,7 @@ import * as v from "valibot";
 import { ErrorCodes, LSPErrorCodes, NotificationType, RequestType, RequestType0 } from "vscode-languageserver-protocol";
 import { LIMITS } from "../engine/defaults.js";
 import { ArbitrageError, cancelledError, ERROR_CODES, isArbitrageError, type ArbitrageErrorData, type ErrorCode } from "../engine/errors.js";
-import { POLICIES } from "../engine/types.js";
+import { POLICIES, POLICY_SETTINGS } from "../engine/types.js";
 import type { EngineEvent, GpuReport, LoadProgress, ModelConfig, ModelRole, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { emptyPanelState, type PanelState, type RunInfo } from "./panel-state.js";
 
@@ -262,7 +262,7 @@ const ModelRoleSchema = v.picklist(["draft", "target"] as const satisfies readon
 const RunInfoSchema: v.GenericSchema<unknown, RunInfo> = v.object({
   runId: v.string(),
   question: v.string(),
-  policy: v.picklist(POLICIES),
+  policy: v.picklist(POLICY_SETTINGS),
   threshold: ThresholdSchema,
   pair: v.string(),
   startedAt: num,

@@ -121,7 +121,10 @@ describe("arbitrage CLI", () => {
     for (const t of ["1.5", "-0.1", "NaN", "abc"]) {
       expectOneLineError(["reason", "--threshold", t, "1+2"], /Invalid threshold: .*Use a number from 0 to 1/);
     }
-    expectOneLineError(["reason", "--policy", "fastest", "1+2"], /Invalid policy: "fastest"\. Use one of: arbitrage, rsd, oracle, target, draft/);
+    expectOneLineError(
+      ["reason", "--policy", "fastest", "1+2"],
+      /Invalid policy: "fastest"\. Use one of: auto, arbitrage, rsd, oracle, target, draft/,
+    );
     expectOneLineError(["reason", "--max-steps", "0", "1+2"], /Invalid maxSteps: 0/);
     expectOneLineError(["reason", "--max-steps", "99999999", "1+2"], /Invalid maxSteps/);
   });

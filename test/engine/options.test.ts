@@ -27,7 +27,10 @@ describe("option validation", () => {
   it("rejects bad thresholds, policies and step caps with what is allowed", () => {
     for (const t of [Number.NaN, -0.01, 1.01, "0.5", null, Infinity])
       rejects(() => validateReasonOptions({ threshold: t }), /Invalid threshold: .* Use a number from 0 to 1/);
-    rejects(() => validateReasonOptions({ policy: "fastest" }), /Invalid policy: "fastest"\. Use one of: arbitrage, rsd, oracle, target, draft/);
+    rejects(
+      () => validateReasonOptions({ policy: "fastest" }),
+      /Invalid policy: "fastest"\. Use one of: auto, arbitrage, rsd, oracle, target, draft/,
+    );
     rejects(() => validateReasonOptions({ maxSteps: 0 }), /Invalid maxSteps: 0\. Use a whole number from 1 to 10000/);
     rejects(() => validateReasonOptions({ maxSteps: 1e9 }), /Invalid maxSteps/);
     rejects(() => validateReasonOptions({ maxSteps: 2.5 }), /Invalid maxSteps/);

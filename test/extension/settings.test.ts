@@ -4,7 +4,7 @@ import { resolve } from "node:path";
 import { describe, it } from "node:test";
 import { Command } from "commander";
 import { modelFlags } from "../../src/cli/flags.js";
-import { DEFAULT_THREADS_RULE, GPU_CHOICES, LIMITS, POLICIES, defaultModelConfig, defaultReasonOptions } from "../../src/engine/index.js";
+import { DEFAULT_THREADS_RULE, GPU_CHOICES, LIMITS, POLICY_SETTINGS, defaultModelConfig, defaultReasonOptions } from "../../src/engine/index.js";
 import {
   HOST_SETTINGS,
   MODEL_SETTINGS,
@@ -90,7 +90,7 @@ describe("package.json settings agree with the engine's defaults", () => {
       assert.equal(s.minimum, key === "threads" ? 0 : limits.min, `${key} minimum`);
       assert.equal(s.maximum, limits.max, `${key} maximum`);
     }
-    assert.deepEqual(contributed["arbitrage.policy"]!.enum, POLICIES);
+    assert.deepEqual(contributed["arbitrage.policy"]!.enum, POLICY_SETTINGS);
     assert.deepEqual(contributed["arbitrage.gpu"]!.enum, GPU_CHOICES);
   });
 
@@ -163,7 +163,7 @@ describe("settings validation", () => {
     ["threads", 1.5, /^Invalid threads: 1\.5\. Use a whole number from 1 to 256\.$/],
     ["threads", 257, /^Invalid threads: 257\. Use a whole number from 1 to 256\.$/],
     ["contextSize", 10, /^Invalid contextSize: 10\. Use a whole number from 64 to 1048576\.$/],
-    ["policy", "fastest", /^Invalid policy: "fastest"\. Use one of: arbitrage, rsd, oracle, target, draft, speculative\.$/],
+    ["policy", "fastest", /^Invalid policy: "fastest"\. Use one of: auto, arbitrage, rsd, oracle, target, draft, speculative\.$/],
     ["threshold", 5, /^Invalid threshold: 5\. Use a number from 0 to 1 \(higher sends fewer steps to the target\)\.$/],
     ["threshold", "0.5", /^Invalid threshold: "0\.5"\. Use a number from 0 to 1/],
     ["maxSteps", 0, /^Invalid maxSteps: 0\. Use a whole number from 1 to 10000\.$/],

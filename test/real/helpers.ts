@@ -21,7 +21,7 @@ export function realModelsDir(): string {
   return process.env.ARBITRAGE_REAL_MODELS ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "arbitrage", "real-models");
 }
 
-export function realModelPath(id: "smollm2-135m-instruct" | "gemma3-270m"): string {
+export function realModelPath(id: "smollm2-135m-instruct" | "gemma3-270m" | "qwen2.5-coder-0.5b-instruct" | "qwen2.5-coder-1.5b-instruct"): string {
   const manifest = JSON.parse(readFileSync(join(packageRoot(), "models", "real-models.json"), "utf8")) as { models: RealModelEntry[] };
   const entry = manifest.models.find((m) => m.id === id);
   if (!entry) throw new Error(`no real model ${id} in models/real-models.json`);
@@ -34,6 +34,11 @@ export function realModelPath(id: "smollm2-135m-instruct" | "gemma3-270m"): stri
 export const SMOL = () => realModelPath("smollm2-135m-instruct");
 /** Gemma 3 270M base (no chat template: raw completion prompt, 262k SentencePiece vocab): the target. */
 export const GEMMA = () => realModelPath("gemma3-270m");
+
+/** Qwen2.5-Coder 0.5B Instruct (Q4_K_M): the real same-family pair's draft; same qwen2 tokenizer and ChatML template as its target. */
+export const QWEN_DRAFT = () => realModelPath("qwen2.5-coder-0.5b-instruct");
+/** Qwen2.5-Coder 1.5B Instruct (Q4_K_M): the real same-family pair's target. */
+export const QWEN_TARGET = () => realModelPath("qwen2.5-coder-1.5b-instruct");
 
 /** Small real contexts and answers keep the tests inside CI's time on two cores. */
 export const REAL_CONFIG = { threads: THREADS, contextSize: 512 };
