@@ -460,21 +460,31 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     }
     if (o.json) process.stdout.write(`${JSON.stringify(output)}\n`);
     else process.stdout.write(formatReport(rows, summary, process.stdout.isTTY === true && !process.env.NO_COLOR, { skipped: plan.skipped, notes }));
-    // Token-level speculation is lossless: every speculative row must answer as the target does.
+    // Token-level speculation and prefix reuse give the target's own text where batches compute
+    // exactly (a difference is a bug); on quantized kernels a batch-written cache can tip a later
+    // near-tie, so a difference is reported with its rate, not as a failure.
+    const exact = info.exactBatches;
+    const differs = (what: string, problems: number[], total: number) => {
+      if (problems.length === 0) return;
+      const rate = `${total - problems.length}/${total} agree`;
+      if (exact) {
+        process.stderr.write(
+          `arbitrage: error: ${what} differently from the target on problems ${problems.join(", ")} (it must not: this pair computes batches exactly).\n`,
+        );
+        process.exitCode = 1;
+      } else {
+        process.stderr.write(
+          `arbitrage: note: ${what} differently from the target on problems ${problems.join(", ")} (${rate}; quantized kernels: near-ties can tip).\n`,
+        );
+      }
+    };
     const targetRow = rows.find((r) => r.method === "target");
     for (const r of rows.filter((r) => isSpeculativeMethod(r.method))) {
       const differ = targetRow ? r.answers.flatMap((a, i) => (a === targetRow.answers[i] ? [] : [i])) : [];
-      if (differ.length > 0) {
-        process.stderr.write(`arbitrage: error: ${r.label} answered differently from the target on problems ${differ.join(", ")} (it must not).\n`);
-        process.exitCode = 1;
-      }
+      differs(`${r.label} answered`, differ, r.answers.length);
     }
-    if (summary.prefixReuse && !summary.prefixReuse.identicalOutputs) {
-      process.stderr.write(
-        `arbitrage: error: prefix reuse changed the output on problems ${summary.prefixReuse.mismatches.join(", ")} (it must not).\n`,
-      );
-      process.exitCode = 1;
-    }
+    if (summary.prefixReuse)
+      differs("prefix reuse wrote", summary.prefixReuse.identicalOutputs ? [] : summary.prefixReuse.mismatches, problems.length);
   } finally {
     bar.done();
     await engines.dispose();

@@ -11,7 +11,7 @@ import { embeddedModelPath } from "./paths.js";
 import { buildPrompt, embeddedTaskWarnings, isEmbeddedTaskModel } from "./prompt.js";
 import { connect, plainHttpWarning, type RemoteEndpoint } from "./remote/endpoint.js";
 import { RemoteSession } from "./remote/remote-session.js";
-import { createContext, gpuReport, loadBackend, loadModel, planOffload, reuseMargin } from "./runtime.js";
+import { computesExactly, createContext, gpuReport, loadBackend, loadModel, planOffload, reuseMargin } from "./runtime.js";
 import { decideStep, type StepDecision } from "./policies.js";
 import { lookupCalibration, type CalibrationLookup } from "./calibration/calibration-file.js";
 import { modelIdentity, type PairIdentity } from "./calibration/pair-identity.js";
@@ -71,6 +71,13 @@ export interface EngineInfo {
   router: string;
   scorer: string;
   sameTokenizer: boolean;
+  /**
+   * The target computes a batch exactly as one token at a time (the embedded models' F32 settings):
+   * token speculation and prefix reuse then give the target's own text by construction. On
+   * quantized kernels a batch-written cache can tip a later near-tie, so they agree with the
+   * target's own decoding almost always, not always (measured: bench/README.md).
+   */
+  exactBatches: boolean;
   contextSize: number;
   /** The backend the models run on, the layers each offloaded, and why not a GPU when it fell back. */
   gpu: GpuReport;
@@ -306,6 +313,7 @@ export class ArbitrageEngine {
       router: this.describeRouter(this.config.router),
       scorer: describeJudge(this.config.scorer, "scorer"),
       sameTokenizer: this.sameTokenizer,
+      exactBatches: computesExactly(this.target.check),
       contextSize: Math.min(this.draft.session.contextSize, this.target.session.contextSize),
       gpu: this.gpu,
       threads: this.config.threads,
