@@ -15,7 +15,7 @@ import {
   type ScorerChoice,
 } from "../engine/index.js";
 import { isEmbeddedTaskModel } from "../engine/prompt.js";
-import { calibrationDirFromFlags, modelConfigFromFlags, modelFlags, number } from "../cli/flags.js";
+import { calibrationDirFromFlags, modelConfigFromFlags, modelFlags, number } from "./flags.js";
 import {
   aggregateRows,
   gridDependence,
@@ -27,7 +27,7 @@ import {
   REFINE_THRESHOLD_STEP,
   type ResultRow,
   type Summary,
-} from "./aggregate.js";
+} from "../bench/aggregate.js";
 import {
   BENCH_POLICIES,
   DEFAULT_TOKEN_SPEC,
@@ -36,12 +36,12 @@ import {
   type Method,
   type SkippedMethod,
   type TokenSpecMethods,
-} from "./methods.js";
-import { writeFrontierPlot } from "./plot.js";
-import { defaultProblemsPath, exactCheckerApplies, loadProblems, type Problem } from "./problems.js";
-import { progressBar } from "./progress.js";
-import { BenchEngines, runPrefixReuse, runSweep, type BenchConfig, type RequestOptions, type RunRecord } from "./run.js";
-import { formatReport } from "./table.js";
+} from "../bench/methods.js";
+import { writeFrontierPlot } from "../bench/plot.js";
+import { defaultProblemsPath, exactCheckerApplies, loadProblems, type Problem } from "../bench/problems.js";
+import { progressBar } from "../bench/progress.js";
+import { BenchEngines, runPrefixReuse, runSweep, type BenchConfig, type RequestOptions, type RunRecord } from "../bench/run.js";
+import { formatReport } from "../bench/table.js";
 
 /**
  * Fine near both ends, where matched accuracy is decided: arbitrage sends every step to the target
