@@ -1,5 +1,5 @@
 import type { Token } from "node-llama-cpp";
-import type { CandidateStep } from "./model-session.js";
+import type { CandidateStep } from "./step.js";
 import type { ModelRole } from "./types.js";
 
 /**

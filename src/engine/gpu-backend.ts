@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { getLlama, getLlamaGpuTypes, type Llama } from "node-llama-cpp";
-import { EXTRA_BINDINGS_ENV, packageDir } from "../bindings/packages.js";
+import { EXTRA_BINDINGS_ENV, packageDir } from "../shared/binding-packages.js";
 import { cudaLoadProblem } from "./cuda-diagnosis.js";
 import { ArbitrageError } from "./errors.js";
 import type { BackendAttempt, GpuBackend, GpuChoice } from "./types.js";

@@ -1,7 +1,7 @@
 import { BusyClock } from "./busy-clock.js";
 import type { StepJudge } from "./judges.js";
 import type { GeneratingSession } from "./generator.js";
-import type { CandidateStep, StepLimits, TokenSpeculation } from "./model-session.js";
+import type { CandidateStep, StepLimits, TokenSpeculation } from "./step.js";
 import type { StepDecision, StepOps } from "./policies.js";
 import type { BuiltPrompt } from "./prompt.js";
 import { DraftSpeculation } from "./speculation.js";

@@ -1,5 +1,5 @@
 import type { GeneratingSession } from "./generator.js";
-import type { CandidateStep, StepLimits } from "./model-session.js";
+import type { CandidateStep, StepLimits } from "./step.js";
 import type { EngineEvent } from "./types.js";
 
 /**

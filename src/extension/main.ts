@@ -4,7 +4,7 @@
  * engine process nor node-llama-cpp nor any model is touched until the first request.
  */
 import * as vscode from "vscode";
-import { gpuDetails } from "../engine/gpu-text.js";
+import { gpuDetails } from "../protocol/gpu-text.js";
 import type { EngineEvent, GpuReport, ReasonOptions, ReasonResult } from "../engine/types.js";
 import {
   applyEngineEvent,
@@ -16,7 +16,7 @@ import {
   type RunInfo,
 } from "../protocol/index.js";
 import { nodeLlamaCppVersion } from "../bindings/install.js";
-import { bindingsDir, EXTRA_BINDINGS_ENV } from "../bindings/packages.js";
+import { bindingsDir, EXTRA_BINDINGS_ENV } from "../shared/binding-packages.js";
 import { calibrateRouter } from "./calibrate.js";
 import { installCudaSupport, removeCudaSupport, type CudaContext, type CudaInstallArgs } from "./cuda.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
@@ -25,7 +25,7 @@ import { downloadRecommended, selectModels } from "./models.js";
 import { ArbitragePanel, PANEL_VIEW_TYPE, type PanelHandlers } from "./panel.js";
 import { Disposable } from "./dispose.js";
 import { Settings } from "./settings.js";
-import { formatSpeedup, summarize, targetMsPerTokenOf } from "./summary.js";
+import { formatSpeedup, summarize, targetMsPerTokenOf } from "../protocol/summary.js";
 
 export const COMMANDS = {
   reason: "arbitrage.reason",

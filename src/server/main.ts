@@ -10,9 +10,9 @@
 import { createConnection, ProposedFeatures, ResponseError, type CancellationToken } from "vscode-languageserver/node.js";
 import { ArbitrageEngine } from "../engine/index.js";
 import { cancelledError, isArbitrageError } from "../engine/errors.js";
-import { gpuSummary } from "../engine/gpu-text.js";
+import { gpuSummary } from "../protocol/gpu-text.js";
 import type { ModelConfig, ReasonResult } from "../engine/types.js";
-import { loadProblems } from "../bench/problems.js";
+import { loadProblems } from "../engine/problem-file.js";
 import { calibrate, chooseLabels } from "../engine/calibration/calibrate.js";
 import { calibratedDescription, defaultCalibrationDir } from "../engine/calibration/calibration-file.js";
 import {

@@ -2,7 +2,7 @@
  * The GpuReport in words, one wording for the CLI, the status bar tooltip and the panel header.
  * Dependency-free (type imports only): the webview bundle imports it.
  */
-import type { GpuBackend, GpuReport } from "./types.js";
+import type { GpuBackend, GpuReport } from "../engine/types.js";
 
 const BACKEND_NAMES: Record<GpuBackend, string> = { cpu: "CPU", vulkan: "Vulkan", cuda: "CUDA", metal: "Metal" };
 
