@@ -139,7 +139,10 @@ for (const threads of threadCounts) {
           wall += r.stats.wallMs;
           tokens += n;
           if (body.content.trimEnd() === r.text.trimEnd() || body.content.startsWith(r.text.trimEnd())) same++;
-          else if (process.env.PARITY_DEBUG) process.stderr.write(`differs:\n[engine] ${JSON.stringify(r.text)}\n[server] ${JSON.stringify(body.content)}\n[prompt] ${JSON.stringify(promptText)}\n`);
+          else if (process.env.PARITY_DEBUG)
+            process.stderr.write(
+              `differs:\n[engine] ${JSON.stringify(r.text)}\n[server] ${JSON.stringify(body.content)}\n[prompt] ${JSON.stringify(promptText)}\n`,
+            );
         }
         const row: Row = {
           model: role,

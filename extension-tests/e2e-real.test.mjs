@@ -23,7 +23,7 @@ const THREADS = Number(process.env.ARBITRAGE_TEST_THREADS ?? 1);
 // The run measured on this machine before the tests (lib/real-pair-run.mjs): threshold, steps, answer.
 const RUN = readRealRun();
 const REAL_QUESTION = RUN.question;
-// The panel shows a threshold with its own decimals (media/scores.ts): for the measured thresholds,
+// The panel shows a threshold with its own decimals (src/shared/scores.ts): for the measured thresholds,
 // the digits String() gives.
 const THRESHOLD_PATTERN = String(RUN.settings.threshold).replace(/\./g, "\\.");
 

@@ -513,7 +513,7 @@ async function panelPage() {
 }
 
 test("router scores show the digits that decide them (confidence router scores of real models sit at 0.999…)", async () => {
-  const { formatScore, formatThreshold, thresholdStep } = await importBundled("media/scores.ts");
+  const { formatScore, formatThreshold, thresholdStep } = await importBundled("src/shared/scores.ts");
   const show = (score, th) => {
     const f = formatScore(score, th);
     return `${f.score} ${f.cmp} ${f.threshold}`;

@@ -4,7 +4,7 @@
  * Model text only ever reaches the DOM through render.ts (markdown-it + KaTeX + DOMPurify) or
  * textContent.
  */
-import type { EngineEvent, StepRecord } from "../src/engine/types.js";
+import type { EngineEvent, StepRecord } from "../src/protocol/index.js";
 import type { WebviewToHost } from "../src/protocol/index.js";
 import {
   emptyPanelState,
@@ -15,10 +15,10 @@ import {
   type PanelState,
   type RunInfo,
 } from "../src/protocol/panel-state.js";
-import { gpuDetails, gpuSummary } from "../src/engine/gpu-text.js";
-import { formatMs, percent, speedupText, summarize } from "../src/extension/summary.js";
+import { gpuDetails, gpuSummary } from "../src/protocol/gpu-text.js";
+import { formatMs, percent, speedupText, summarize } from "../src/protocol/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
-import { formatScore, formatThreshold, thresholdStep } from "./scores.js";
+import { formatScore, formatThreshold, thresholdStep } from "../src/shared/scores.js";
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewToHost): void;

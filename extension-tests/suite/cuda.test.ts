@@ -10,7 +10,7 @@ import * as assert from "node:assert/strict";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import * as vscode from "vscode";
-import { packageDir } from "../../src/bindings/packages.js";
+import { packageDir } from "../../src/shared/binding-packages.js";
 import type { CudaInstallOutcome } from "../../src/extension/cuda.js";
 import type { ArbitrageApi } from "../../src/extension/main.js";
 import { packedPackage, startNpmRegistry, type NpmRegistry } from "../lib/npm-registry.mjs";

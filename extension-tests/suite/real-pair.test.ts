@@ -122,7 +122,7 @@ suite("@arbitrage on the real pair (SmolLM2-135M-Instruct → Gemma 3 270M, conf
     for (const h of headings) {
       const m = /\*\*(draft|target)\*\* · step \d+ · router (\d\.\d+) ([<≥]) (\d\.\d+) · \d+ tok · /.exec(h);
       assert.ok(m, `heading names model, router score and threshold: ${h}`);
-      // The threshold with its own decimals (media/scores.ts): for the measured thresholds, the digits String() gives.
+      // The threshold with its own decimals (src/shared/scores.ts): for the measured thresholds, the digits String() gives.
       assert.equal(m[4], String(run.settings.threshold));
       assert.equal(m[3] === "≥", m[1] === "target", `the target writes exactly the steps whose score reaches the threshold: ${h}`);
     }

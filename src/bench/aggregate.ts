@@ -319,8 +319,8 @@ export interface GridDependence {
  * Where a method's matched point depends on the grid: two neighbouring thresholds, one inside the
  * band and one below it, further apart than `fine`, where the one below is faster than the matched
  * setting. The band's edge is crossed somewhere between the two, so a threshold in between may be
- * matched and faster (issue 14: on a 0.1 grid rsd's matched point fell to 1 and arbitrage looked
- * 1.51x ahead of it, 1.13x with 0.95 and 0.98 added). The inside end need not be the matched
+ * matched and faster (on a 0.1 grid rsd's matched point can fall to 1 and make arbitrage look
+ * far ahead of it). The inside end need not be the matched
  * setting itself: a slightly slower setting closer to the edge (latency is measured, so noisy)
  * still brackets it. The bench names each such bracket, so a comparison that rests on a coarse
  * grid is visible instead of silent, and its search (`refinementThresholds`) halves them.
@@ -387,9 +387,8 @@ export function refinementThresholds(rows: readonly ResultRow[], targetAccuracy:
  * The settings the matched pass re-runs side by side (indices into `rows`): every setting without a
  * threshold (target, draft, token-level speculation), and for each thresholded method its fastest
  * in-band setting of the grid and of the search. The search's runs come after the sweep in a
- * rotation of a few settings instead of all of them, and on 2 cores that alone made them ~15% faster
- * (set A, 2026-12-03: arbitrage at 0.2125 27.9 ms against 0.2's 32.9 ms for 0.6 points fewer steps
- * sent); so their latencies are not compared with the sweep's, and both candidates are measured
+ * rotation of a few settings instead of all of them, and on 2 cores that alone can make them ~15%
+ * faster; so their latencies are not compared with the sweep's, and both candidates are measured
  * again in one pass, where the faster in-band one is the matched point.
  */
 export function matchedCandidates(rows: readonly ResultRow[], searched: readonly boolean[], targetAccuracy: number): number[] {
@@ -535,7 +534,7 @@ function bestOf(...xs: (number | null)[]): number | null {
   return known.length > 0 ? Math.max(...known) : null;
 }
 
-/** The goals as issue 14 states them (bench/README.md says where each stands and why). */
+/** The project's goals for the bench (bench/README.md says where each stands and why). */
 function goals(s: Summary): Goal[] {
   const g = (name: string, value: number | null, goal: string, ok: (v: number) => boolean): Goal => ({
     name,

@@ -1,4 +1,5 @@
 import { REASON_DEFAULTS, type Policy, type RouterChoice, type ScorerChoice } from "../engine/index.js";
+import { fileName } from "../shared/file-name.js";
 
 /**
  * The methods the bench compares. A method is a policy plus the judge it uses (router for
@@ -49,7 +50,7 @@ export function isSpeculativeMethod(id: MethodId): boolean {
 }
 
 function judgeName(choice: RouterChoice | ScorerChoice, kind: "router" | "scorer"): string {
-  if (typeof choice === "object") return `${kind} ${choice.path.split(/[\\/]/).pop()}`;
+  if (typeof choice === "object") return `${kind} ${fileName(choice.path)}`;
   if (choice === "embedded") return kind === "router" ? "trained router" : "learned PRM";
   if (choice === "exact") return "exact checker";
   return choice; // "confidence"

@@ -55,6 +55,75 @@ export function legendCorner(points: readonly { latency: number; accuracy: numbe
   return order.find(([, r, t]) => empty(r, t))?.[0] ?? "bottom-right";
 }
 
+/** The plot's subtitle: arbitrage's ratios at matched accuracy, and how to read the picture. */
+function subtitleOf(summary: Summary): string[] {
+  const fmt = (v: number | null, suffix: string, digits = 2) => (v === null ? "n/a" : `${v.toFixed(digits)}${suffix}`);
+  // Lines are kept short: without a canvas, vega estimates text width generously and would widen the picture.
+  return [
+    `Arbitrage at matched accuracy: ${fmt(summary.speedupVsTarget, "× faster than target")}, ${fmt(summary.speedupVsRsd, "× faster than rsd (PRM)")},`,
+    `${fmt(summary.oracleLatencyRatio, "× the oracle's latency")}. Up and left is better; lines join thresholds,`,
+    summary.matchedPass === true
+      ? "rings: each method's matched setting (band), re-run side by side, so off its line."
+      : "rings mark each method's fastest setting within 1 point of target accuracy (band).",
+  ];
+}
+
+/** The matched-accuracy band (target − 1 point up to the target) and its caption. */
+function bandLayers(targetAcc: number, yMin: number, yMax: number, yScale: Record<string, unknown>): Record<string, unknown>[] {
+  return [
+    {
+      data: { values: [{ lo: Math.max(yMin, targetAcc - 1), hi: Math.min(yMax, Math.max(targetAcc, yMin)) }] },
+      mark: { type: "rect", color: "#e9eef7", opacity: 0.9 },
+      encoding: { y: { field: "lo", type: "quantitative", scale: yScale }, y2: { field: "hi" } },
+    },
+    {
+      data: { values: [{ a: targetAcc, label: "matched accuracy (target − 1 pt)" }] },
+      mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -2, fontSize: 10, color: "#6b7a99", x: 0 },
+      encoding: { y: { field: "a", type: "quantitative", scale: yScale }, text: { field: "label" } },
+    },
+  ];
+}
+
+/** "N× faster than target" beside arbitrage's matched rings. */
+function speedupLabels(
+  summary: Summary,
+  points: readonly { latency: number }[],
+  x: Record<string, unknown>,
+  y: Record<string, unknown>,
+): Record<string, unknown>[] {
+  const layers: Record<string, unknown>[] = [];
+  for (const arb of summary.matched.filter((m) => (m.method === "arbitrage" || m.method === "arbitrage+spec") && Number.isFinite(m.latencyMs))) {
+    if (arb.speedupVsTarget === null) continue;
+    const versus = arb.speedupVsSpeculative !== null ? `, ${arb.speedupVsSpeculative.toFixed(2)}× speculative` : "";
+    const below = arb.method === "arbitrage+spec";
+    // Right of the ring, unless the ring is the slowest point (the label would run past the plot).
+    const rightmost = arb.latencyMs >= 0.75 * Math.max(...points.map((p) => p.latency));
+    layers.push({
+      data: {
+        values: [
+          {
+            accuracy: round(100 * arb.accuracy, 2),
+            latency: round(arb.latencyMs, 2),
+            text: `${arb.speedupVsTarget.toFixed(2)}× faster than target${versus}`,
+          },
+        ],
+      },
+      mark: {
+        type: "text",
+        align: rightmost ? "right" : "left",
+        baseline: below ? "top" : "bottom",
+        dx: rightmost ? -12 : 12,
+        dy: below ? 8 : -8,
+        fontSize: 12,
+        fontWeight: "bold",
+        color: styleOf(arb.method).color,
+      },
+      encoding: { x, y, text: { field: "text" } },
+    });
+  }
+  return layers;
+}
+
 export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title: string): Record<string, unknown> {
   const labels = [...new Set(rows.map((r) => r.label))];
   const methodOf = new Map(rows.map((r) => [r.label, r.method]));
@@ -84,29 +153,10 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
   const yScale = { domain: [yMin, yMax], zero: false, clamp: true };
   const y = { field: "accuracy", type: "quantitative", title: "final-answer accuracy (%)", scale: yScale };
 
-  const fmt = (v: number | null, suffix: string, digits = 2) => (v === null ? "n/a" : `${v.toFixed(digits)}${suffix}`);
-  // Lines are kept short: without a canvas, vega estimates text width generously and would widen the picture.
-  const subtitle = [
-    `Arbitrage at matched accuracy: ${fmt(summary.speedupVsTarget, "× faster than target")}, ${fmt(summary.speedupVsRsd, "× faster than rsd (PRM)")},`,
-    `${fmt(summary.oracleLatencyRatio, "× the oracle's latency")}. Up and left is better; lines join thresholds,`,
-    summary.matchedPass === true
-      ? "rings: each method's matched setting (band), re-run side by side, so off its line."
-      : "rings mark each method's fastest setting within 1 point of target accuracy (band).",
-  ];
+  const subtitle = subtitleOf(summary);
 
   const layers: Record<string, unknown>[] = [];
-  if (targetAcc !== null) {
-    layers.push({
-      data: { values: [{ lo: Math.max(yMin, targetAcc - 1), hi: Math.min(yMax, Math.max(targetAcc, yMin)) }] },
-      mark: { type: "rect", color: "#e9eef7", opacity: 0.9 },
-      encoding: { y: { field: "lo", type: "quantitative", scale: yScale }, y2: { field: "hi" } },
-    });
-    layers.push({
-      data: { values: [{ a: targetAcc, label: "matched accuracy (target − 1 pt)" }] },
-      mark: { type: "text", align: "left", baseline: "bottom", dx: 4, dy: -2, fontSize: 10, color: "#6b7a99", x: 0 },
-      encoding: { y: { field: "a", type: "quantitative", scale: yScale }, text: { field: "label" } },
-    });
-  }
+  if (targetAcc !== null) layers.push(...bandLayers(targetAcc, yMin, yMax, yScale));
   layers.push(
     {
       transform: [{ filter: "datum.swept" }],
@@ -151,35 +201,7 @@ export function frontierSpec(rows: readonly ResultRow[], summary: Summary, title
       encoding: { x, y, color: { field: "method", type: "nominal", scale: color, legend: null } },
     },
   );
-  for (const arb of summary.matched.filter((m) => (m.method === "arbitrage" || m.method === "arbitrage+spec") && Number.isFinite(m.latencyMs))) {
-    if (arb.speedupVsTarget === null) continue;
-    const versus = arb.speedupVsSpeculative !== null ? `, ${arb.speedupVsSpeculative.toFixed(2)}× speculative` : "";
-    const below = arb.method === "arbitrage+spec";
-    // Right of the ring, unless the ring is the slowest point (the label would run past the plot).
-    const rightmost = arb.latencyMs >= 0.75 * Math.max(...points.map((p) => p.latency));
-    layers.push({
-      data: {
-        values: [
-          {
-            accuracy: round(100 * arb.accuracy, 2),
-            latency: round(arb.latencyMs, 2),
-            text: `${arb.speedupVsTarget.toFixed(2)}× faster than target${versus}`,
-          },
-        ],
-      },
-      mark: {
-        type: "text",
-        align: rightmost ? "right" : "left",
-        baseline: below ? "top" : "bottom",
-        dx: rightmost ? -12 : 12,
-        dy: below ? 8 : -8,
-        fontSize: 12,
-        fontWeight: "bold",
-        color: styleOf(arb.method).color,
-      },
-      encoding: { x, y, text: { field: "text" } },
-    });
-  }
+  layers.push(...speedupLabels(summary, points, x, y));
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
     title: { text: title, subtitle, anchor: "start", fontSize: 15, subtitleFontSize: 11, subtitleColor: "#444" },

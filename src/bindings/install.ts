@@ -28,8 +28,8 @@ import { pipeline } from "node:stream/promises";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { x as untar } from "tar";
 import { ArbitrageError, cancelledError } from "../engine/errors.js";
-import { prepareFolder } from "../server/writable-folder.js";
-import { packageDir } from "./packages.js";
+import { prepareFolder } from "../engine/writable-folder.js";
+import { packageDir } from "../shared/binding-packages.js";
 import { REGISTRY_SETTING } from "./registry.js";
 
 export const DEFAULT_INSTALL_STALL_MS = 60_000;

@@ -6,7 +6,7 @@
  */
 import { execFile } from "node:child_process";
 import { ArbitrageError } from "../engine/errors.js";
-import { httpBaseUrlOf } from "../extension/setting-keys.js";
+import { httpBaseUrlOf } from "../shared/http-base-url.js";
 
 export const REGISTRY_SETTING = "arbitrage.npmRegistry";
 /** Only the reserved example domain: no real registry address appears in this project. */

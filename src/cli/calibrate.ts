@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { ArbitrageEngine, type ScorerChoice } from "../engine/index.js";
 import { calibrate, chooseLabels, type CalibrationResult, type LabelMethod } from "../engine/calibration/calibrate.js";
 import { ArbitrageError } from "../engine/errors.js";
-import { loadProblems } from "../bench/problems.js";
+import { loadProblems } from "../engine/problem-file.js";
 import { progressBar } from "../bench/progress.js";
 import { calibrationDirFromFlags, modelConfigFromFlags } from "./flags.js";
 

@@ -84,7 +84,7 @@ program
   .helpOption(false)
   .argument("[args...]")
   .action(async () => {
-    const { runBenchCli } = await import("../bench/cli.js");
+    const { runBenchCli } = await import("./bench.js");
     await runBenchCli(process.argv.slice(process.argv.indexOf("bench") + 1));
   });
 

@@ -1,6 +1,6 @@
 import { styleText } from "node:util";
 import { ArbitrageEngine, validateQuestion, validateReasonOptions, type EngineEvent, type ReasonResult } from "../engine/index.js";
-import { gpuSummary } from "../engine/gpu-text.js";
+import { gpuSummary } from "../protocol/gpu-text.js";
 import { calibrationDirFromFlags, modelConfigFromFlags } from "./flags.js";
 
 type Colour = Parameters<typeof styleText>[0];

@@ -1,12 +1,12 @@
 import type { Token } from "node-llama-cpp";
-import type { CandidateStep } from "./model-session.js";
+import type { CandidateStep } from "./step.js";
 import type { ModelRole } from "./types.js";
 
 /**
  * The committed text of one generating model and the fate of its open candidate step, the same
  * for a model run here (ModelSession) and one on a server (RemoteSession): `tokens` is the
  * committed text in the model's tokenizer; a candidate opens at `candidateBase` and is committed,
- * committed tentatively (while it is judged, see DraftSpeculation) or discarded.
+ * committed tentatively (while it is judged, see DraftLookahead) or discarded.
  */
 export abstract class CommittedText {
   protected tokens: Token[] = [];
@@ -44,7 +44,7 @@ export abstract class CommittedText {
     this.candidateBase = -1;
   }
 
-  /** Commits the open candidate provisionally, so a next step can be written behind it (see DraftSpeculation). */
+  /** Commits the open candidate provisionally, so a next step can be written behind it (see DraftLookahead). */
   commitTentatively(step: CandidateStep): void {
     this.commitCandidate(step);
     this.tentative = step;

@@ -14,7 +14,7 @@ import { execFile } from "node:child_process";
 import { readdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cudaPackages } from "../bindings/packages.js";
+import { cudaPackages } from "../shared/binding-packages.js";
 
 const INSTALL_HINT = 'run "Arbitrage: Install CUDA Support"';
 

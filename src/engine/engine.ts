@@ -5,7 +5,8 @@ import { ArbitrageError, cancelledError, isArbitrageError } from "./errors.js";
 import type { GeneratingSession } from "./generator.js";
 import { ConfidenceJudge, ExactArithmeticJudge, ModelJudge, type StepJudge } from "./judges.js";
 import { checkModelFile, type ModelFileCheck } from "./model-files.js";
-import { ModelSession, type CandidateStep } from "./model-session.js";
+import { ModelSession } from "./model-session.js";
+import type { CandidateStep } from "./step.js";
 import { validateModelConfig, validateReasonOptions } from "./options.js";
 import { embeddedModelPath } from "./paths.js";
 import { buildPrompt, embeddedTaskWarnings, isEmbeddedTaskModel } from "./prompt.js";
@@ -51,7 +52,7 @@ export interface CreateOptions {
 export interface ReasonHooks {
   onEvent?: (e: EngineEvent) => void;
   signal?: AbortSignal;
-  /** In-process only: oracle rollouts for router calibration (src/engine/calibration/rollouts.ts). */
+  /** In-process only: oracle rollouts for router calibration (src/engine/calibration/calibrate.ts). */
   rollout?: RolloutHooks;
 }
 
@@ -681,7 +682,7 @@ export class ArbitrageEngine {
   /**
    * What each model's cache holds now versus its committed text: after any request (finished,
    * failed or cancelled) the cache must be a prefix of the committed tokens, missing at most the
-   * pending newest one. Used by tests and the engine status.
+   * pending newest one. The engine tests check it after every kind of request.
    */
   cacheState(): Record<ModelRole, { cached: number; committed: number; consistent: boolean }> {
     return { draft: this.draft.session.cacheState(), target: this.target.session.cacheState() };

@@ -1,5 +1,5 @@
 import type { Token } from "node-llama-cpp";
-import type { CandidateStep, SessionMeter, StepLimits, TokenProposer, TokenSpeculation } from "./model-session.js";
+import type { CandidateStep, SessionMeter, StepLimits, TokenProposer, TokenSpeculation } from "./step.js";
 import type { ModelRole, RemoteMeter } from "./types.js";
 
 /**

@@ -3,7 +3,7 @@ import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { getLlama, getLlamaGpuTypes, type Llama } from "node-llama-cpp";
-import { EXTRA_BINDINGS_ENV, packageDir } from "../bindings/packages.js";
+import { EXTRA_BINDINGS_ENV, packageDir } from "../shared/binding-packages.js";
 import { cudaLoadProblem } from "./cuda-diagnosis.js";
 import { ArbitrageError } from "./errors.js";
 import type { BackendAttempt, GpuBackend, GpuChoice } from "./types.js";
@@ -88,7 +88,7 @@ function bindingMissingReason(backend: GpuBackendName, packageName: string): str
  * Every context is created with `threads` (runtime.ts); `maxThreads` is node-llama-cpp's budget
  * for all contexts together, and an evaluation waits while the budget is used up. A budget of
  * `threads` would serialise the draft and the judge when the next draft step is written while
- * the current one is judged (speculation.ts), so the budget is the machine's cores: two
+ * the current one is judged (draft-lookahead.ts), so the budget is the machine's cores: two
  * one-thread contexts then run side by side on a 2-core machine, and on a larger one
  * node-llama-cpp splits the cores between the contexts that run at once.
  */

@@ -13,6 +13,7 @@
  * Pure: the VRAM costs come from node-llama-cpp's GgufInsights (weights and context for each
  * layer count, see runtime.ts `layerCosts`); no GPU is needed to decide or to test it.
  */
+import { gib } from "../shared/units.js";
 
 /** A model's VRAM need for every offload: `vramBytes[n]` = weights and context with `n` layers on the GPU, n = 0..totalLayers. */
 export interface LayerCosts {
@@ -36,8 +37,6 @@ function mostLayersWithin(costs: LayerCosts, budget: number): number {
   return best;
 }
 
-const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(2);
-
 /**
  * Layers per model for a VRAM budget (free VRAM less node-llama-cpp's safety padding). Both fit:
  * all layers each. Else the target takes as many as fit next to a draft with none, and the draft
@@ -51,7 +50,7 @@ export function splitGpuLayers(costs: { draft: LayerCosts; target: LayerCosts },
       draft: draft.totalLayers,
       target: target.totalLayers,
       allFit: true,
-      description: `both models on the GPU: target ${target.totalLayers}/${target.totalLayers} layers, draft ${draft.totalLayers}/${draft.totalLayers} layers (${gib(full(draft) + full(target))} of ${gib(budgetBytes)} GiB)`,
+      description: `both models on the GPU: target ${target.totalLayers}/${target.totalLayers} layers, draft ${draft.totalLayers}/${draft.totalLayers} layers (${gib(full(draft) + full(target), 2)} of ${gib(budgetBytes, 2)} GiB)`,
     };
   }
   const draftAtZero = draft.vramBytes[0] ?? 0;
@@ -63,6 +62,6 @@ export function splitGpuLayers(costs: { draft: LayerCosts; target: LayerCosts },
     draft: d,
     target: t,
     allFit: false,
-    description: `the pair does not fit in ${gib(budgetBytes)} GiB (needs ${gib(full(draft) + full(target))}): target first, ${t}/${target.totalLayers} layers; draft ${d}/${draft.totalLayers} layers (${gib(used)} GiB used)`,
+    description: `the pair does not fit in ${gib(budgetBytes, 2)} GiB (needs ${gib(full(draft) + full(target), 2)}): target first, ${t}/${target.totalLayers} layers; draft ${d}/${draft.totalLayers} layers (${gib(used, 2)} GiB used)`,
   };
 }

@@ -18,5 +18,5 @@ export {
   type Checked,
   type OptionIssue,
 } from "./options.js";
-export { embeddedModelPath, embeddedModelsDir, packageRoot } from "./paths.js";
+export { embeddedModelPath, embeddedModelsDir, modelPath, packageRoot } from "./paths.js";
 export * from "./types.js";

@@ -2,7 +2,8 @@ import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node
 import { CommittedText } from "./committed-text.js";
 import { CallLog } from "./cost/call-log.js";
 import type { GeneratingSession } from "./generator.js";
-import type { ModelRole, StepRecord } from "./types.js";
+import type { CandidateStep, SessionMeter, StepEnd, StepLimits, TokenProposer, TokenSpeculation, VerificationStats } from "./step.js";
+import type { ModelRole } from "./types.js";
 
 /**
  * One generating model (draft or target) and its own context sequence.
@@ -15,67 +16,9 @@ import type { ModelRole, StepRecord } from "./types.js";
  * was sampled but not yet evaluated, and it is the first token fed on the next call.
  */
 
-export type StepEnd = StepRecord["endedBy"];
-
-export interface CandidateStep {
-  model: ModelRole;
-  tokens: Token[];
-  text: string;
-  endedBy: StepEnd;
-  /** Probability of each sampled token (only when asked for, e.g. by the confidence router). */
-  confidences?: number[];
-  /** Leading tokens taken over from the rejected draft step by prefix reuse. */
-  reused: number;
-  /** Proposed tokens (rejected draft step, fresh draft proposals) checked by the target but not kept. */
-  verifyWasted: number;
-  /** Batch verification: rounds (one target batch each), proposal tokens checked and kept, of them fresh draft proposals. */
-  verification: VerificationStats;
-  ms: number;
-}
-
-/** Token-level speculation for one step: who proposes, and at most how many tokens per round. */
-export interface TokenSpeculation {
-  proposer: TokenProposer;
-  maxTokens: number;
-}
-
-/** A model that proposes tokens for the other model to check (a local session of the same tokenizer). */
-export interface TokenProposer {
-  propose(written: readonly Token[], max: number, delimiter: string): Promise<Token[]>;
-  settleProposals(kept: readonly Token[] | null): Promise<void>;
-}
-
-export interface VerificationStats {
-  rounds: number;
-  proposed: number;
-  accepted: number;
-  freshProposed: number;
-  freshAccepted: number;
-}
-
 interface VerificationCounts extends VerificationStats {
   wasted: number;
   proposeMs: number;
-}
-
-export interface StepLimits {
-  delimiter: string;
-  maxTokens: number;
-  temperature: number;
-  seed?: number;
-  signal?: AbortSignal;
-  wantConfidences: boolean;
-  onText?: (delta: string) => void;
-  /** The answer's step this candidate is for (remote call records). */
-  step?: number;
-}
-
-export interface SessionMeter {
-  generated: number;
-  evaluated: number;
-  /** Evaluated tokens later erased (speculation that was not kept). */
-  discarded: number;
-  ms: number;
 }
 
 /** Greedy next token plus the top two logits (their gap tells how decisive the choice is); nothing vocabulary-sized. */

@@ -39,3 +39,8 @@ export const EMBEDDED_FILES = {
 export function embeddedModelPath(role: keyof typeof EMBEDDED_FILES): string {
   return join(embeddedModelsDir(), EMBEDDED_FILES[role]);
 }
+
+/** A generating model's file: the setting's path, or the embedded demo model for "embedded". */
+export function modelPath(value: string, role: "draft" | "target"): string {
+  return value === "embedded" ? embeddedModelPath(role) : value;
+}

@@ -1,4 +1,4 @@
-import type { CandidateStep } from "./model-session.js";
+import type { CandidateStep } from "./step.js";
 import type { ModelRole, ResolvedReasonOptions } from "./types.js";
 
 /**

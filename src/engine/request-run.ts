@@ -1,10 +1,10 @@
 import { BusyClock } from "./busy-clock.js";
 import type { StepJudge } from "./judges.js";
 import type { GeneratingSession } from "./generator.js";
-import type { CandidateStep, StepLimits, TokenSpeculation } from "./model-session.js";
+import type { CandidateStep, StepLimits, TokenSpeculation } from "./step.js";
 import type { StepDecision, StepOps } from "./policies.js";
 import type { BuiltPrompt } from "./prompt.js";
-import { DraftSpeculation } from "./speculation.js";
+import { DraftLookahead } from "./draft-lookahead.js";
 import type { EngineEvent, FinishReason, ModelRole, ResolvedReasonOptions, StepRecord } from "./types.js";
 
 /**
@@ -33,14 +33,14 @@ export type StepClose = "kept" | "cancelled" | "past-end";
 
 export class RequestRun {
   readonly clock = new BusyClock();
-  readonly speculation: DraftSpeculation;
+  readonly speculation: DraftLookahead;
   /** Target work thrown away: unchosen target steps (oracle) and unkept verification tails. */
   readonly wasted = { targetTokensDiscarded: 0, targetVerifyWasted: 0 };
   /** The target's batch verification over the request, every target candidate's (stats.verification). */
   readonly verification = { rounds: 0, proposed: 0, accepted: 0, freshProposed: 0, freshAccepted: 0 };
   /**
    * Judging on the critical path (ms): every judge call's time, less the part during which the
-   * draft was writing the next step that was then kept (speculation.ts). Without speculation it
+   * draft was writing the next step that was then kept (draft-lookahead.ts). Without the lookahead it
    * is the judges' whole time; with it, what routing still adds to the answer's latency.
    */
   judgeCriticalMs = 0;
@@ -49,7 +49,7 @@ export class RequestRun {
   private proposerUsed = false;
 
   constructor(private readonly parts: RequestParts) {
-    this.speculation = new DraftSpeculation(parts.sessions.draft, parts.emit, (w) => this.clock.time(w));
+    this.speculation = new DraftLookahead(parts.sessions.draft, parts.emit, (w) => this.clock.time(w));
   }
 
   private limits(role: ModelRole, index: number): StepLimits {
@@ -77,22 +77,22 @@ export class RequestRun {
     return {
       generate: async (role, reuse) => {
         if (role === "draft") {
-          const speculated = await this.speculation.take(index);
-          if (speculated) {
+          const lookedAhead = await this.speculation.take(index);
+          if (lookedAhead) {
             const judged = this.lastJudged;
             if (judged && judged.index === index - 1) {
-              const overlap = Math.min(judged.end, speculated.endedAt) - Math.max(judged.start, speculated.startedAt);
+              const overlap = Math.min(judged.end, lookedAhead.endedAt) - Math.max(judged.start, lookedAhead.startedAt);
               this.judgeCriticalMs -= Math.max(0, overlap);
             }
-            return speculated.step;
+            return lookedAhead.step;
           }
         }
         emit({ type: "step-started", index, model: role });
         const reuseTokens = reuse && options.prefixReuse && sameTokenizer && role === "target" ? reuse.tokens : undefined;
         // How the target writes is its session's business: with a proposer it checks draft tokens in batches.
-        const speculation = role === "target" ? (this.parts.tokenSpeculation ?? undefined) : undefined;
-        if (speculation) this.proposerUsed = true;
-        return this.clock.time(sessions[role].generateStep(this.limits(role, index), reuseTokens, speculation));
+        const tokenSpeculation = role === "target" ? (this.parts.tokenSpeculation ?? undefined) : undefined;
+        if (tokenSpeculation) this.proposerUsed = true;
+        return this.clock.time(sessions[role].generateStep(this.limits(role, index), reuseTokens, tokenSpeculation));
       },
       judgeDraft: (kind, step) => {
         // Write the next draft step while this one is judged, unless this step ends the answer.

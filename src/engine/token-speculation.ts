@@ -1,5 +1,5 @@
 import type { GeneratingSession } from "./generator.js";
-import type { TokenSpeculation } from "./model-session.js";
+import type { TokenSpeculation } from "./step.js";
 import type { ModelRole, ResolvedReasonOptions } from "./types.js";
 
 /**

@@ -178,6 +178,7 @@ export interface StepRecord {
   ms: number;
   draftMs: number;
   targetMs: number;
+  /** The judge's time for this step (ms): the router's, or the scorer's under rsd and oracle (the published field name says router). */
   routerMs: number;
 }
 

@@ -9,9 +9,9 @@
 import * as vscode from "vscode";
 import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent, PromptStyle, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
-import { formatScore } from "../../media/scores.js";
+import { formatScore } from "../shared/scores.js";
 import { isArbitrageError } from "../protocol/index.js";
-import { formatMs, percent, speedupText, summarize } from "./summary.js";
+import { formatMs, percent, speedupText, summarize } from "../protocol/summary.js";
 
 export const PARTICIPANT_ID = "arbitrage.chat";
 export const LM_VENDOR = "arbitrage";

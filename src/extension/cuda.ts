@@ -11,7 +11,7 @@
  */
 import * as vscode from "vscode";
 import { installBindings, installedVersion, removeBindings, type InstalledPackage } from "../bindings/install.js";
-import { bindingsRoot, cudaPackages } from "../bindings/packages.js";
+import { bindingsRoot, cudaPackages } from "../shared/binding-packages.js";
 import { npmRegistryUrl } from "../bindings/registry.js";
 import { isArbitrageError } from "../protocol/index.js";
 import type { EngineClient } from "./engineClient.js";

@@ -52,6 +52,7 @@ import {
 } from "../protocol/index.js";
 import { describeCrash, type ExitInfo } from "./crash.js";
 import { Disposable, disposeAll } from "./dispose.js";
+import { fileName } from "../shared/file-name.js";
 
 export type { ExitInfo };
 
@@ -284,7 +285,7 @@ export class EngineClient extends Disposable {
         if (token) subs.push(token.onCancellationRequested(() => cts.cancel()));
         try {
           return await run(cts.token, (p) => {
-            progress.report({ message: `${p.role}: ${basename(p.path)} ${Math.round(p.progress * 100)}%` });
+            progress.report({ message: `${p.role}: ${fileName(p.path)} ${Math.round(p.progress * 100)}%` });
           });
         } finally {
           disposeAll(subs);
@@ -393,9 +394,4 @@ export class EngineClient extends Disposable {
     await this.stop();
     super.dispose();
   }
-}
-
-function basename(p: string): string {
-  const i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
-  return i >= 0 ? p.slice(i + 1) : p;
 }

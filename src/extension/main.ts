@@ -4,7 +4,6 @@
  * engine process nor node-llama-cpp nor any model is touched until the first request.
  */
 import * as vscode from "vscode";
-import { gpuDetails } from "../engine/gpu-text.js";
 import type { EngineEvent, GpuReport, ReasonOptions, ReasonResult } from "../engine/types.js";
 import {
   applyEngineEvent,
@@ -16,7 +15,7 @@ import {
   type RunInfo,
 } from "../protocol/index.js";
 import { nodeLlamaCppVersion } from "../bindings/install.js";
-import { bindingsDir, EXTRA_BINDINGS_ENV } from "../bindings/packages.js";
+import { bindingsDir, EXTRA_BINDINGS_ENV } from "../shared/binding-packages.js";
 import { calibrateRouter } from "./calibrate.js";
 import { installCudaSupport, removeCudaSupport, type CudaContext, type CudaInstallArgs } from "./cuda.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
@@ -25,7 +24,13 @@ import { downloadRecommended, selectModels } from "./models.js";
 import { ArbitragePanel, PANEL_VIEW_TYPE, type PanelHandlers } from "./panel.js";
 import { Disposable } from "./dispose.js";
 import { Settings } from "./settings.js";
-import { formatSpeedup, summarize, targetMsPerTokenOf } from "./summary.js";
+import { targetMsPerTokenOf } from "../protocol/summary.js";
+import { GpuNotices } from "./gpu-notice.js";
+import { pairLabel } from "./pair-label.js";
+import { RunMirrors } from "./run-mirrors.js";
+import { loadServerApiKey, setServerApiKey } from "./server-api-key.js";
+import { statusBarView } from "./status-bar.js";
+import { TargetSpeeds } from "./target-speed.js";
 
 export const COMMANDS = {
   reason: "arbitrage.reason",
@@ -41,26 +46,6 @@ export const COMMANDS = {
   removeCuda: "arbitrage.removeCuda",
 } as const;
 
-const SPEED_KEY = "arbitrage.targetMsPerToken";
-/** The fallback reason the user asked not to be told about again (globalState). */
-const GPU_NOTICE_DISMISSED_KEY = "arbitrage.gpuNoticeDismissed";
-/** The serving engine's API key in SecretStorage (never in settings.json); the engine process gets it as ARBITRAGE_API_KEY. */
-const API_KEY_SECRET = "arbitrage.serverApiKey";
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host;
-  } catch {
-    return url;
-  }
-}
-
-function shortName(p: string): string {
-  if (p === "embedded") return "embedded";
-  const i = Math.max(p.lastIndexOf("/"), p.lastIndexOf("\\"));
-  return (i >= 0 ? p.slice(i + 1) : p).replace(/\.gguf$/i, "");
-}
-
 export class Controller extends Disposable implements ChatRunner {
   readonly output: vscode.LogOutputChannel;
   readonly engine: EngineClient;
@@ -70,8 +55,9 @@ export class Controller extends Disposable implements ChatRunner {
   private readonly active = new Map<string, vscode.CancellationTokenSource>();
   private panelRun: string | null = null;
   private lastQuestion: { question: string; overrides: Partial<ReasonOptions> } | null = null;
-  /** Mirrors of recent chat/LM runs, so "Open in Arbitrage panel" can show them. */
-  private readonly recentRuns = new Map<string, PanelState>();
+  private readonly recentRuns = new RunMirrors();
+  private readonly speeds: TargetSpeeds;
+  private readonly gpuNotices: GpuNotices;
   lastResult: ReasonResult | null = null;
   /** Where the loaded models run, from the engine's last load (null before the first). */
   gpu: GpuReport | null = null;
@@ -89,7 +75,9 @@ export class Controller extends Disposable implements ChatRunner {
     this.engine = new EngineClient(context.asAbsolutePath("dist/server.mjs"), this.output, this.engineEnv);
     this.engineEnv.ARBITRAGE_CALIBRATIONS = calibrations;
     // The engine process starts on the first request; the stored key is in its environment by then.
-    void context.secrets.get(API_KEY_SECRET).then((key) => key && (this.engineEnv.ARBITRAGE_API_KEY = key));
+    void loadServerApiKey(context.secrets, this.engineEnv);
+    this.speeds = new TargetSpeeds(context.globalState);
+    this.gpuNotices = new GpuNotices(context.globalState, this.output);
     this.settings = this.register(new Settings());
     // Bindings installed by "Install CUDA Support" (for the bundled node-llama-cpp's version); the folder may not exist yet.
     const version = nodeLlamaCppVersion(context.extensionPath);
@@ -144,78 +132,35 @@ export class Controller extends Disposable implements ChatRunner {
   }
 
   knownTargetMsPerToken(): number | null {
-    return this.context.globalState.get<number>(this.speedKey()) ?? null;
-  }
-
-  /** The target's measured speed is kept per pair: another pair's speed would make the estimate meaningless. */
-  private speedKey(): string {
-    const m = this.settings.snapshot.model;
-    return `${SPEED_KEY}:${JSON.stringify([m.draft, m.target, m.remote?.draft?.url ?? null, m.remote?.target?.url ?? null])}`;
+    return this.speeds.known(this.settings.snapshot.model);
   }
 
   pairLabel(): string {
-    const m = this.settings.snapshot.model;
-    const where = (role: "draft" | "target") => (m.remote?.[role] ? ` @ ${hostOf(m.remote[role]!.url)}` : "");
-    if (m.draft === "embedded" && m.target === "embedded" && !m.remote) return "embedded demo pair";
-    return `${shortName(m.draft)}${where("draft")} → ${shortName(m.target)}${where("target")}`;
+    return pairLabel(this.settings.snapshot.model);
   }
 
-  /** Arbitrage: Set Server API Key — kept in SecretStorage; the engine restarts with it on the next request. */
   async setApiKey(): Promise<void> {
-    const key = await vscode.window.showInputBox({
-      title: "Arbitrage: server API key",
-      prompt:
-        "The API key of the serving engine (arbitrage.targetUrl / draftUrl). Kept in VS Code's secret storage, never in settings. Empty removes it.",
-      password: true,
-      ignoreFocusOut: true,
-    });
-    if (key === undefined) return;
-    if (key === "") {
-      await this.context.secrets.delete(API_KEY_SECRET);
-      delete this.engineEnv.ARBITRAGE_API_KEY;
-    } else {
-      await this.context.secrets.store(API_KEY_SECRET, key);
-      this.engineEnv.ARBITRAGE_API_KEY = key;
-    }
-    // The key reaches the engine through its process environment: restart it (lazily, on the next request).
-    await this.engine.stop();
-    this.output.info(`server API key ${key === "" ? "removed" : "stored in secret storage"}; the engine restarts with it on the next request`);
-    void vscode.window.showInformationMessage(`Arbitrage: server API key ${key === "" ? "removed" : "saved in VS Code's secret storage"}.`);
+    await setServerApiKey(this.context.secrets, this.engineEnv, this.engine, this.output);
   }
 
-  /**
-   * A load's backend report: into the status bar tooltip, and a fallback to the CPU as a
-   * notification, once per reason (each engine start repeats the same reason; "Don't Show Again"
-   * keeps it quiet until the reason changes, e.g. a driver is installed and its device is missing).
-   */
+  /** A load's backend report: into the status bar tooltip, and a fallback to the CPU as a notification. */
   private onModelsLoaded(gpu: GpuReport): void {
     this.gpu = gpu;
     this.updateStatusBar();
-    const reason = gpu.fallbackReason;
-    if (!reason || this.gpuNoticesShown.has(reason) || this.context.globalState.get<string>(GPU_NOTICE_DISMISSED_KEY) === reason) return;
-    this.gpuNoticesShown.add(reason);
-    void vscode.window.showWarningMessage(`Arbitrage runs on the CPU. ${reason}`, "Show Engine Log", "Don't Show Again").then((choice) => {
-      if (choice === "Show Engine Log") this.output.show(true);
-      else if (choice === "Don't Show Again") void this.context.globalState.update(GPU_NOTICE_DISMISSED_KEY, reason);
-    });
+    this.gpuNotices.afterLoad(gpu);
   }
-  private readonly gpuNoticesShown = new Set<string>();
 
   updateStatusBar(running?: string): void {
-    const pair = this.pairLabel();
-    const shortPair = pair === "embedded demo pair" ? "demo pair" : pair;
-    if (running) {
-      this.statusBar.text = `$(sync~spin) Arbitrage: ${running}`;
-    } else if (this.lastResult) {
-      const s = summarize(this.lastResult, this.knownTargetMsPerToken());
-      // The speedup only once the target's speed is known for this pair (summary.ts); never a placeholder.
-      this.statusBar.text = `$(zap) ${shortPair} · ${s.tokensPerSecond.toFixed(0)} tok/s${s.speedup === null ? "" : ` · ~${formatSpeedup(s.speedup)} vs target`}`;
-    } else {
-      this.statusBar.text = `$(zap) Arbitrage: ${shortPair}`;
-    }
-    const problems = this.settings.lastProblems.map((p) => `\n⚠ ${p.setting}: ${p.message}`).join("");
-    const gpu = this.gpu ?? this.lastResult?.stats.gpu;
-    this.statusBar.tooltip = `Arbitrage — ${pair}${this.lastResult ? ` — last run: ${this.lastResult.steps.length} steps` : ""}${problems}${gpu ? `\n${gpuDetails(gpu)}` : ""}\nClick to open the panel.`;
+    const view = statusBarView({
+      pair: this.pairLabel(),
+      running,
+      lastResult: this.lastResult,
+      knownTargetMsPerToken: this.knownTargetMsPerToken(),
+      problems: this.settings.lastProblems,
+      gpu: this.gpu,
+    });
+    this.statusBar.text = view.text;
+    this.statusBar.tooltip = view.tooltip;
   }
 
   private newRunId(): string {
@@ -263,7 +208,7 @@ export class Controller extends Disposable implements ChatRunner {
       this.lastResult = result;
       const ms = targetMsPerTokenOf(result);
       if (ms !== null) {
-        await this.context.globalState.update(this.speedKey(), ms);
+        await this.speeds.record(this.settings.snapshot.model, ms);
         ArbitragePanel.current?.setTargetSpeed(ms);
       }
       this.output.info(`${source} ${runId}: ${result.steps.length} steps, ${result.finishReason}, ${stepNo} started`);
@@ -281,8 +226,7 @@ export class Controller extends Disposable implements ChatRunner {
   }
 
   private remember(runId: string, state: PanelState): void {
-    this.recentRuns.set(runId, state);
-    while (this.recentRuns.size > 20) this.recentRuns.delete(this.recentRuns.keys().next().value!);
+    this.recentRuns.remember(runId, state);
   }
 
   readonly panelHandlers: PanelHandlers = {

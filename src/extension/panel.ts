@@ -12,7 +12,7 @@ import { randomBytes } from "node:crypto";
 import * as vscode from "vscode";
 import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent } from "../engine/types.js";
-import { formatThreshold, thresholdStep } from "../../media/scores.js";
+import { formatThreshold, thresholdStep } from "../shared/scores.js";
 import { Disposable } from "./dispose.js";
 import {
   coerceState,

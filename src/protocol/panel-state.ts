@@ -9,7 +9,7 @@
  * changed (a token event changes nothing here: the step being written lives in the webview's DOM).
  */
 import type { EngineEvent, ModelRole, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
-import type { EngineErrorData } from "./index.js";
+import type { ArbitrageErrorData as EngineErrorData } from "../engine/errors.js";
 
 export interface RunInfo {
   runId: string;

@@ -19,7 +19,7 @@ import { createReadStream } from "node:fs";
 import { rm, statfs } from "node:fs/promises";
 import { checkModelFile } from "../engine/model-files.js";
 import { ArbitrageError, cancelledError } from "../engine/errors.js";
-import { prepareFolder } from "./writable-folder.js";
+import { prepareFolder } from "../engine/writable-folder.js";
 
 export interface DownloadJob {
   uri: string;

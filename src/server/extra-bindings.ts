@@ -10,7 +10,7 @@
  */
 import { register } from "node:module";
 import { MessageChannel } from "node:worker_threads";
-import { EXTRA_BINDINGS_ENV } from "../bindings/packages.js";
+import { EXTRA_BINDINGS_ENV } from "../shared/binding-packages.js";
 import type { Redirected } from "./extra-bindings-hook.js";
 
 /**

@@ -10,9 +10,9 @@
 import { createConnection, ProposedFeatures, ResponseError, type CancellationToken } from "vscode-languageserver/node.js";
 import { ArbitrageEngine } from "../engine/index.js";
 import { cancelledError, isArbitrageError } from "../engine/errors.js";
-import { gpuSummary } from "../engine/gpu-text.js";
+import { gpuSummary } from "../protocol/gpu-text.js";
 import type { ModelConfig, ReasonResult } from "../engine/types.js";
-import { loadProblems } from "../bench/problems.js";
+import { loadProblems } from "../engine/problem-file.js";
 import { calibrate, chooseLabels } from "../engine/calibration/calibrate.js";
 import { calibratedDescription, defaultCalibrationDir } from "../engine/calibration/calibration-file.js";
 import {
@@ -81,6 +81,17 @@ function toResponseError(e: unknown): ResponseError<EngineErrorData> {
   return new ResponseError(RpcErrorCodes.InternalError, `Internal engine error: ${message}`, { code: "internal", message });
 }
 
+/** A request handler whose every failure reaches the client as one `EngineErrorData` reply. */
+function answering<A extends unknown[], R>(handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (e) {
+      throw toResponseError(e);
+    }
+  };
+}
+
 // ------------------------------------------------------------------------------------------
 // Work queue: one job (load / reason / unload) at a time, cancellable while queued.
 // ------------------------------------------------------------------------------------------
@@ -95,7 +106,7 @@ const queue: Job[] = [];
 let current: Job | null = null;
 const controllers = new Map<string, AbortController>();
 let served = 0;
-/** Model loads started (each loads the whole configuration; the tests count them). */
+/** Model loads started, each of the whole configuration: a client sees whether a settings change reloaded. */
 let loads = 0;
 
 function pump(): void {
@@ -154,18 +165,24 @@ let loading = false;
 
 const keyOf = (c: ModelConfig) => JSON.stringify(c);
 
-async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<LoadResult> {
+/** Disposes the loaded models, if any; false when none were loaded. */
+async function dropEngine(): Promise<boolean> {
+  if (!engine) return false;
+  const old = engine;
+  engine = null;
+  engineConfig = null;
+  await old.dispose();
+  return true;
+}
+
+/** The engine of `config`, loaded now unless it already is, and what the load did. */
+async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<{ engine: ArbitrageEngine; load: LoadResult }> {
   const t0 = Date.now();
   if (engine && engineConfig && keyOf(engineConfig) === keyOf(config)) {
-    return { loaded: false, ms: 0, draft: config.draft, target: config.target, gpu: engine.gpu, warnings: engine.warnings };
+    return { engine, load: { loaded: false, ms: 0, draft: config.draft, target: config.target, gpu: engine.gpu, warnings: engine.warnings } };
   }
-  if (engine) {
-    log("info", "model settings changed: disposing the loaded models");
-    const old = engine;
-    engine = null;
-    engineConfig = null;
-    await old.dispose();
-  }
+  if (engine) log("info", "model settings changed: disposing the loaded models");
+  await dropEngine();
   loading = true;
   loads++;
   try {
@@ -175,7 +192,7 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
     );
     // At most ~10 progress notifications a second per file, plus every file's completion.
     const lastSent = new Map<string, number>();
-    engine = await ArbitrageEngine.create(config, {
+    const loaded = await ArbitrageEngine.create(config, {
       signal,
       // The extension points this at its global storage (ARBITRAGE_CALIBRATIONS in the fork's environment).
       calibrationDir: defaultCalibrationDir(),
@@ -187,13 +204,14 @@ async function ensureLoaded(config: ModelConfig, signal: AbortSignal): Promise<L
         connection.sendNotification(LoadProgressNotification, p);
       },
     });
+    engine = loaded;
     engineConfig = config;
-    for (const w of engine.warnings) log("warn", w);
-    log("info", `router: ${engine.info().router}`);
-    log("info", `backend: ${gpuSummary(engine.gpu)}${engine.gpu.split ? `; split: ${engine.gpu.split}` : ""}`);
+    for (const w of loaded.warnings) log("warn", w);
+    log("info", `router: ${loaded.info().router}`);
+    log("info", `backend: ${gpuSummary(loaded.gpu)}${loaded.gpu.split ? `; split: ${loaded.gpu.split}` : ""}`);
     const ms = Date.now() - t0;
     log("info", `models loaded in ${ms} ms`);
-    return { loaded: true, ms, draft: config.draft, target: config.target, gpu: engine.gpu, warnings: engine.warnings };
+    return { engine: loaded, load: { loaded: true, ms, draft: config.draft, target: config.target, gpu: loaded.gpu, warnings: loaded.warnings } };
   } finally {
     loading = false;
   }
@@ -208,14 +226,15 @@ connection.onInitialize(() => ({
   serverInfo: { name: "arbitrage-engine", version: String(PROTOCOL_VERSION) },
 }));
 
-connection.onRequest(ReasonRequest, async (params, token) => {
-  try {
+connection.onRequest(
+  ReasonRequest,
+  answering(async (params, token) => {
     const { requestId, question, config, options } = parseParams(ReasonParamsSchema, params);
     return await enqueue<ReasonResult>(requestId, token, async (signal) => {
-      await ensureLoaded(config, signal);
+      const { engine } = await ensureLoaded(config, signal);
       if (signal.aborted) throw cancelledError();
       const t0 = Date.now();
-      const result = await engine!.reason(question, options, {
+      const result = await engine.reason(question, options, {
         signal,
         onEvent: (event) => connection.sendNotification(EngineEventNotification, { requestId, event }),
       });
@@ -225,20 +244,19 @@ connection.onRequest(ReasonRequest, async (params, token) => {
       );
       return result;
     });
-  } catch (e) {
-    throw toResponseError(e);
-  }
-});
+  }),
+);
 
-connection.onRequest(CalibrateRequest, async (params, token) => {
-  try {
+connection.onRequest(
+  CalibrateRequest,
+  answering(async (params, token) => {
     const { requestId, config, problemsPath, budgetMinutes } = parseParams(CalibrateParamsSchema, params);
     const problems = loadProblems(problemsPath);
     return await enqueue<CalibrateSummary>(requestId, token, async (signal) => {
-      await ensureLoaded(config, signal);
-      const labels = await chooseLabels(engine!, problems, "auto");
+      const { engine } = await ensureLoaded(config, signal);
+      const labels = await chooseLabels(engine, problems, "auto");
       const dir = defaultCalibrationDir();
-      const result = await calibrate(engine!, {
+      const result = await calibrate(engine, {
         problems,
         labels,
         dir,
@@ -275,10 +293,7 @@ connection.onRequest(CalibrateRequest, async (params, token) => {
         `calibration written: ${result.path} (held-out AUC ${c.heldout.auc.toFixed(3)}, default weights ${c.heldout.defaultWeightsAuc?.toFixed(3) ?? "–"})`,
       );
       // The loaded engine read the old calibration (or none) when it loaded: the next request reloads and uses the new one.
-      const old = engine;
-      engine = null;
-      engineConfig = null;
-      await old?.dispose();
+      await dropEngine();
       return {
         status: "written",
         path: result.path,
@@ -292,10 +307,8 @@ connection.onRequest(CalibrateRequest, async (params, token) => {
         stoppedByBudget: result.stoppedByBudget,
       };
     });
-  } catch (e) {
-    throw toResponseError(e);
-  }
-});
+  }),
+);
 
 connection.onRequest(CancelRequest, (params) => {
   const id = parseParams(CancelParamsSchema, params).requestId;
@@ -309,30 +322,24 @@ connection.onRequest(CancelRequest, (params) => {
   return { cancelled: n };
 });
 
-connection.onRequest(LoadRequest, async (params, token) => {
-  try {
+connection.onRequest(
+  LoadRequest,
+  answering(async (params, token) => {
     const { config } = parseParams(LoadParamsSchema, params);
-    return await enqueue(`load-${Date.now()}-${Math.random()}`, token, (signal) => ensureLoaded(config, signal));
-  } catch (e) {
-    throw toResponseError(e);
-  }
-});
+    return await enqueue(`load-${Date.now()}-${Math.random()}`, token, async (signal) => (await ensureLoaded(config, signal)).load);
+  }),
+);
 
-connection.onRequest(UnloadRequest, async () => {
-  try {
+connection.onRequest(
+  UnloadRequest,
+  answering(async () => {
     return await enqueue(`unload-${Date.now()}`, undefined, async () => {
-      if (!engine) return { unloaded: false };
-      const old = engine;
-      engine = null;
-      engineConfig = null;
-      await old.dispose();
+      if (!(await dropEngine())) return { unloaded: false };
       log("info", "models unloaded");
       return { unloaded: true };
     });
-  } catch (e) {
-    throw toResponseError(e);
-  }
-});
+  }),
+);
 
 connection.onRequest(StatusRequest, (): StatusResult => ({
   protocolVersion: PROTOCOL_VERSION,
@@ -347,8 +354,9 @@ connection.onRequest(StatusRequest, (): StatusResult => ({
   loads,
 }));
 
-connection.onRequest(DownloadRequest, async (params, token) => {
-  try {
+connection.onRequest(
+  DownloadRequest,
+  answering(async (params, token) => {
     const { downloadId, uri, dirPath, endpoint, stallMs } = parseParams(DownloadParamsSchema, params);
     const abort = new AbortController();
     token.onCancellationRequested(() => abort.abort());
@@ -362,19 +370,12 @@ connection.onRequest(DownloadRequest, async (params, token) => {
         connection.sendNotification(DownloadProgressNotification, { downloadId, downloadedBytes, totalBytes }),
     });
     return { path };
-  } catch (e) {
-    throw toResponseError(e);
-  }
-});
+  }),
+);
 
 connection.onShutdown(async () => {
   for (const ac of controllers.values()) ac.abort();
-  if (engine) {
-    const old = engine;
-    engine = null;
-    engineConfig = null;
-    await old.dispose().catch(() => undefined);
-  }
+  await dropEngine().catch(() => undefined);
 });
 
 connection.listen();

@@ -11,7 +11,7 @@ import {
   refinementThresholds,
   type ResultRow,
 } from "../../src/bench/aggregate.js";
-import { DEFAULT_REFINE_ROUNDS, DEFAULT_THRESHOLDS, parseThresholds } from "../../src/bench/cli.js";
+import { DEFAULT_REFINE_ROUNDS, DEFAULT_THRESHOLDS, parseThresholds } from "../../src/cli/bench.js";
 
 /**
  * The threshold grid (issue 14): the default is fine near both ends, and the bench names every

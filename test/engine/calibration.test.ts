@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { loadProblems } from "../../src/bench/problems.js";
+import { loadProblems } from "../../src/engine/problem-file.js";
 import { calibrate, rolloutLogPath, type CalibrationProblem } from "../../src/engine/calibration/calibrate.js";
 import { calibrationPath, parseCalibration, type Calibration } from "../../src/engine/calibration/calibration-file.js";
 import { ArbitrageEngine, isArbitrageError } from "../../src/engine/index.js";

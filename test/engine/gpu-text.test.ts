@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { bindingPackageName, fallbackNotice } from "../../src/engine/gpu-backend.js";
-import { gpuDetails, gpuSummary } from "../../src/engine/gpu-text.js";
+import { gpuDetails, gpuSummary } from "../../src/protocol/gpu-text.js";
 import type { GpuReport } from "../../src/engine/types.js";
 
 /** The report's wording (CLI, tooltip, panel header) and the binding names, for reports and platforms this machine cannot produce. */

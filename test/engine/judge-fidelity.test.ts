@@ -7,7 +7,7 @@ import { checkModelFile, defaultModelConfig, embeddedModelPath, packageRoot } fr
 import { ClassifierSession, classifierSpecFromMetadata } from "../../src/engine/classifier-session.js";
 import { CONFIDENCE_FEATURES, featureVector } from "../../src/engine/calibration/logistic.js";
 import { ModelJudge } from "../../src/engine/judges.js";
-import type { CandidateStep } from "../../src/engine/model-session.js";
+import type { CandidateStep } from "../../src/engine/step.js";
 import { buildPrompt } from "../../src/engine/prompt.js";
 import { createContext, loadLlama, loadModel } from "../../src/engine/runtime.js";
 import { THREADS } from "./helpers.js";

@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ArbitrageEngine, checkModelFile, defaultModelConfig, embeddedModelPath } from "../../src/engine/index.js";
-import { KNOWN_ARCHITECTURES, readGgufHeader } from "../../src/engine/model-files.js";
+import { KNOWN_ARCHITECTURES } from "../../src/engine/gguf/architectures.js";
+import { readGgufHeader } from "../../src/engine/gguf/header.js";
 import { checkFitsInMemory, estimateModelBytes, freeMemoryBytes, loadLlama } from "../../src/engine/runtime.js";
 import {
   HUGE,

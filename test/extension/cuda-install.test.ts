@@ -20,7 +20,7 @@ import {
   type InstallJob,
   type InstallProgress,
 } from "../../src/bindings/install.js";
-import { bindingsDir, bindingsRoot, cudaPackages, EXTRA_BINDINGS_ENV, packageDir } from "../../src/bindings/packages.js";
+import { bindingsDir, bindingsRoot, cudaPackages, EXTRA_BINDINGS_ENV, packageDir } from "../../src/shared/binding-packages.js";
 import { npmRegistryUrl } from "../../src/bindings/registry.js";
 import { isArbitrageError } from "../../src/engine/errors.js";
 import { defaultModelConfig } from "../../src/engine/options.js";

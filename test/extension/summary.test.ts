@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { ModelMeter, ReasonResult } from "../../src/engine/types.js";
 import { readFileSync } from "node:fs";
-import { formatMs, formatSpeedup, percent, speedupText, summarize, targetMsPerTokenOf } from "../../src/extension/summary.js";
+import { formatMs, formatSpeedup, percent, speedupText, summarize, targetMsPerTokenOf } from "../../src/protocol/summary.js";
 import { sharedEngine } from "../engine/helpers.js";
 
 const engine = sharedEngine();

@@ -4,7 +4,7 @@ import { dirname } from "node:path";
 import { answerMatches } from "../answer.js";
 import type { ArbitrageEngine } from "../engine.js";
 import { ArbitrageError } from "../errors.js";
-import { DEFAULT_CONFIDENCE_WEIGHTS } from "../judges.js";
+import { DEFAULT_CONFIDENCE_WEIGHTS } from "../confidence.js";
 import { checkModelFile } from "../model-files.js";
 import { validateReasonOptions } from "../options.js";
 import { isEmbeddedTaskModel } from "../prompt.js";

@@ -2,7 +2,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import * as v from "valibot";
-import type { ConfidenceWeights } from "../judges.js";
+import type { ConfidenceWeights } from "../confidence.js";
 import { describePair, pairKey, sameModel, type PairIdentity } from "./pair-identity.js";
 
 /**

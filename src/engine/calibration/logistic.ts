@@ -1,4 +1,4 @@
-import type { ConfidenceWeights } from "../judges.js";
+import type { ConfidenceWeights } from "../confidence.js";
 
 /**
  * The confidence router's model: a class-balanced logistic regression over the draft step's own

@@ -3,7 +3,7 @@ import { answerMatches, extractFinalAnswer } from "../answer.js";
 import type { StepJudge, JudgeRun } from "../judges.js";
 import type { ModelFileCheck } from "../model-files.js";
 import type { GeneratingSession } from "../generator.js";
-import type { CandidateStep } from "../model-session.js";
+import type { CandidateStep } from "../step.js";
 import { buildPrompt, type BuiltPrompt } from "../prompt.js";
 import type { ReasonOptions } from "../types.js";
 

@@ -1,7 +1,7 @@
 import type { LlamaModel, Token } from "node-llama-cpp";
 import { CommittedText } from "../committed-text.js";
 import type { GeneratingSession } from "../generator.js";
-import type { CandidateStep, SessionMeter, StepLimits } from "../model-session.js";
+import type { CandidateStep, SessionMeter, StepLimits } from "../step.js";
 import type { ModelRole, RemoteMeter } from "../types.js";
 import { streamCompletion } from "./completions.js";
 import type { RemoteEndpoint } from "./endpoint.js";

@@ -4,7 +4,7 @@
  * The embedded draft and target learnt one family (training/task.py: MAX_OPS, MAX_VALUE,
  * MAX_MUL_SMALL): integer `+ - *` with parentheses, every literal, intermediate result and answer
  * between 0 and 99, one factor of each product at most 9, and 1 to 3 operations. Training draws
- * the shapes of 1–3 operations uniformly (issue 14), so one-operation questions are answered like
+ * the shapes of 1–3 operations uniformly, so one-operation questions are answered like
  * the rest (`12+7` -> 19) and get no warning.
  * Outside the family the models still write confident-looking steps (`999*999` -> 980), so the
  * engine names what is outside instead of answering silently.

@@ -1,5 +1,5 @@
 import type { GeneratingSession } from "./generator.js";
-import type { CandidateStep, StepLimits } from "./model-session.js";
+import type { CandidateStep, StepLimits } from "./step.js";
 import type { EngineEvent } from "./types.js";
 
 /**
@@ -8,10 +8,10 @@ import type { EngineEvent } from "./types.js";
  * step is committed tentatively in the draft's cache and the next step is generated behind it,
  * on another core (each context has its own threads). If the judge rejects the step, the
  * speculative step is stopped and erased and the judged step is reopened as a candidate, so the
- * caches end exactly as without speculation; outputs never change, only latency.
+ * caches end exactly as without the lookahead; outputs never change, only latency.
  * Events of the speculative step are held back until the engine adopts it.
  */
-export class DraftSpeculation {
+export class DraftLookahead {
   private current: {
     index: number;
     abort: AbortController;

@@ -6,7 +6,7 @@
  */
 import { mkdir, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ArbitrageError } from "../engine/errors.js";
+import { ArbitrageError } from "./errors.js";
 
 /** The folder exists (created if needed) and a file can be written in it; else `download-failed` naming it. */
 export async function prepareFolder(dirPath: string, what = "download folder"): Promise<void> {

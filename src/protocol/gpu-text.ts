@@ -2,11 +2,10 @@
  * The GpuReport in words, one wording for the CLI, the status bar tooltip and the panel header.
  * Dependency-free (type imports only): the webview bundle imports it.
  */
-import type { GpuBackend, GpuReport } from "./types.js";
+import type { GpuBackend, GpuReport } from "../engine/types.js";
+import { gib } from "../shared/units.js";
 
 const BACKEND_NAMES: Record<GpuBackend, string> = { cpu: "CPU", vulkan: "Vulkan", cuda: "CUDA", metal: "Metal" };
-
-const gib = (bytes: number) => (bytes / 2 ** 30).toFixed(1);
 
 /** e.g. "target 25/25, draft 3/3 layers on the GPU" (only the models that run here). */
 export function layersText(report: GpuReport): string {
