@@ -479,7 +479,7 @@ suite("Arbitrage extension (real extension host)", function () {
     try {
       await setSetting("modelMirror", mirror.endpoint);
       const done = vscode.commands.executeCommand("arbitrage.downloadModels") as Thenable<string[] | undefined>;
-      // The command's quick pick: accept its first item (Qwen2.5-Math 1.5B → 7B).
+      // The command's quick pick: accept its first item (the measured pair, Qwen2.5-Coder 0.5B → 1.5B).
       await waitFor("the download to start at the mirror", async () => {
         await vscode.commands.executeCommand("workbench.action.acceptSelectedQuickOpenItem");
         return mirror.log.some((l) => l.path.includes("/manifests/"));
@@ -489,8 +489,8 @@ suite("Arbitrage extension (real extension host)", function () {
       assert.equal(paths.length, 2);
       const manifests = mirror.log.filter((l) => l.path.includes("/manifests/")).map((l) => l.path);
       assert.deepEqual(manifests, [
-        "/v2/bartowski/Qwen2.5-Math-1.5B-Instruct-GGUF/manifests/Q4_K_M",
-        "/v2/bartowski/Qwen2.5-Math-7B-Instruct-GGUF/manifests/Q4_K_M",
+        "/v2/Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF/manifests/Q4_K_M",
+        "/v2/Qwen/Qwen2.5-Coder-1.5B-Instruct-GGUF/manifests/Q4_K_M",
       ]);
       for (const p of paths) {
         assert.ok(p.startsWith(join(api.controller.context.globalStorageUri.fsPath, "models")), p);
