@@ -654,6 +654,7 @@ export class ArbitrageEngine {
       keepShare: own ? own.kept / own.steps : (shipped?.keepShare ?? null),
       keepThreshold: own ? threshold : (shipped?.keepThreshold ?? null),
       acceptance,
+      reuseShare: own && own.targetTokens > 0 ? own.reused / own.targetTokens : (shipped?.reuseShare ?? null),
       stepTokens: own ? own.tokens / own.steps : (shipped?.stepTokens ?? DEFAULT_STEP_TOKENS),
       source: own ? "this session's requests" : (shipped?.source ?? "this session's requests"),
     };
@@ -667,16 +668,22 @@ export class ArbitrageEngine {
     if (options.policy === "arbitrage" && s.steps > 0) {
       const router = options.router ?? this.config.router;
       const key = `${typeof router === "object" ? "file" : router}@${options.threshold}`;
-      const seen = this.observed.keep.get(key) ?? { kept: 0, steps: 0, tokens: 0 };
+      const seen = this.observed.keep.get(key) ?? { kept: 0, steps: 0, tokens: 0, reused: 0, targetTokens: 0 };
       seen.kept += s.stepsByModel.draft;
       seen.steps += s.steps;
       seen.tokens += s.tokensByModel.draft + s.tokensByModel.target;
+      seen.reused += s.targetTokensReused;
+      seen.targetTokens += s.tokensByModel.target;
       this.observed.keep.set(key, seen);
     }
     this.observed.proposed += s.verification.freshProposed;
     this.observed.accepted += s.verification.freshAccepted;
   }
-  private readonly observed = { keep: new Map<string, { kept: number; steps: number; tokens: number }>(), proposed: 0, accepted: 0 };
+  private readonly observed = {
+    keep: new Map<string, { kept: number; steps: number; tokens: number; reused: number; targetTokens: number }>(),
+    proposed: 0,
+    accepted: 0,
+  };
   private readonly routerCalls = { calls: 0, ms: 0 };
 
   /**

@@ -15,6 +15,7 @@ const rates = (r: Partial<PairRates>): PairRates => ({
   keepShare: null,
   keepThreshold: null,
   acceptance: null,
+  reuseShare: null,
   stepTokens: 32,
   source: "test",
   ...r,

@@ -15,6 +15,7 @@ const RatesSchema = v.object({
   threshold: v.number(),
   keepShare: v.nullable(v.number()),
   acceptance: v.nullable(v.number()),
+  reuseShare: v.nullable(v.number()),
   stepTokens: v.number(),
   source: v.string(),
 });
@@ -45,6 +46,7 @@ export function measuredRates(pair: PairIdentity, router: string): PairRates | n
     keepShare: r.router === router ? r.keepShare : null,
     keepThreshold: r.router === router ? r.threshold : null,
     acceptance: r.acceptance,
+    reuseShare: r.reuseShare,
     stepTokens: r.stepTokens,
     source: `${hit.name}: ${r.source}`,
   };

@@ -46,13 +46,15 @@ export function speculativeMsPerToken(cost: PairCost, acceptance: number, k: num
 /**
  * Step routing: the draft writes every step and the router reads it. The target reads kept steps
  * lazily, all of them in the one batch before it next writes (a run of kept steps costs their
- * tokens at the batch rate); a rejected step is written by the target token by token, after that
- * batch's first token, and read back by the draft.
+ * tokens at the batch rate); a rejected step is written by the target after that batch's first
+ * token — the share it takes over from the rejected draft step (prefix reuse) checked in a batch,
+ * the rest token by token — and read back by the draft.
  */
-export function routedMsPerToken(cost: PairCost, keepShare: number, stepTokens: number, routerMs: number): number {
+export function routedMsPerToken(cost: PairCost, keepShare: number, stepTokens: number, routerMs: number, reuseShare = 0): number {
   const L = Math.max(1, stepTokens);
   const kept = L * cost.target.batchTokenMs;
-  const rejected = cost.target.decodeMs + L * cost.target.decodeMs + callMs(cost.draft, L);
+  const reused = reuseShare * L;
+  const rejected = cost.target.decodeMs + reused * cost.target.batchTokenMs + (L - reused) * cost.target.decodeMs + callMs(cost.draft, L);
   return (L * cost.draft.decodeMs + routerMs + keepShare * kept + (1 - keepShare) * rejected) / L;
 }
 
@@ -101,7 +103,7 @@ export function chooseMethod(inputs: ChoiceInputs): MethodChoice {
     why.push(`no routing (the router's keep share at threshold ${threshold} was never measured on this pair: run \`arbitrage bench\`)`);
   } else {
     const routerMs = cost.routerMs ?? 2 * cost.draft.decodeMs;
-    predicted.arbitrage = routedMsPerToken(cost, keepShare, rates!.stepTokens, routerMs);
+    predicted.arbitrage = routedMsPerToken(cost, keepShare, rates!.stepTokens, routerMs, rates!.reuseShare ?? 0);
     why.push(`routing ${ratio(predicted.arbitrage, target)} (${Math.round(keepShare * 100)}% of steps kept at ${threshold})`);
   }
 

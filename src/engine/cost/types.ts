@@ -36,6 +36,8 @@ export interface PairRates {
   /** The threshold keepShare was measured at. */
   keepThreshold: number | null;
   acceptance: number | null;
+  /** Share of the target's rewritten tokens taken over from the rejected draft step (prefix reuse); null: never measured. */
+  reuseShare: number | null;
   /** Mean tokens per committed step (catch-up batches are this long). */
   stepTokens: number;
   /** Where the figures come from, in words. */
