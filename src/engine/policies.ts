@@ -67,10 +67,11 @@ export async function decideStep(options: ResolvedReasonOptions, ops: StepOps): 
   // oracle: both write, the scorer rates both, the target wins when it is better by more than the threshold.
   const target = await ops.generate("target", draft);
   if (stopped(target, ops)) return { chosen: target, candidates: [draft, target], judgeMs: 0 };
-  const scored = performance.now();
+  // The judge's time is the two scorings alone, not the target's step written before them.
+  const scoringStarted = performance.now();
   const scorerScore = await ops.score(draft);
   const targetScorerScore = await ops.score(target);
-  const judgeMs = scored - judgeStarted + (performance.now() - scored);
+  const judgeMs = performance.now() - scoringStarted;
   const chosen = targetScorerScore - scorerScore > threshold ? target : draft;
   return { chosen, candidates: [draft, target], scorerScore, targetScorerScore, judgeMs };
 }
