@@ -7,11 +7,15 @@ import { answerMatches } from "../engine/answer.js";
 
 export { answerMatches };
 import { ArithmeticChecker } from "../engine/task/arithmetic.js";
+import type { CodeTask } from "./code-task.js";
+import { codeTaskOf } from "./humaneval.js";
 
-/** One benchmark problem: a question and its reference final answer. */
+/** One benchmark problem: a question and its reference final answer, or the tests that grade its code. */
 export interface Problem {
   question: string;
   answer: string;
+  /** Graded by running these tests on the answer's code (HumanEval lines), not by `answer`. */
+  code?: CodeTask;
 }
 
 /** The committed held-out sample of the embedded task (bench/make-problems.py). */
@@ -33,7 +37,10 @@ const ProblemSchema = recordOf(
   (key) => (key === "answer" ? ANSWER : QUESTION),
 );
 
-/** Reads a JSONL file with one {"question", "answer"} object per line (blank lines ignored). */
+/**
+ * Reads a JSONL file with one {"question", "answer"} object per line (blank lines ignored). A line
+ * with HumanEval's fields ("task_id", "prompt", "entry_point", "test") is a code problem.
+ */
 export function loadProblems(path: string): Problem[] {
   let text: string;
   try {
@@ -53,7 +60,9 @@ export function loadProblems(path: string): Problem[] {
     }
     const r = check(ProblemSchema, value);
     if (!r.ok) throw new ArbitrageError("invalid-option", `${where}: ${r.issues[0]!.message}`, { path: r.issues[0]!.path });
-    problems.push(r.value);
+    const code = codeTaskOf(value);
+    if ("error" in code) throw new ArbitrageError("invalid-option", `${where}: ${code.error}`);
+    problems.push(code.task ? { ...r.value, code: code.task } : r.value);
   });
   if (problems.length === 0) throw new ArbitrageError("invalid-option", `The problem file ${JSON.stringify(path)} holds no problems.`);
   return problems;
@@ -61,5 +70,5 @@ export function loadProblems(path: string): Problem[] {
 
 /** Whether the exact arithmetic checker can judge every problem (it is the ideal PRM of the embedded task only). */
 export function exactCheckerApplies(problems: readonly Problem[]): boolean {
-  return problems.every((p) => ArithmeticChecker.fromQuestion(p.question) !== null);
+  return problems.every((p) => !p.code && ArithmeticChecker.fromQuestion(p.question) !== null);
 }

@@ -1,4 +1,7 @@
 import { ArbitrageEngine, type ModelMeter, type ModelRole, type ReasonResult } from "../engine/index.js";
+import { CodeSandbox, USER_MODE_NOTE } from "./code-sandbox.js";
+import type { CodeTask } from "./code-task.js";
+import { gradeCodeAnswer } from "./humaneval.js";
 import { engineKey, type Method } from "./methods.js";
 import { answerMatches, type Problem } from "./problems.js";
 
@@ -13,7 +16,10 @@ export interface BenchConfig {
 export interface RunRecord {
   config: number;
   problem: number;
+  /** The answer matches the reference, or (code problems) the code passed the problem's tests. */
   correct: boolean;
+  /** Code problems the tests failed: why, naming any sandbox limit reached. */
+  testFailure?: string;
   answer: string | null;
   finishReason: string;
   /** Wall time around `engine.reason` as the caller sees it (ms). */
@@ -86,7 +92,23 @@ export interface ProgressEvent {
  * on the same model instances. `preload` runs each judge once before anything is measured.
  */
 export class BenchEngines {
+  private sandbox: Promise<CodeSandbox> | null = null;
+
   private constructor(private readonly engine: ArbitrageEngine) {}
+
+  /**
+   * Grades a code problem's record by the problem's tests, run in the sandbox (created on first
+   * use, so a bench without code problems never needs one). Outside the measured wall time.
+   */
+  async gradeCode(rec: RunRecord, task: CodeTask, answerText: string): Promise<void> {
+    this.sandbox ??= CodeSandbox.create().then((s) => {
+      if (s.mode === "user") process.stderr.write(`arbitrage: note: ${USER_MODE_NOTE}\n`);
+      return s;
+    });
+    const result = await gradeCodeAnswer(await this.sandbox, task, answerText);
+    rec.correct = result.passed;
+    if (!result.passed) rec.testFailure = result.reason;
+  }
 
   static async load(baseConfig: Record<string, unknown>, onProgress?: (e: ProgressEvent) => void, calibrationDir?: string): Promise<BenchEngines> {
     onProgress?.({ done: 0, total: 1, phase: "loading", detail: "models" });
@@ -188,7 +210,11 @@ export async function runSweep(
         const t0 = performance.now();
         const r = await engine.reason(p.question, requestFor(c, opts.request));
         const wall = performance.now() - t0;
-        if (phase === "measuring") records.push(recordOf(ci, i, p, r, wall));
+        if (phase === "measuring") {
+          const rec = recordOf(ci, i, p, r, wall);
+          if (p.code) await engines.gradeCode(rec, p.code, r.text);
+          records.push(rec);
+        }
         opts.onProgress?.({ done: ++done, total, phase, detail: `${c.method.label}${c.threshold === null ? "" : ` @${c.threshold}`}` });
       }
     }
