@@ -10,7 +10,6 @@ import {
   validateModelConfig,
   validateReasonOptions,
   type ModelConfig,
-  type Policy,
   type RouterChoice,
   type ScorerChoice,
 } from "../engine/index.js";
@@ -29,7 +28,9 @@ import {
   type Summary,
 } from "./aggregate.js";
 import {
+  BENCH_CONTROLS,
   BENCH_POLICIES,
+  type BenchPolicy,
   DEFAULT_TOKEN_SPEC,
   isSpeculativeMethod,
   planMethods,
@@ -87,13 +88,13 @@ export function parseThresholds(text: string): number[] {
   return unique;
 }
 
-export function parsePolicies(text: string): Policy[] {
+export function parsePolicies(text: string): BenchPolicy[] {
   const list = text
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
   if (list.length === 0) throw new InvalidArgumentError(`--policies: give at least one of ${BENCH_POLICIES.join(", ")}.`);
-  return [...new Set(list.map((p) => checkPolicy(p)))];
+  return [...new Set(list.map((p): BenchPolicy => ((BENCH_CONTROLS as readonly string[]).includes(p) ? (p as BenchPolicy) : checkPolicy(p))))];
 }
 
 /** "2,4,8" → [2, 4, 8]: draft tokens per round for the `speculative` rows (the engine's own range check). */
@@ -268,8 +269,15 @@ async function isEmbeddedPair(config: ModelConfig): Promise<boolean> {
 export async function runBenchCli(argv: string[]): Promise<void> {
   const cmd = modelFlags(new Command("arbitrage bench"))
     .description("accuracy–latency frontier of every policy on a problem set; see bench/README.md")
-    .option("--problems <file>", 'JSONL problem set, one {"question", "answer"} per line (default: the embedded task\'s held-out sample)')
-    .option("--policies <list>", `comma-separated policies: ${BENCH_POLICIES.join(",")}`, BENCH_POLICIES.join(","))
+    .option(
+      "--problems <file>",
+      'JSONL problem set, one {"question", "answer"} per line, or HumanEval lines graded by their tests (default: the embedded task\'s held-out sample)',
+    )
+    .option(
+      "--policies <list>",
+      `comma-separated policies: ${BENCH_POLICIES.join(",")}, and random (random routing, the control; only when named)`,
+      BENCH_POLICIES.join(","),
+    )
     .option("--thresholds <list>", 'threshold grid, e.g. "0,0.25,0.5,1" or "0,0.1,...,1" (default: fine near both ends)', DEFAULT_THRESHOLDS)
     .option("--limit <n>", "use the first N problems", positiveInt("--limit", 1))
     .option("--warmup <n>", "problems run through every setting before measuring (not recorded)", positiveInt("--warmup", 0), 1)
@@ -335,6 +343,8 @@ export async function runBenchCli(argv: string[]): Promise<void> {
   if (o.maxSteps !== undefined) request.maxSteps = o.maxSteps as number;
   if (o.maxTokensPerStep !== undefined) request.maxTokensPerStep = o.maxTokensPerStep as number;
   if (o.style !== undefined) request.promptStyle = String(o.style);
+  // Code problems (HumanEval lines) are graded by their tests: ask for code.
+  else if (problems.some((p) => p.code)) request.promptStyle = "code";
   if (o.speculativeDraft === true) request.speculativeDraft = true;
   // The engine's own checks, before any model is loaded (the same messages as `arbitrage reason`).
   validateReasonOptions(request);
@@ -354,6 +364,7 @@ export async function runBenchCli(argv: string[]): Promise<void> {
     throw new Error(`nothing to run: ${plan.skipped.map((m) => `${m.label} (${m.reason})`).join("; ")}`);
   }
   const notes = [...plan.notes];
+  if (problems.some((p) => p.code)) notes.push("code problems: pass@1, each answer's final code run against the problem's tests in the sandbox");
   const plotPath = typeof o.plot === "string" ? o.plot : o.plot === false ? null : embeddedPair ? DEFAULT_PLOT : null;
   if (o.plot === undefined && !embeddedPair)
     notes.push(`no plot written: give --plot FILE.svg (the default ${DEFAULT_PLOT} is the embedded pair's figure)`);
