@@ -26,21 +26,28 @@ export function codeTaskOf(line: unknown): { task: CodeTask } | { task: null } |
 const FENCE = /^[ \t]*```[^\n`]*\n([\s\S]*?)^[ \t]*```[ \t]*$/gm;
 const OPEN_FENCE = /^[ \t]*```[^\n`]*\n/gm;
 
-/**
- * The final Python code of an answer: its last fenced block; a fence left open (the answer was cut
- * off) counts from the fence to the end; with no fence, the whole text.
- */
-export function extractCode(answer: string): string {
-  const text = answer.replace(/\r\n/g, "\n");
+/** The fenced code blocks of an answer in order; a fence left open (the answer was cut off) runs to the end. */
+function codeBlocks(text: string): string[] {
   const closed = [...text.matchAll(FENCE)];
+  const blocks = closed.map((m) => m[1]!);
   const lastClosed = closed.at(-1);
-  const opens = [...text.matchAll(OPEN_FENCE)];
-  const lastOpen = opens.at(-1);
+  const lastOpen = [...text.matchAll(OPEN_FENCE)].at(-1);
   // An opening fence after the last closed block (not the closing fence of it) starts a cut-off block.
   if (lastOpen && (!lastClosed || lastOpen.index! >= lastClosed.index! + lastClosed[0].length))
-    return text.slice(lastOpen.index! + lastOpen[0].length);
-  if (lastClosed) return lastClosed[1]!;
-  return text;
+    blocks.push(text.slice(lastOpen.index! + lastOpen[0].length));
+  return blocks;
+}
+
+/**
+ * The final Python code of an answer: the last fenced block that defines `entryPoint` (an answer
+ * often ends with a usage example in a block of its own), else the last fenced block, else the
+ * whole text.
+ */
+export function extractCode(answer: string, entryPoint?: string): string {
+  const text = answer.replace(/\r\n/g, "\n");
+  const blocks = codeBlocks(text);
+  const defining = entryPoint === undefined ? undefined : blocks.findLast((b) => definesFunction(b, entryPoint));
+  return defining ?? blocks.at(-1) ?? text;
 }
 
 function definesFunction(code: string, name: string): boolean {
@@ -57,7 +64,7 @@ function importsOf(prompt: string): string {
 
 /** The program that tests one answer: its code (or the prompt + the body it holds), the tests, and the call of `check`. */
 export function humanEvalProgram(task: CodeTask, answer: string): string {
-  const code = extractCode(answer);
+  const code = extractCode(answer, task.entryPoint);
   let solution: string;
   if (definesFunction(code, task.entryPoint)) {
     solution = `${importsOf(task.prompt)}\n${code}`;

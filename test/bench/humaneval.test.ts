@@ -46,6 +46,10 @@ describe("HumanEval grading", () => {
     assert.equal(extractCode("First:\n```python\nx = 1\n```\nThen:\n```py\ny = 2\n```\nDone."), "y = 2\n");
     assert.equal(extractCode("```python\nx = 1\n```\nNow the fix:\n```python\ndef f():\n    return 3"), "def f():\n    return 3");
     assert.equal(extractCode("    return x + y\n"), "    return x + y\n");
+    // A usage example after the function: the block that defines the entry point is the code.
+    const withUsage = "```python\ndef add(x, y):\n    return x + y\n```\nUsage:\n```python\nprint(add(2, 3))\n```\n";
+    assert.equal(extractCode(withUsage, "add"), "def add(x, y):\n    return x + y\n");
+    assert.equal(extractCode(withUsage), "print(add(2, 3))\n");
   });
 
   const ids = ["HumanEval/0", "HumanEval/2", "HumanEval/12", "HumanEval/53", "HumanEval/161"];
@@ -63,11 +67,17 @@ describe("HumanEval grading", () => {
     });
   }
 
-  it("fails broken answers: a wrong result, a syntax error, a missing function, a hang", async () => {
+  it("passes an answer ending in a usage example; fails a wrong result, a syntax error, a missing function, a hang", async () => {
     const p = byId("HumanEval/53");
     const wrong = await gradeCodeAnswer(sandbox, p.code!, "```python\ndef add(x: int, y: int):\n    return x - y\n```");
     assert.equal(wrong.passed, false);
     assert.match(wrong.reason, /AssertionError/);
+    const usage = await gradeCodeAnswer(
+      sandbox,
+      p.code!,
+      "```python\ndef add(x: int, y: int):\n    return x + y\n```\n\n```python\nprint(add(2, 3))\n```",
+    );
+    assert.equal(usage.passed, true, usage.reason);
     const syntax = await gradeCodeAnswer(sandbox, p.code!, "```python\ndef add(x, y)\n    return x + y\n```");
     assert.equal(syntax.passed, false);
     assert.match(syntax.reason, /SyntaxError/);
