@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { once } from "node:events";
 import { connect, createServer, type Server } from "node:net";
 import { after, before, describe, it } from "node:test";
@@ -129,6 +132,58 @@ describe("code sandbox", () => {
         if (!/\.m?ts$/.test(f)) continue;
         assert.doesNotMatch(readFileSync(join(root, f), "utf8"), /code-sandbox/, `src/${dir}/${f} imports the sandbox`);
       }
+    }
+  });
+
+  it("runs for a non-root user too, in a user namespace, with the same limits and no network", async (t) => {
+    if (process.getuid?.() !== 0) return t.skip("the test process is not root: this suite already ran in user mode");
+    const asNobody = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"];
+    if (spawnSync(asNobody[0]!, [...asNobody.slice(1), "test", "-r", join(packageRoot(), "package.json")]).status !== 0)
+      return t.skip("the user nobody cannot read this checkout");
+    const seen = connections;
+    const dir = mkdtempSync(join(tmpdir(), "arbitrage-sandbox-user-"));
+    try {
+      chmodSync(dir, 0o755);
+      // The child (nobody) writes only here: tsx's cache and the sandbox's working folders.
+      const scratch = join(dir, "scratch");
+      mkdirSync(scratch, { mode: 0o777 });
+      chmodSync(scratch, 0o777);
+      const script = join(dir, "user-mode.mts");
+      const moduleUrl = pathToFileURL(join(packageRoot(), "src", "bench", "code-sandbox.ts")).href;
+      writeFileSync(
+        script,
+        `import { CodeSandbox } from ${JSON.stringify(moduleUrl)};
+const s = await CodeSandbox.create({ limits: { timeMs: 2000, processes: 16, outputBytes: 4096 } });
+const out = { mode: s.mode, runs: [] };
+for (const src of ["print(6 * 7)", "import os\\nwhile True:\\n    os.fork()\\n", "import socket\\nsocket.create_connection(('127.0.0.1', ${port}))\\n", "while True:\\n    pass\\n"]) {
+  const r = await s.run(src);
+  out.runs.push({ passed: r.passed, limits: r.limits, stdout: r.stdout });
+}
+console.log(JSON.stringify(out));
+`,
+        { mode: 0o644 },
+      );
+      const child = spawnSync(asNobody[0]!, [...asNobody.slice(1), process.execPath, "--import", "tsx", script], {
+        cwd: packageRoot(),
+        encoding: "utf8",
+        timeout: 60_000,
+        env: { PATH: process.env.PATH, HOME: scratch, TMPDIR: scratch },
+      });
+      assert.equal(child.status, 0, child.stderr);
+      const out = JSON.parse(child.stdout.trim().split("\n").pop()!) as {
+        mode: string;
+        runs: { passed: boolean; limits: string[]; stdout: string }[];
+      };
+      assert.equal(out.mode, "user");
+      assert.deepEqual(out.runs, [
+        { passed: true, limits: [], stdout: "42\n" },
+        { passed: false, limits: ["processes"], stdout: "" },
+        { passed: false, limits: ["network"], stdout: "" },
+        { passed: false, limits: ["time"], stdout: "" },
+      ]);
+      assert.equal(connections, seen, "the server saw no connection from the sandbox");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
