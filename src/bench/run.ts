@@ -101,11 +101,7 @@ export class BenchEngines {
    * use, so a bench without code problems never needs one). Outside the measured wall time.
    */
   async gradeCode(rec: RunRecord, task: CodeTask, answerText: string): Promise<void> {
-    this.sandbox ??= CodeSandbox.create().then((s) => {
-      if (s.mode === "user") process.stderr.write(`arbitrage: note: ${USER_MODE_NOTE}\n`);
-      return s;
-    });
-    const result = await gradeCodeAnswer(await this.sandbox, task, answerText);
+    const result = await gradeCodeAnswer(await this.codeSandbox(), task, answerText);
     rec.correct = result.passed;
     if (!result.passed) rec.testFailure = result.reason;
   }
@@ -115,8 +111,20 @@ export class BenchEngines {
     return new BenchEngines(await ArbitrageEngine.create(baseConfig, { calibrationDir }));
   }
 
-  /** Loads every judge the methods use (one unrecorded run each), so no measured run pays a model load. */
+  private codeSandbox(): Promise<CodeSandbox> {
+    this.sandbox ??= CodeSandbox.create().then((s) => {
+      if (s.mode === "user") process.stderr.write(`arbitrage: note: ${USER_MODE_NOTE}\n`);
+      return s;
+    });
+    return this.sandbox;
+  }
+
+  /**
+   * Loads every judge the methods use (one unrecorded run each), so no measured run pays a model
+   * load; and for code problems checks the sandbox first, so a machine without one fails now.
+   */
   async preload(methods: readonly Method[], problem: Problem, request: RequestOptions): Promise<void> {
+    if (problem.code) await this.codeSandbox();
     const seen = new Set<string>();
     for (const m of methods) {
       if (m.policy === "target" || m.policy === "draft" || m.policy === "speculative") continue;
