@@ -21,7 +21,7 @@ export function realModelsDir(): string {
   return process.env.ARBITRAGE_REAL_MODELS ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "arbitrage", "real-models");
 }
 
-export function realModelPath(id: "smollm2-135m-instruct" | "gemma3-270m"): string {
+export function realModelPath(id: "smollm2-135m-instruct" | "gemma3-270m" | "qwen2.5-coder-0.5b-instruct" | "qwen2.5-coder-1.5b-instruct"): string {
   const manifest = JSON.parse(readFileSync(join(packageRoot(), "models", "real-models.json"), "utf8")) as { models: RealModelEntry[] };
   const entry = manifest.models.find((m) => m.id === id);
   if (!entry) throw new Error(`no real model ${id} in models/real-models.json`);
