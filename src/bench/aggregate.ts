@@ -81,6 +81,8 @@ export interface ResultRow {
   msPerGeneratedToken: Record<ModelRole, number | null>;
   /** The final answer of each problem, in problem order (null: none found). */
   answers: (string | null)[];
+  /** Code problems: per problem, why its tests failed (the sandbox's reason, naming any limit reached), null where they passed. */
+  testFailures?: (string | null)[];
 }
 
 export interface MatchedSetting {
@@ -258,6 +260,7 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     },
     answers: records.map((r) => r.answer),
   };
+  if (records.some((r) => r.testFailure !== undefined)) row.testFailures = records.map((r) => r.testFailure ?? null);
   if (costs.length === n && n > 0) {
     row.routingCostMeanMs = mean(costs);
     row.routingCostMedianMs = median(costs);

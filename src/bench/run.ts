@@ -18,8 +18,8 @@ export interface RunRecord {
   problem: number;
   /** The answer matches the reference, or (code problems) the code passed the problem's tests. */
   correct: boolean;
-  /** Code problems the tests failed: why, naming any sandbox limit reached. */
-  testFailure?: string;
+  /** Code problems only: why the tests failed, naming any sandbox limit reached (null: they passed). */
+  testFailure?: string | null;
   answer: string | null;
   finishReason: string;
   /** Wall time around `engine.reason` as the caller sees it (ms). */
@@ -103,7 +103,7 @@ export class BenchEngines {
   async gradeCode(rec: RunRecord, task: CodeTask, answerText: string): Promise<void> {
     const result = await gradeCodeAnswer(await this.codeSandbox(), task, answerText);
     rec.correct = result.passed;
-    if (!result.passed) rec.testFailure = result.reason;
+    rec.testFailure = result.passed ? null : result.reason;
   }
 
   static async load(baseConfig: Record<string, unknown>, onProgress?: (e: ProgressEvent) => void, calibrationDir?: string): Promise<BenchEngines> {

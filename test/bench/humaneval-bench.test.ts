@@ -72,8 +72,11 @@ describe("arbitrage bench on HumanEval (Qwen2.5-Coder 0.5B → 1.5B)", () => {
     );
     const target = out.results.find((r) => r.method === "target")!;
     assert.equal(target.correct, 1, "the target's add() passes HumanEval/53's tests");
+    assert.deepEqual(target.testFailures, [null]);
     const random = out.results.find((r) => r.method === "random" && r.threshold === 1)!;
     assert.equal(random.stepShare.draft, 1, "random routing at 1 keeps every draft step");
+    assert.equal(random.testFailures?.length, 1);
+    assert.equal(random.testFailures![0] === null, random.correct === 1, "a failure reason exactly where the tests failed");
     assert.ok(random.busyShareOfTarget.draft! > 0 && random.busyShareOfTarget.target === 0, JSON.stringify(random.busyShareOfTarget));
   });
 });
