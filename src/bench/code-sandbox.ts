@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
-import { chown, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { chown, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -12,9 +12,10 @@ import type { SandboxLimit, SandboxLimits, SandboxMode, SandboxResult } from "./
  * the bench: only the bench imports this module, never the engine or the extension.
  *
  * Isolation comes from util-linux (essential on Debian, so nothing to install):
- * - `unshare --net --pid --fork --kill-child`: a network namespace with no interface up (any
- *   socket, 127.0.0.1 included, is unreachable) and a PID namespace whose first process is the
- *   program, so when it dies, or `unshare` is killed, the kernel kills every process it started;
+ * - `unshare --mount --net --pid --fork --kill-child`: a network namespace with no interface up
+ *   (any socket, 127.0.0.1 included, is unreachable), a PID namespace whose first process is the
+ *   program, so when it dies, or `unshare` is killed, the kernel kills every process it started,
+ *   and a mount namespace with private, size-capped /tmp, /var/tmp and /dev/shm;
  * - as root, `setpriv` drops to nobody/nogroup: root ignores RLIMIT_NPROC and may write
  *   anywhere, nobody may write only its working folder. As another user, `unshare --user`
  *   maps that user to root inside a user namespace instead (the process count is then charged
@@ -37,6 +38,8 @@ export const USER_MODE_NOTE =
   "but can write wherever this user can. Run the bench as root (it then drops to the nobody user) or in a container to keep their files out of yours.";
 
 const SANDBOX_USER = "nobody";
+/** The exit status of the setup shell when it cannot mount the private scratch folders. */
+const SETUP_FAILED = 125;
 const SANDBOX_GROUP = "nogroup";
 /** How long to wait for the pipes to close after a kill before giving up on them. */
 const CLOSE_GRACE_MS = 3000;
@@ -123,16 +126,25 @@ export class CodeSandbox {
     return sandbox;
   }
 
-  private command(file: string, l: SandboxLimits): string[] {
+  private command(l: SandboxLimits): string[] {
     const isolate =
       this.mode === "root"
-        ? ["unshare", "--net", "--pid", "--fork", "--kill-child", "--"]
-        : ["unshare", "--user", "--map-root-user", "--net", "--pid", "--fork", "--kill-child", "--"];
+        ? ["unshare", "--mount", "--net", "--pid", "--fork", "--kill-child", "--"]
+        : ["unshare", "--user", "--map-root-user", "--mount", "--net", "--pid", "--fork", "--kill-child", "--"];
+    // Private, size-capped /tmp, /var/tmp and /dev/shm (the folders anyone may write): what the
+    // program writes there vanishes with its mount namespace. The working folder stays the cwd.
+    const scratch = [
+      "/bin/sh",
+      "-c",
+      `for d in /tmp /var/tmp /dev/shm; do if [ -d "$d" ]; then mount -t tmpfs -o size=${l.fileBytes},mode=1777,nosuid,nodev tmpfs "$d" || exit ${SETUP_FAILED}; fi; done; exec "$@"`,
+      "sandbox",
+    ];
     const drop =
       this.mode === "root" ? ["setpriv", `--reuid=${SANDBOX_USER}`, `--regid=${SANDBOX_GROUP}`, "--clear-groups", "--no-new-privs", "--"] : [];
     const cpuSeconds = Math.ceil(l.timeMs / 1000) + 1;
     const rlimits = ["prlimit", `--as=${l.memoryBytes}`, `--nproc=${l.processes}`, `--fsize=${l.fileBytes}`, `--cpu=${cpuSeconds}`, "--core=0", "--"];
-    return [...isolate, ...drop, ...rlimits, this.python, "-I", "-B", file];
+    // The program comes on stdin: its folder's path is hidden once /tmp is remounted.
+    return [...isolate, ...scratch, ...drop, ...rlimits, this.python, "-I", "-B", "-"];
   }
 
   /**
@@ -143,26 +155,27 @@ export class CodeSandbox {
     const l = { ...this.limits, ...limits };
     const workDir = await mkdtemp(join(tmpdir(), "arbitrage-sandbox-"));
     try {
-      const file = join(workDir, "main.py");
-      await writeFile(file, source, { mode: 0o644 });
       if (this.owner) await chown(workDir, this.owner.uid, this.owner.gid);
-      return await this.spawnProgram(file, workDir, l);
+      return await this.spawnProgram(source, workDir, l);
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
   }
 
-  private spawnProgram(file: string, workDir: string, l: SandboxLimits): Promise<SandboxResult> {
-    const [cmd, ...args] = this.command(file, l);
+  private spawnProgram(source: string, workDir: string, l: SandboxLimits): Promise<SandboxResult> {
+    const [cmd, ...args] = this.command(l);
     const t0 = performance.now();
     return new Promise((resolve) => {
       const child = spawn(cmd!, args, {
         cwd: workDir,
         // Its own process group, so one kill reaches every process the program started.
         detached: true,
-        stdio: ["ignore", "pipe", "pipe"],
-        env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: workDir, TMPDIR: workDir, LANG: "C.UTF-8", PYTHONHASHSEED: "0" },
+        stdio: ["pipe", "pipe", "pipe"],
+        env: { PATH: "/usr/local/bin:/usr/bin:/bin", HOME: "/tmp", TMPDIR: "/tmp", LANG: "C.UTF-8", PYTHONHASHSEED: "0" },
       });
+      // A program that dies before reading all of its source closes the pipe: nothing to report.
+      child.stdin.on("error", () => undefined);
+      child.stdin.end(source);
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       let read = 0;

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -11,13 +11,13 @@ import { packageRoot } from "../../src/engine/paths.js";
 import { CodeSandbox } from "../../src/bench/code-sandbox.js";
 import type { SandboxResult } from "../../src/bench/sandbox-types.js";
 
-/** Processes whose command line names the working folder: the program and anything it forked. */
+/** Processes working in the working folder: the program and anything it forked. */
 function processesIn(workDir: string): number[] {
   const found: number[] = [];
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(workDir)) found.push(Number(pid));
+      if (readlinkSync(`/proc/${pid}/cwd`).startsWith(workDir)) found.push(Number(pid));
     } catch {
       // Exited while we looked.
     }
@@ -50,6 +50,9 @@ describe("code sandbox", () => {
 
   const expectContained = async (r: SandboxResult) => {
     assert.equal(r.passed, false, `the program passed: ${JSON.stringify(r).slice(0, 400)}`);
+    await expectCleanedUp(r);
+  };
+  const expectCleanedUp = async (r: SandboxResult) => {
     assert.equal(existsSync(r.workDir), false, "the working folder is removed");
     assert.deepEqual(processesIn(r.workDir), [], "nothing the program started is still running");
     const next = await sandbox.run("print(6 * 7)");
@@ -109,6 +112,17 @@ describe("code sandbox", () => {
       assert.match(r.reason, /denied a file write outside its working folder.*PermissionError/);
     }
     await expectContained(r);
+  });
+
+  it("gives the program a private /tmp: what it writes there is gone after", async () => {
+    const name = `sandbox-scratch-${process.pid}`;
+    const r = await sandbox.run(
+      `for d in ("/tmp", "/var/tmp", "/dev/shm"):\n    open(d + "/${name}", "w").write("x")\nopen("here.txt", "w").write("y")\nprint("written")\n`,
+    );
+    assert.equal(r.passed, true, r.reason);
+    assert.equal(r.stdout, "written\n");
+    for (const d of ["/tmp", "/var/tmp", "/dev/shm"]) assert.equal(existsSync(`${d}/${name}`), false, `${d}/${name} left behind`);
+    await expectCleanedUp(r);
   });
 
   it("gives no network: a socket to 127.0.0.1 fails while the server listens", async () => {
