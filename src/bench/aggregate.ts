@@ -42,7 +42,14 @@ export interface ResultRow {
   judgeCriticalMs: number;
   /** Router and scorer calls per problem. */
   judgeCalls: number;
+  /** Each model's busy time per problem (ms inside its evaluation calls: prefill, decoding and verification). */
   modelMs: Record<ModelRole, number>;
+  /**
+   * Each model's busy time as a share of the target-alone row's target busy time (null without a
+   * target row): compute in units of the target alone, which, unlike wall time, does not hinge on
+   * how this machine's cores split between the two models.
+   */
+  busyShareOfTarget: Record<ModelRole, number | null>;
   /**
    * Σ engine overhead / Σ wall: the engine's busy-clock overhead (wall time during which no model,
    * router or scorer was working; their times overlap) plus our call's time outside the engine's clock.
@@ -74,6 +81,8 @@ export interface ResultRow {
   msPerGeneratedToken: Record<ModelRole, number | null>;
   /** The final answer of each problem, in problem order (null: none found). */
   answers: (string | null)[];
+  /** Code problems: per problem, why its tests failed (the sandbox's reason, naming any limit reached), null where they passed. */
+  testFailures?: (string | null)[];
 }
 
 export interface MatchedSetting {
@@ -235,6 +244,7 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     judgeCriticalMs: mean(records.map((r) => r.judgeCriticalMs ?? r.routerMs + r.scorerMs)),
     judgeCalls: mean(records.map((r) => r.judgeCalls ?? 0)),
     modelMs: { draft: mean(records.map((r) => r.modelMs.draft)), target: mean(records.map((r) => r.modelMs.target)) },
+    busyShareOfTarget: { draft: null, target: null },
     overheadShare: sum(walls) > 0 ? overhead / sum(walls) : 0,
     targetVerifyWasted: mean(records.map((r) => r.targetVerifyWasted)),
     verifyRounds: mean(records.map((r) => r.verification.rounds)),
@@ -250,6 +260,7 @@ export function aggregateRow(config: BenchConfig, records: readonly RunRecord[])
     },
     answers: records.map((r) => r.answer),
   };
+  if (records.some((r) => r.testFailure !== undefined)) row.testFailures = records.map((r) => r.testFailure ?? null);
   if (costs.length === n && n > 0) {
     row.routingCostMeanMs = mean(costs);
     row.routingCostMedianMs = median(costs);
@@ -274,6 +285,9 @@ export function aggregateRows(configs: readonly BenchConfig[], records: readonly
       rows[i]!.pooledThresholds = members.map((j) => configs[j]!.threshold);
     }
   }
+  const alone = rows.find((r) => r.method === "target")?.modelMs.target;
+  if (alone !== undefined && alone > 0)
+    for (const r of rows) r.busyShareOfTarget = { draft: r.modelMs.draft / alone, target: r.modelMs.target / alone };
   return rows;
 }
 

@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { dirname, resolve } from "node:path";
-import { checkModelFile, modelPath, validateModelConfig, type EngineInfo, type ModelConfig, type Policy } from "../engine/index.js";
+import { checkModelFile, modelPath, validateModelConfig, type EngineInfo, type ModelConfig } from "../engine/index.js";
 import { isEmbeddedTaskModel } from "../engine/prompt.js";
 import { fileName } from "../shared/file-name.js";
 import {
@@ -20,7 +20,15 @@ import {
   type ResultRow,
   type Summary,
 } from "./aggregate.js";
-import { isSpeculativeMethod, planMethods, type Method, type MethodPlan, type SkippedMethod, type TokenSpecMethods } from "./methods.js";
+import {
+  isSpeculativeMethod,
+  planMethods,
+  type BenchPolicy,
+  type Method,
+  type MethodPlan,
+  type SkippedMethod,
+  type TokenSpecMethods,
+} from "./methods.js";
 import { writeFrontierPlot } from "./plot.js";
 import { exactCheckerApplies, type Problem } from "./problems.js";
 import { progressBar } from "./progress.js";
@@ -31,7 +39,7 @@ import { formatReport } from "./table.js";
 export interface BenchOptions {
   problemsPath: string;
   problems: Problem[];
-  policies: Policy[];
+  policies: BenchPolicy[];
   thresholds: number[];
   tokenSpec: TokenSpecMethods;
   /** The model flags as the engine's ModelConfig input (validated before anything loads). */
@@ -196,6 +204,7 @@ async function planRun(o: BenchOptions): Promise<RunPlan> {
     throw new Error(`nothing to run: ${plan.skipped.map((m) => `${m.label} (${m.reason})`).join("; ")}`);
   }
   const notes = [...plan.notes];
+  if (o.problems.some((p) => p.code)) notes.push("code problems: pass@1, each answer's final code run against the problem's tests in the sandbox");
   const plotPath = typeof o.plot === "string" ? o.plot : o.plot === false ? null : embeddedPair ? DEFAULT_PLOT : null;
   if (o.plot === undefined && !embeddedPair)
     notes.push(`no plot written: give --plot FILE.svg (the default ${DEFAULT_PLOT} is the embedded pair's figure)`);

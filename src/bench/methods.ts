@@ -14,6 +14,7 @@ export type MethodId =
   | "arbitrage"
   | "arbitrage-confidence"
   | "oracle"
+  | "random"
   | "arbitrage+spec"
   | "rsd+spec"
   | `speculative-k${number}`;
@@ -31,6 +32,14 @@ export interface Method {
 }
 
 export const BENCH_POLICIES: readonly Policy[] = ["target", "draft", "speculative", "rsd", "arbitrage", "oracle"];
+
+/**
+ * `--policies` entries that are bench methods rather than engine policies, run only when named:
+ * `random` is arbitrage with random routing (router "random"), the control a router must beat
+ * at the same share of target steps.
+ */
+export const BENCH_CONTROLS = ["random"] as const;
+export type BenchPolicy = Policy | (typeof BENCH_CONTROLS)[number];
 
 /** Which token-level speculation methods to run: `speculative` at each k, and which routed methods also get a `+spec` variant (at one k). */
 export interface TokenSpecMethods {
@@ -62,7 +71,7 @@ function judgeName(choice: RouterChoice | ScorerChoice, kind: "router" | "scorer
  * integer arithmetic, the exact checker as an ideal PRM (for rsd and for the oracle).
  */
 export function methodsFor(
-  policies: readonly Policy[],
+  policies: readonly BenchPolicy[],
   router: RouterChoice,
   scorer: ScorerChoice,
   exactApplies: boolean,
@@ -109,6 +118,7 @@ export function methodsFor(
       add({ id: "oracle", label: `oracle (${judgeName(ideal, "scorer")})`, policy, router: "confidence", scorer: ideal, swept: true });
     }
   }
+  if (policies.includes("random")) add({ id: "random", label: "random routing", policy: "arbitrage", router: "random", scorer, swept: true });
   return out;
 }
 
@@ -145,7 +155,7 @@ export interface MethodPlan {
  * - the oracle needs an ideal judge: the exact checker where it applies, else a valid scorer.
  */
 export function planMethods(
-  policies: readonly Policy[],
+  policies: readonly BenchPolicy[],
   router: RouterChoice,
   scorer: ScorerChoice,
   facts: PairFacts,

@@ -19,6 +19,7 @@ const STYLE: Record<Exclude<MethodId, `speculative-k${number}`>, Style> = {
   arbitrage: { color: "#1f5fbf", dash: [], width: 3.5 },
   "arbitrage-confidence": { color: "#79a7e3", dash: [], width: 2 },
   oracle: { color: "#2a9d4b", dash: [6, 4], width: 2 },
+  random: { color: "#b03a48", dash: [1, 3], width: 2 },
   "arbitrage+spec": { color: "#0b2e6b", dash: [], width: 3.5 },
   "rsd+spec": { color: "#a85a00", dash: [2, 2], width: 2 },
 };

@@ -1,4 +1,7 @@
 import { ArbitrageEngine, type ModelMeter, type ModelRole, type ReasonResult } from "../engine/index.js";
+import { CodeSandbox, USER_MODE_NOTE } from "./code-sandbox.js";
+import type { CodeTask } from "./code-task.js";
+import { gradeCodeAnswer } from "./humaneval.js";
 import { engineKey, type Method } from "./methods.js";
 import { answerMatches, type Problem } from "./problems.js";
 
@@ -13,7 +16,10 @@ export interface BenchConfig {
 export interface RunRecord {
   config: number;
   problem: number;
+  /** The answer matches the reference, or (code problems) the code passed the problem's tests. */
   correct: boolean;
+  /** Code problems only: why the tests failed, naming any sandbox limit reached (null: they passed). */
+  testFailure?: string | null;
   answer: string | null;
   finishReason: string;
   /** Wall time around `engine.reason` as the caller sees it (ms). */
@@ -86,15 +92,39 @@ export interface ProgressEvent {
  * on the same model instances. `preload` runs each judge once before anything is measured.
  */
 export class BenchEngines {
+  private sandbox: Promise<CodeSandbox> | null = null;
+
   private constructor(private readonly engine: ArbitrageEngine) {}
+
+  /**
+   * Grades a code problem's record by the problem's tests, run in the sandbox (created on first
+   * use, so a bench without code problems never needs one). Outside the measured wall time.
+   */
+  async gradeCode(rec: RunRecord, task: CodeTask, answerText: string): Promise<void> {
+    const result = await gradeCodeAnswer(await this.codeSandbox(), task, answerText);
+    rec.correct = result.passed;
+    rec.testFailure = result.passed ? null : result.reason;
+  }
 
   static async load(baseConfig: Record<string, unknown>, onProgress?: (e: ProgressEvent) => void, calibrationDir?: string): Promise<BenchEngines> {
     onProgress?.({ done: 0, total: 1, phase: "loading", detail: "models" });
     return new BenchEngines(await ArbitrageEngine.create(baseConfig, { calibrationDir }));
   }
 
-  /** Loads every judge the methods use (one unrecorded run each), so no measured run pays a model load. */
+  private codeSandbox(): Promise<CodeSandbox> {
+    this.sandbox ??= CodeSandbox.create().then((s) => {
+      if (s.mode === "user") process.stderr.write(`arbitrage: note: ${USER_MODE_NOTE}\n`);
+      return s;
+    });
+    return this.sandbox;
+  }
+
+  /**
+   * Loads every judge the methods use (one unrecorded run each), so no measured run pays a model
+   * load; and for code problems checks the sandbox first, so a machine without one fails now.
+   */
   async preload(methods: readonly Method[], problem: Problem, request: RequestOptions): Promise<void> {
+    if (problem.code) await this.codeSandbox();
     const seen = new Set<string>();
     for (const m of methods) {
       if (m.policy === "target" || m.policy === "draft" || m.policy === "speculative") continue;
@@ -188,7 +218,11 @@ export async function runSweep(
         const t0 = performance.now();
         const r = await engine.reason(p.question, requestFor(c, opts.request));
         const wall = performance.now() - t0;
-        if (phase === "measuring") records.push(recordOf(ci, i, p, r, wall));
+        if (phase === "measuring") {
+          const rec = recordOf(ci, i, p, r, wall);
+          if (p.code) await engines.gradeCode(rec, p.code, r.text);
+          records.push(rec);
+        }
         opts.onProgress?.({ done: ++done, total, phase, detail: `${c.method.label}${c.threshold === null ? "" : ` @${c.threshold}`}` });
       }
     }

@@ -22,7 +22,8 @@ export interface ReportNotes {
   notes: readonly string[];
 }
 
-export function formatReport(rows: readonly ResultRow[], summary: Summary, colour: boolean, extra: ReportNotes = { skipped: [], notes: [] }): string {
+/** One row per method and threshold: accuracy, latency and where the time and tokens went. */
+function methodTable(rows: readonly ResultRow[], colour: boolean) {
   const main = table(
     [
       "method",
@@ -37,6 +38,8 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
       "rounds/prob",
       "accept %",
       "judge ms",
+      "busy t/d ms",
+      "busy t/d % tgt",
       "overhead %",
       "eval/commit d",
       "eval/commit t",
@@ -58,12 +61,19 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
       num(r.verifyRounds),
       pct(r.acceptance, 0),
       num(r.routerMs + r.scorerMs, 2),
+      `${num(r.modelMs.target, 0)}/${num(r.modelMs.draft, 0)}`,
+      `${pct(r.busyShareOfTarget.target, 0)}/${pct(r.busyShareOfTarget.draft, 0)}`,
       pct(r.overheadShare),
       num(r.evalPerCommitted.draft, 3),
       num(r.evalPerCommitted.target, 3),
     ]);
     last = r.label;
   }
+  return main;
+}
+
+export function formatReport(rows: readonly ResultRow[], summary: Summary, colour: boolean, extra: ReportNotes = { skipped: [], notes: [] }): string {
+  const main = methodTable(rows, colour);
   const matched = table(
     ["method at matched accuracy", "thr", "acc %", "latency ms", "vs target", "vs rsd (PRM)", "vs speculative", "/ oracle"],
     colour,
@@ -96,6 +106,7 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
   const lines = [
     main.toString(),
     "mean ms: wall per problem (oracle: measured, then in brackets its routing cost — see bench/README.md). judge ms: router + scorer.",
+    "busy t/d: each model's time inside its evaluation calls (prefill, decoding, verification) per problem, and as % of the target-alone run's target busy time.",
     "rounds/prob: target batch checks (prefix reuse and token-level speculation); accept %: the draft's fresh token proposals the target kept.",
     "",
     matched.toString(),

@@ -1,9 +1,9 @@
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { resolve } from "node:path";
-import { checkPolicy, checkThreshold, validateReasonOptions, type Policy } from "../engine/index.js";
+import { checkPolicy, checkThreshold, validateReasonOptions } from "../engine/index.js";
 import { REFINE_THRESHOLD_STEP } from "../bench/aggregate.js";
 import { DEFAULT_PLOT, replot, runBench, type BenchOptions } from "../bench/frontier.js";
-import { BENCH_POLICIES, DEFAULT_TOKEN_SPEC, type TokenSpecMethods } from "../bench/methods.js";
+import { BENCH_CONTROLS, BENCH_POLICIES, DEFAULT_TOKEN_SPEC, type BenchPolicy, type TokenSpecMethods } from "../bench/methods.js";
 import { defaultProblemsPath, loadProblems } from "../bench/problems.js";
 import type { RequestOptions } from "../bench/run.js";
 import { calibrationDirFromFlags, modelConfigFromFlags, modelFlags, number } from "./flags.js";
@@ -54,13 +54,13 @@ export function parseThresholds(text: string): number[] {
   return unique;
 }
 
-export function parsePolicies(text: string): Policy[] {
+export function parsePolicies(text: string): BenchPolicy[] {
   const list = text
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
   if (list.length === 0) throw new InvalidArgumentError(`--policies: give at least one of ${BENCH_POLICIES.join(", ")}.`);
-  return [...new Set(list.map((p) => checkPolicy(p)))];
+  return [...new Set(list.map((p): BenchPolicy => ((BENCH_CONTROLS as readonly string[]).includes(p) ? (p as BenchPolicy) : checkPolicy(p))))];
 }
 
 /** "2,4,8" → [2, 4, 8]: draft tokens per round for the `speculative` rows (the engine's own range check). */
@@ -110,8 +110,15 @@ export const DEFAULT_REFINE_ROUNDS = 8;
 function benchCommand(): Command {
   return modelFlags(new Command("arbitrage bench"))
     .description("accuracy–latency frontier of every policy on a problem set; see bench/README.md")
-    .option("--problems <file>", 'JSONL problem set, one {"question", "answer"} per line (default: the embedded task\'s held-out sample)')
-    .option("--policies <list>", `comma-separated policies: ${BENCH_POLICIES.join(",")}`, BENCH_POLICIES.join(","))
+    .option(
+      "--problems <file>",
+      'JSONL problem set, one {"question", "answer"} per line, or HumanEval lines graded by their tests (default: the embedded task\'s held-out sample)',
+    )
+    .option(
+      "--policies <list>",
+      `comma-separated policies: ${BENCH_POLICIES.join(",")}, and random (random routing, the control; only when named)`,
+      BENCH_POLICIES.join(","),
+    )
     .option("--thresholds <list>", 'threshold grid, e.g. "0,0.25,0.5,1" or "0,0.1,...,1" (default: fine near both ends)', DEFAULT_THRESHOLDS)
     .option("--limit <n>", "use the first N problems", positiveInt("--limit", 1))
     .option("--warmup <n>", "problems run through every setting before measuring (not recorded)", positiveInt("--warmup", 0), 1)
@@ -193,6 +200,8 @@ function benchOptions(o: BenchFlags): BenchOptions {
   if (o.maxSteps !== undefined) request.maxSteps = o.maxSteps;
   if (o.maxTokensPerStep !== undefined) request.maxTokensPerStep = o.maxTokensPerStep;
   if (o.style !== undefined) request.promptStyle = o.style;
+  // Code problems (HumanEval lines) are graded by their tests: ask for code.
+  else if (problems.some((p) => p.code)) request.promptStyle = "code";
   if (o.speculativeDraft === true) request.speculativeDraft = true;
   // The engine's own checks, before any model is loaded (the same messages as `arbitrage reason`).
   validateReasonOptions(request);

@@ -20,7 +20,7 @@ export function modelFlags(cmd: Command): Command {
   return cmd
     .option("--draft <file>", "draft GGUF model (default: the embedded demo draft)")
     .option("--target <file>", "target GGUF model (default: the embedded demo target)")
-    .option("--router <router>", 'router: "embedded", "confidence" or a router GGUF file', MODEL_DEFAULTS.router)
+    .option("--router <router>", 'router: "embedded", "confidence", "random" (the control) or a router GGUF file', MODEL_DEFAULTS.router)
     .option(
       "--scorer <scorer>",
       'step scorer for rsd/oracle: "embedded" (learned PRM), "exact" (arithmetic checker) or a PRM GGUF file',
@@ -57,7 +57,7 @@ export function modelConfigFromFlags(o: Record<string, unknown>): Record<string,
   const file = (v: unknown) => (typeof v === "string" && v !== "embedded" ? resolve(v) : v);
   const judge = (v: unknown, named: string[]) => (typeof v === "string" && !named.includes(v) ? { path: resolve(v) } : v);
   const config: Record<string, unknown> = {
-    router: judge(o.router, ["embedded", "confidence"]),
+    router: judge(o.router, ["embedded", "confidence", "random"]),
     scorer: judge(o.scorer, ["embedded", "exact"]),
     gpu: o.gpu,
   };

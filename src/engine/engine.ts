@@ -4,6 +4,7 @@ import { extractFinalAnswer } from "./answer.js";
 import { ArbitrageError, cancelledError, isArbitrageError } from "./errors.js";
 import type { GeneratingSession } from "./generator.js";
 import { ConfidenceJudge, ExactArithmeticJudge, ModelJudge, type StepJudge } from "./judges.js";
+import { RandomJudge } from "./random-judge.js";
 import { checkModelFile, type ModelFileCheck } from "./model-files.js";
 import { ModelSession } from "./model-session.js";
 import type { CandidateStep } from "./step.js";
@@ -286,6 +287,7 @@ export class ArbitrageEngine {
       return { judge: new ConfidenceJudge(weights), check: null, model: null, sharesTokenizer: false };
     }
     if (choice === "exact") return { judge: new ExactArithmeticJudge(), check: null, model: null, sharesTokenizer: false };
+    if (choice === "random") return { judge: new RandomJudge(), check: null, model: null, sharesTokenizer: false };
     const path = choice === "embedded" ? embeddedModelPath(kind === "router" ? "router" : "prm") : choice.path;
     const label = kind === "router" ? "Router" : "Scorer";
     const check = await checkModelFile(path, label);

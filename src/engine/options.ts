@@ -110,7 +110,11 @@ function judge<const T extends string>(name: string, named: readonly T[], hint: 
   );
 }
 
-const router = judge("router", ["embedded", "confidence"], 'Use "embedded", "confidence" or the absolute path of a router .gguf file.');
+const router = judge(
+  "router",
+  ["embedded", "confidence", "random"],
+  'Use "embedded", "confidence", "random" or the absolute path of a router .gguf file.',
+);
 const scorer = judge("scorer", ["embedded", "exact"], 'Use "embedded", "exact" or the absolute path of a PRM .gguf file.');
 const threshold = numberIn("threshold", "Use a number from 0 to 1 (higher sends fewer steps to the target).");
 const policy = oneOf("policy", POLICY_SETTINGS);

@@ -27,15 +27,18 @@ const ProblemSchema = recordOf(
   (key) => (key === "answer" ? ANSWER : QUESTION),
 );
 
-/** Reads a JSONL file with one {"question", "answer"} object per line (blank lines ignored). */
-export function loadProblems(path: string): Problem[] {
+/**
+ * Reads a JSONL file with one {"question", "answer"} object per line (blank lines ignored).
+ * `extend` reads more of each line (the bench's code problems); it throws what is wrong with it.
+ */
+export function loadProblems<T extends Problem = Problem>(path: string, extend?: (line: unknown, problem: Problem) => T): T[] {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
     throw new ArbitrageError("invalid-option", `Cannot read the problem file ${JSON.stringify(path)}: ${(e as Error).message}`);
   }
-  const problems: Problem[] = [];
+  const problems: T[] = [];
   text.split("\n").forEach((line, i) => {
     if (line.trim() === "") return;
     const where = `${path}:${i + 1}`;
@@ -47,7 +50,11 @@ export function loadProblems(path: string): Problem[] {
     }
     const r = check(ProblemSchema, value);
     if (!r.ok) throw new ArbitrageError("invalid-option", `${where}: ${r.issues[0]!.message}`, { path: r.issues[0]!.path });
-    problems.push(r.value);
+    try {
+      problems.push(extend ? extend(value, r.value) : (r.value as T));
+    } catch (e) {
+      throw new ArbitrageError("invalid-option", `${where}: ${(e as Error).message}`);
+    }
   });
   if (problems.length === 0) throw new ArbitrageError("invalid-option", `The problem file ${JSON.stringify(path)} holds no problems.`);
   return problems;

@@ -70,8 +70,12 @@ export interface GpuReport {
 export type PromptStyle = "math" | "code" | "plain";
 export const PROMPT_STYLES: readonly PromptStyle[] = ["math", "code", "plain"];
 
-/** Which router decides `arbitrage` steps: the embedded trained router, the model-free confidence router, or a GGUF path. */
-export type RouterChoice = "embedded" | "confidence" | { path: string };
+/**
+ * Which router decides `arbitrage` steps: the embedded trained router, the model-free confidence
+ * router, random routing (the control: a uniform score, so the threshold is the share of draft
+ * steps), or a GGUF path.
+ */
+export type RouterChoice = "embedded" | "confidence" | "random" | { path: string };
 /** Which scorer rates steps for `rsd`/`oracle`: embedded learned PRM, the exact arithmetic checker, or a GGUF path. */
 export type ScorerChoice = "embedded" | "exact" | { path: string };
 

@@ -38,7 +38,7 @@ describe("arbitrage bench", () => {
       "--limit",
       "3",
       "--policies",
-      "target,speculative,arbitrage",
+      "target,speculative,arbitrage,random",
       "--draft-tokens",
       "1,3",
       "--thresholds",
@@ -74,6 +74,8 @@ describe("arbitrage bench", () => {
       "arbitrage-confidence@1",
       "arbitrage+spec@0",
       "arbitrage+spec@1",
+      "random@0",
+      "random@1",
     ]);
     for (const r of out.results) {
       const at = `${r.method}@${r.threshold}`;
@@ -101,7 +103,7 @@ describe("arbitrage bench", () => {
     const target = out.results.find((r) => r.method === "target")!;
     assert.equal(target.stepShare.target, 1);
     assert.equal(target.evalPerCommitted.draft, null, "the draft does nothing under target");
-    for (const m of ["arbitrage", "arbitrage-confidence"]) {
+    for (const m of ["arbitrage", "arbitrage-confidence", "random"]) {
       const zero = out.results.find((r) => r.method === m && r.threshold === 0)!;
       assert.equal(zero.accuracy, target.accuracy, `${m}@0 accuracy == target accuracy`);
       assert.equal(zero.stepShare.target, 1, `${m}@0 sends every step to the target`);
@@ -109,6 +111,8 @@ describe("arbitrage bench", () => {
       // Every draft step is rejected, and prefix reuse hands its agreeing prefix to the target.
       assert.ok(zero.draftTokensDiscarded > 0 && zero.targetTokensReused <= zero.draftTokensDiscarded, m);
     }
+    // Random routing keeps every draft step at threshold 1 (its score is below 1).
+    assert.equal(out.results.find((r) => r.method === "random" && r.threshold === 1)!.stepShare.draft, 1);
   });
 
   it("token-level speculation rows: the target's answers, every step by the target, consistent proposal counts", () => {
@@ -193,6 +197,13 @@ describe("arbitrage bench", () => {
     assert.ok(s.routerCost, "router cost measured");
     close(s.routerCost.msPerCall, fastest.routerMs / fastest.judgeCalls, "router ms per call", 1e-9);
     close(s.routerCost.draftStepMs, fastest.modelMs.draft / fastest.judgeCalls, "draft ms per judged step", 1e-9);
+    // Busy time in units of the target alone's: 1 for the target row, each row's own meters over it elsewhere.
+    assert.deepEqual(target.busyShareOfTarget, { draft: 0, target: 1 });
+    for (const r of out.results) {
+      close(r.busyShareOfTarget.target ?? NaN, r.modelMs.target / target.modelMs.target, `${r.label} target busy share`, 1e-9);
+      close(r.busyShareOfTarget.draft ?? NaN, r.modelMs.draft / target.modelMs.target, `${r.label} draft busy share`, 1e-9);
+    }
+    assert.ok(fastest.busyShareOfTarget.draft! > 0, "arbitrage's draft was busy");
     assert.ok(s.routerCost.criticalMsPerCall >= s.routerCost.msPerCall, "no judging hidden without speculative drafting");
     assert.ok(Array.isArray(s.goals) && s.goals.length >= 5);
   });

@@ -156,7 +156,7 @@ describe("settings validation", () => {
   const cases: [string, unknown, RegExp][] = [
     ["draftModel", "relative/model.gguf", /^Invalid draft model: "relative\/model\.gguf"\. Model paths must be absolute/],
     ["targetModel", "  ", /^Invalid target model: " {2}"\. Use "embedded" or the absolute path of a \.gguf file\.$/],
-    ["router", "smart", /^Invalid router: "smart"\. Use "embedded", "confidence" or the absolute path of a router \.gguf file\.$/],
+    ["router", "smart", /^Invalid router: "smart"\. Use "embedded", "confidence", "random" or the absolute path of a router \.gguf file\.$/],
     ["scorer", "prm.gguf", /^Invalid scorer: "prm\.gguf"\. Use "embedded", "exact" or the absolute path of a PRM \.gguf file\.$/],
     ["gpu", "tpu", /^Invalid gpu: "tpu"\. Use one of: auto, cuda, vulkan, metal, cpu\.$/],
     ["gpuLayers", "many", /^Invalid gpuLayers: "many"\. Use "auto" or a whole number from 0 to 10000\.$/],
