@@ -19,6 +19,7 @@ import { gpuDetails, gpuSummary } from "../src/engine/gpu-text.js";
 import { formatMs, percent, speedupText, summarize } from "../src/extension/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
 import { formatScore, formatThreshold, thresholdStep } from "./scores.js";
+import { renderAnswerCode } from "./code-actions.js";
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewToHost): void;
@@ -186,6 +187,7 @@ function renderSummary(): void {
   row("Est. speedup vs target-only", speedupText(s));
   row("Finished", r.finishReason);
   summaryEl.append(dl);
+  renderAnswerCode(summaryEl, r.text, (m) => vscode.postMessage(m));
 }
 
 function renderAll(): void {
