@@ -82,7 +82,7 @@ export class CodeApplier extends Disposable implements vscode.TextDocumentConten
       code +
       doc.getText(new vscode.Range(range.end, doc.lineAt(doc.lineCount - 1).range.end));
     const name = relativePath(doc.uri);
-    const proposedUri = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: `/${name}`, query: id });
+    const proposedUri = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: doc.uri.path, query: id });
     let settle!: (applied: boolean) => void;
     const applied = new Promise<boolean>((r) => (settle = r));
     this.proposals.set(id, { id, uri: doc.uri, range, version: target.version, code, proposedUri, proposedText, settle });

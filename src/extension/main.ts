@@ -411,6 +411,7 @@ export interface ArbitrageApi {
   chatHandler: vscode.ChatRequestHandler;
   languageModelProvider: ReturnType<typeof createLanguageModelProvider>;
   languageModelProviderRegistered: boolean;
+  code: CodeRequests;
 }
 
 let controller: Controller | undefined;
@@ -457,7 +458,7 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   if (lmReg) context.subscriptions.push(lmReg);
   c.output.info(`activated (VS Code ${vscode.version}; language model provider ${lmReg ? "registered" : "not available in this VS Code"})`);
 
-  return { controller: c, chatHandler, languageModelProvider, languageModelProviderRegistered: !!lmReg };
+  return { controller: c, chatHandler, languageModelProvider, languageModelProviderRegistered: !!lmReg, code };
 }
 
 export async function deactivate(): Promise<void> {
