@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as vscode from "vscode";
 import { chatRequest, recordingChatStream } from "./chat-recorder.js";
+import { proposalTabs, waitFor } from "./helpers.js";
 import type { ArbitrageApi } from "../../src/extension/main.js";
 import { editorCode, referencedCode } from "../../src/extension/code-context.js";
 import { buildCodeQuestion } from "../../src/extension/code-prompt.js";
@@ -30,21 +31,12 @@ const SOURCE = [
   "",
 ].join("\n");
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 10_000): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
-function proposalTabs(): vscode.Tab[] {
-  return vscode.window.tabGroups.all
-    .flatMap((g) => g.tabs)
-    .filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.scheme === "arbitrage-proposal");
+/** "Apply" as the chat's button runs it: the proposal's id and whether it was applied in the end. */
+async function propose(editor: vscode.TextEditor, range: vscode.Range, code: string): Promise<{ id: string; applied: Promise<boolean> }> {
+  return (await vscode.commands.executeCommand("arbitrage.applyCode", { uri: editor.document.uri, range, code })) as {
+    id: string;
+    applied: Promise<boolean>;
+  };
 }
 
 suite("Code requests (real extension host)", function () {
@@ -204,8 +196,7 @@ suite("Code requests (real extension host)", function () {
   test("Apply shows a diff, leaves the file alone until Accept, then the file holds the code", async function () {
     const editor = await openSource();
     const range = new vscode.Range(2, 0, 5, 16);
-    const args = { uri: editor.document.uri, range, version: editor.document.version, code: "def add(a, b):\n    return a + b" };
-    const { id, applied } = (await vscode.commands.executeCommand("arbitrage.applyCode", args)) as { id: string; applied: Promise<boolean> };
+    const { id, applied } = await propose(editor, range, "def add(a, b):\n    return a + b");
     const [tab] = await waitFor("the proposal's diff", () => proposalTabs().length > 0 && proposalTabs());
     const input = tab!.input as vscode.TabInputTextDiff;
     assert.equal(input.original.toString(), editor.document.uri.toString());
@@ -221,27 +212,11 @@ suite("Code requests (real extension host)", function () {
   test("Discard leaves the file as it was; a file changed since the proposal is not written", async function () {
     const editor = await openSource();
     const range = new vscode.Range(2, 0, 5, 16);
-    const first = (await vscode.commands.executeCommand("arbitrage.applyCode", {
-      uri: editor.document.uri,
-      range,
-      version: editor.document.version,
-      code: "pass",
-    })) as {
-      id: string;
-      applied: Promise<boolean>;
-    };
+    const first = await propose(editor, range, "pass");
     await vscode.commands.executeCommand("arbitrage.discardProposal", first.id);
     assert.equal(await first.applied, false);
     assert.equal(editor.document.getText(), SOURCE);
-    const second = (await vscode.commands.executeCommand("arbitrage.applyCode", {
-      uri: editor.document.uri,
-      range,
-      version: editor.document.version,
-      code: "pass",
-    })) as {
-      id: string;
-      applied: Promise<boolean>;
-    };
+    const second = await propose(editor, range, "pass");
     const edit = new vscode.WorkspaceEdit();
     edit.insert(editor.document.uri, new vscode.Position(0, 0), "# edited\n");
     assert.ok(await vscode.workspace.applyEdit(edit));

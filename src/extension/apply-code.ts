@@ -21,12 +21,13 @@ export const APPLY_COMMANDS = {
 export interface ApplyArgs {
   uri: vscode.Uri;
   range: vscode.Range;
-  version: number;
   code: string;
 }
 
 interface Proposal extends CodeTarget {
   id: string;
+  /** The file's version the diff was made from: Accept writes only into that version. */
+  version: number;
   code: string;
   proposedUri: vscode.Uri;
   proposedText: string;
@@ -85,7 +86,7 @@ export class CodeApplier extends Disposable implements vscode.TextDocumentConten
     const proposedUri = vscode.Uri.from({ scheme: PROPOSAL_SCHEME, path: doc.uri.path, query: id });
     let settle!: (applied: boolean) => void;
     const applied = new Promise<boolean>((r) => (settle = r));
-    this.proposals.set(id, { id, uri: doc.uri, range, version: target.version, code, proposedUri, proposedText, settle });
+    this.proposals.set(id, { id, uri: doc.uri, range, version: doc.version, code, proposedUri, proposedText, settle });
     await vscode.commands.executeCommand("vscode.diff", doc.uri, proposedUri, `${name} ↔ Arbitrage's proposal`, { preview: true });
     void vscode.window
       .showInformationMessage(`Arbitrage proposes a change to ${name}: review the diff, then accept or discard it.`, "Accept", "Discard")
@@ -114,28 +115,28 @@ export class CodeApplier extends Disposable implements vscode.TextDocumentConten
     }
     const doc = await vscode.workspace.openTextDocument(p.uri);
     if (doc.version !== p.version) {
-      this.close(p, false);
+      await this.close(p, false);
       void vscode.window.showWarningMessage(`Arbitrage: ${relativePath(p.uri)} changed since the proposal was made; nothing was applied. Ask again.`);
       return false;
     }
     const edit = new vscode.WorkspaceEdit();
     edit.replace(p.uri, p.range, p.code);
     const ok = await vscode.workspace.applyEdit(edit);
-    this.close(p, ok);
+    await this.close(p, ok);
     if (!ok) void vscode.window.showErrorMessage(`Arbitrage: VS Code refused the edit to ${relativePath(p.uri)}; nothing was applied.`);
     return ok;
   }
 
   async discard(p: Proposal | undefined): Promise<void> {
-    if (p) this.close(p, false);
+    if (p) await this.close(p, false);
   }
 
-  private close(p: Proposal, applied: boolean): void {
+  private async close(p: Proposal, applied: boolean): Promise<void> {
     this.proposals.delete(p.id);
     p.settle(applied);
     const tabs = vscode.window.tabGroups.all.flatMap((g) => g.tabs);
     const diffs = tabs.filter((t) => t.input instanceof vscode.TabInputTextDiff && t.input.modified.toString() === p.proposedUri.toString());
-    if (diffs.length) void vscode.window.tabGroups.close(diffs);
+    if (diffs.length) await vscode.window.tabGroups.close(diffs);
   }
 
   /** Inserts at the cursor of the last focused editor (replacing its selection, as typing would). */

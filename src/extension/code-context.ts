@@ -8,11 +8,10 @@
 import * as vscode from "vscode";
 import { estimateTokens, looksBinary, type CodeSnippet } from "./code-prompt.js";
 
-/** Where an answer's code may be applied: the range the code came from, in its document's version then. */
+/** Where an answer's code may be applied: the range the code came from. */
 export interface CodeTarget {
   uri: vscode.Uri;
   range: vscode.Range;
-  version: number;
 }
 
 export interface EditorCode {
@@ -53,7 +52,7 @@ function snippetOf(doc: vscode.TextDocument, range: vscode.Range, source: CodeSn
   checkText(doc, text);
   return {
     snippet: { text, languageId: doc.languageId, path: relativePath(doc.uri), source, startLine: range.start.line, ...(symbol ? { symbol } : {}) },
-    target: { uri: doc.uri, range, version: doc.version },
+    target: { uri: doc.uri, range },
   };
 }
 

@@ -7,7 +7,7 @@
 import * as vscode from "vscode";
 import type { ModelConfig, ReasonOptions, ReasonResult } from "../engine/types.js";
 import type { CodeBlockAction } from "../protocol/index.js";
-import { CodeApplier } from "./apply-code.js";
+import { CodeApplier, type ApplyArgs } from "./apply-code.js";
 import { answerCode, buildCodeQuestion, codeTokenBudget, fenced, type CodeQuestion } from "./code-prompt.js";
 import { CodeContextError, editorCode, referencedCode, relativePath, type CodeTarget, type EditorCode } from "./code-context.js";
 import { Disposable } from "./dispose.js";
@@ -171,8 +171,7 @@ export class CodeRequests extends Disposable {
     }
     const editor = this.applier.editor;
     const target: CodeTarget | undefined =
-      this.targets.get(run.question) ??
-      (editor ? { uri: editor.document.uri, range: editor.selection, version: editor.document.version } : undefined);
+      this.targets.get(run.question) ?? (editor ? { uri: editor.document.uri, range: editor.selection } : undefined);
     if (!target) {
       void vscode.window.showWarningMessage("Arbitrage: open the file and select the code to replace, then apply again.");
       return;
@@ -222,7 +221,7 @@ export class CodeRequests extends Disposable {
           stream.button({
             command: "arbitrage.applyCode",
             title: `Apply to ${relativePath(target.uri)}`,
-            arguments: [{ uri: target.uri, range: target.range, version: target.version, code: last.code }],
+            arguments: [{ uri: target.uri, range: target.range, code: last.code } satisfies ApplyArgs],
           });
         }
       },
