@@ -104,7 +104,7 @@ suite("Code requests on the real code pair (Qwen2.5-Coder 0.5B → 1.5B)", funct
     const doc = await vscode.workspace.openTextDocument(uri);
     assert.equal(doc.getText(), SOURCE, "nothing written before Accept");
     assert.equal(await vscode.commands.executeCommand("arbitrage.acceptProposal"), true, "Accept from the diff's title bar");
-    const accepted = replaced(SOURCE, ADD, last.code);
+    const accepted = replaced(SOURCE, ADD, last.code.replace(/\n$/, ""));
     assert.equal(doc.getText(), accepted);
     assert.equal(proposalTabs().length, 0, "Accept closes the diff");
 
@@ -113,7 +113,7 @@ suite("Code requests on the real code pair (Qwen2.5-Coder 0.5B → 1.5B)", funct
     const [tab] = await waitFor("the panel's proposal", () => proposalTabs().length === 1 && proposalTabs());
     assert.equal((tab!.input as vscode.TabInputTextDiff).original.toString(), uri.toString());
     assert.equal(await vscode.commands.executeCommand("arbitrage.acceptProposal"), true);
-    assert.equal(doc.getText(), replaced(accepted, ADD, blocks[0]!.code));
+    assert.equal(doc.getText(), replaced(accepted, ADD, blocks[0]!.code.replace(/\n$/, "")));
     const other = await openSource();
     other.selection = new vscode.Selection(7, 0, 7, 0);
     api.controller.panelHandlers.codeBlock("insert", 0);
@@ -143,7 +143,7 @@ suite("Code requests on the real code pair (Qwen2.5-Coder 0.5B → 1.5B)", funct
     await waitFor("the proposal's diff", () => proposalTabs().length === 1);
     assert.equal(editor.document.getText(), SOURCE);
     assert.equal(await vscode.commands.executeCommand("arbitrage.acceptProposal"), true);
-    assert.equal(editor.document.getText(), replaced(SOURCE, ADD, blocks.at(-1)!.code));
+    assert.equal(editor.document.getText(), replaced(SOURCE, ADD, blocks.at(-1)!.code.replace(/\n$/, "")));
   });
 
   test("a run stopped inside a code block offers no code and writes nothing", async function () {

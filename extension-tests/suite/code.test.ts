@@ -173,6 +173,26 @@ suite("Code requests (real extension host)", function () {
     assert.ok(EMBEDDED_CODE_SENTENCE.includes("Select Models"));
   });
 
+  test("the language model provider: a code selection on the embedded pair gets the sentence as its answer, arithmetic still runs", async function () {
+    const editor = await openSource();
+    editor.selection = new vscode.Selection(2, 0, 5, 16);
+    const provider = api.languageModelProvider;
+    const [model] = provider.provideLanguageModelChatInformation({ silent: true }, new vscode.CancellationTokenSource().token);
+    const ask = async (text: string) => {
+      const parts: string[] = [];
+      await provider.provideLanguageModelChatResponse(
+        model!,
+        [vscode.LanguageModelChatMessage.User(text)],
+        {},
+        { report: (p) => parts.push(p.value) },
+        new vscode.CancellationTokenSource().token,
+      );
+      return parts.join("");
+    };
+    assert.equal(await ask("Fix the bug in this function"), EMBEDDED_CODE_SENTENCE);
+    assert.match(await ask("Q: 12*7+5"), /89/, "an arithmetic question is answered by the embedded pair");
+  });
+
   test("an empty or whitespace selection is refused before anything runs", async function () {
     const editor = await openSource("x = 1\n\n\n\ny = 2\n");
     editor.selection = new vscode.Selection(1, 0, 3, 0);

@@ -8,6 +8,7 @@
 import * as vscode from "vscode";
 import { Disposable } from "./dispose.js";
 import { relativePath, type CodeTarget } from "./code-context.js";
+import { codeForRange } from "./code-prompt.js";
 
 export const PROPOSAL_SCHEME = "arbitrage-proposal";
 
@@ -77,6 +78,7 @@ export class CodeApplier extends Disposable implements vscode.TextDocumentConten
   async propose(target: CodeTarget, code: string): Promise<{ id: string; applied: Promise<boolean> }> {
     const doc = await vscode.workspace.openTextDocument(target.uri);
     const range = doc.validateRange(target.range);
+    code = codeForRange(code, doc.getText(range));
     const id = `p${++this.seq}`;
     const proposedText =
       doc.getText(new vscode.Range(new vscode.Position(0, 0), range.start)) +

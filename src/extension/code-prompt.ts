@@ -190,6 +190,15 @@ export function buildCodeQuestion(question: string, snippets: readonly CodeSnipp
   return { text: parts.join("\n\n"), notes };
 }
 
+/**
+ * `code` as the replacement of `replaced`: a fence's content ends with a line break, and a
+ * selection that stops at the end of a line has none, so the break is dropped there (the file
+ * would gain a blank line).
+ */
+export function codeForRange(code: string, replaced: string): string {
+  return code.endsWith("\n") && !replaced.endsWith("\n") ? code.slice(0, -1) : code;
+}
+
 export interface CodeBlock {
   /** The fence's info string (its first word), lower-cased; empty when none. */
   language: string;

@@ -5,6 +5,7 @@
  * on it gets one sentence naming how to pick a code pair, and no run.
  */
 import * as vscode from "vscode";
+import { extractExpression } from "../engine/task/arithmetic.js";
 import type { ModelConfig, ReasonOptions, ReasonResult } from "../engine/types.js";
 import type { CodeBlockAction } from "../protocol/index.js";
 import { CodeApplier, type ApplyArgs } from "./apply-code.js";
@@ -243,7 +244,9 @@ export class CodeRequests extends Disposable {
       source: "selection",
       startLine: editor.selection.start.line,
     };
-    if (usesEmbeddedPair(this.runner.settings.snapshot.model)) return { question, refusal: EMBEDDED_CODE_SENTENCE };
+    // The embedded pair reads only arithmetic: an arithmetic question asked with code selected is still its own.
+    if (usesEmbeddedPair(this.runner.settings.snapshot.model))
+      return extractExpression(question) ? { question } : { question, refusal: EMBEDDED_CODE_SENTENCE };
     if (!selected.trim() || allText.includes(selected.trim())) return { question };
     return { question: buildCodeQuestion(question, [snippet], this.budget()).text };
   }

@@ -7,6 +7,7 @@ import {
   answerCode,
   buildCodeQuestion,
   CHARS_PER_TOKEN,
+  codeForRange,
   codeTokenBudget,
   fenced,
   fenceLanguage,
@@ -110,4 +111,10 @@ test("answerCode returns the complete fences and flags an unfinished one", () =>
   assert.equal(unfinished, true);
   assert.deepEqual(answerCode("no code here"), { blocks: [], unfinished: false });
   assert.equal(answerCode("```\nclosed\n```").unfinished, false);
+});
+
+test("codeForRange drops a block's last line break where the replaced text has none", () => {
+  assert.equal(codeForRange("return a + b\n", "return a - b"), "return a + b");
+  assert.equal(codeForRange("return a + b\n", "return a - b\n"), "return a + b\n");
+  assert.equal(codeForRange("x = 1", "y = 2\n"), "x = 1");
 });
