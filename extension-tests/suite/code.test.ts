@@ -128,12 +128,19 @@ suite("Code requests (real extension host)", function () {
     assert.ok(code.target.range.start.line < 200 && code.target.range.end.line > 200);
   });
 
-  test("#file references: a source file goes in whole, a binary file is refused with a clear message", async function () {
+  test("#file and #selection references: a file goes in whole, a selection as it is, a binary file is refused with a clear message", async function () {
     const src = join(dir, "ref.py");
     writeFileSync(src, SOURCE);
     const [code] = await referencedCode([{ id: "vscode.file", value: vscode.Uri.file(src) } as vscode.ChatPromptReference]);
     assert.equal(code!.snippet.source, "file");
     assert.equal(code!.snippet.text, SOURCE);
+    const range = new vscode.Range(7, 0, 8, 28);
+    const [selected] = await referencedCode([
+      { id: "vscode.selection", value: new vscode.Location(vscode.Uri.file(src), range) } as vscode.ChatPromptReference,
+    ]);
+    assert.equal(selected!.snippet.source, "selection");
+    assert.equal(selected!.snippet.text, "def area(r):\n    return math.pi * r * r");
+    assert.ok(selected!.target.range.isEqual(range));
     const bin = join(dir, "blob.bin");
     writeFileSync(bin, Buffer.from([0x7f, 0x45, 0x4c, 0x46, 0, 1, 2, 0, 0]));
     await assert.rejects(
