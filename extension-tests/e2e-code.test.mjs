@@ -29,8 +29,8 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /** The code-server, the browser, its page, the workspace folder and the extensions folder of this file's tests. */
 let server, browser, page, workspace, extensionsDir;
 
-/** SOURCE with lines 3–4 (the function add) replaced by `code`, as Accept leaves the file. */
-const withAdd = (code) => SOURCE.replace("def add(a, b):\n    return a - b", code);
+/** SOURCE with lines 3–4 (the function add, no line break after it) replaced by `code`, as Accept leaves the file. */
+const withAdd = (code) => SOURCE.replace("def add(a, b):\n    return a - b", code.replace(/\n$/, ""));
 const inner = () => page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
 
 async function shot(name) {
@@ -98,9 +98,18 @@ async function answerQuestion() {
   await page.keyboard.press("Enter");
 }
 
-async function saveAll() {
-  await cs.runFromPalette(page, "File: Save All");
-  await sleep(500);
+/** Saves `file` from its editor (Ctrl+S) and returns its text on disk once it changed. */
+async function saveAndRead(file) {
+  await page.locator(".explorer-folders-view .monaco-list-row", { hasText: file }).first().click();
+  await page.locator(`.editor-instance .monaco-editor[data-uri$="/${file}"] .view-lines`).first().click();
+  await page.keyboard.press("Control+s");
+  const deadline = Date.now() + 10_000;
+  let text = readFileSync(join(workspace, file), "utf8");
+  while (text === SOURCE && Date.now() < deadline) {
+    await sleep(200);
+    text = readFileSync(join(workspace, file), "utf8");
+  }
+  return text;
 }
 
 /** The proposal's diff, then its Accept (from the title bar or the notification). */
@@ -124,7 +133,16 @@ test(
   async () => {
     try {
       await selectAdd("panel.py");
-      await cs.runFromPalette(page, "Reason with Arbitrage on Selection");
+      // From the editor's context menu (the palette's Escape would drop the selection first).
+      await page
+        .locator(".editor-instance .monaco-editor .view-lines")
+        .first()
+        .click({ button: "right", position: { x: 40, y: 46 } });
+      const item = page.locator('.monaco-menu .action-label[aria-label="Reason with Arbitrage on Selection"]').first();
+      await item.waitFor({ timeout: 10_000 });
+      await page.waitForTimeout(600); // menus ignore clicks right after opening
+      await item.hover();
+      await item.click();
       await answerQuestion();
       await inner().locator('body[data-state="finished"]').waitFor({ timeout: RUN_MS });
       const steps = await inner().locator("#steps .step:not(.pending)").count();
@@ -140,8 +158,7 @@ test(
       await shot("e2e-code-panel.png");
       await block.locator('button[data-action="apply"]').click();
       await acceptProposal("e2e-code-panel-diff.png", "title");
-      await saveAll();
-      assert.equal(readFileSync(join(workspace, "panel.py"), "utf8"), withAdd(code));
+      assert.equal(await saveAndRead("panel.py"), withAdd(code));
     } catch (e) {
       await shot("e2e-code-failure-panel.png");
       throw e;
@@ -162,8 +179,7 @@ test("the lightbulb's Reason with Arbitrage: the answer's code as a diff, Accept
     // The code the diff proposed: the panel's last code block of this run.
     await inner().locator('body[data-state="finished"]').waitFor({ timeout: 30_000 });
     const code = await inner().locator(".answer-code .code-block pre code").last().textContent();
-    await saveAll();
-    assert.equal(readFileSync(join(workspace, "bulb.py"), "utf8"), withAdd(code));
+    assert.equal(await saveAndRead("bulb.py"), withAdd(code));
   } catch (e) {
     await shot("e2e-code-failure-lightbulb.png");
     throw e;
@@ -177,11 +193,12 @@ test("inline chat (Ctrl+I) on a selection: what this workbench does, and nothing
     await page.keyboard.press("Control+i");
     await sleep(3_000);
     await shot("e2e-code-inline-chat-open.png");
-    const widget = page.locator(".inline-chat, .interactive-session").first();
+    // The widget's visible text (innerText leaves out its <style> elements).
+    const widget = page.locator(".inline-chat-widget, .inline-chat").first();
     const opened = await widget.isVisible().catch(() => false);
     seen.push(`Ctrl+I opened an inline chat widget: ${opened}`);
     if (opened) {
-      seen.push(`widget text: ${JSON.stringify(((await widget.textContent()) ?? "").replace(/\s+/g, " ").slice(0, 500))}`);
+      seen.push(`widget text: ${JSON.stringify(((await widget.innerText()) ?? "").replace(/\s+/g, " ").slice(0, 500))}`);
       const picker = widget.locator(".model-picker-item .model-picker-name").first();
       if (await picker.isVisible().catch(() => false)) {
         await picker.click();
@@ -195,7 +212,7 @@ test("inline chat (Ctrl+I) on a selection: what this workbench does, and nothing
       await page.keyboard.press("Enter");
       await sleep(60_000);
       await shot("e2e-code-inline-chat-after.png");
-      seen.push(`after 60 s: ${JSON.stringify(((await widget.textContent().catch(() => "")) ?? "").replace(/\s+/g, " ").slice(0, 800))}`);
+      seen.push(`after 60 s: ${JSON.stringify(((await widget.innerText().catch(() => "")) ?? "").replace(/\s+/g, " ").slice(0, 800))}`);
       const dialogs = await page.locator(".monaco-dialog-box").allTextContents();
       if (dialogs.length) seen.push(`dialogs: ${JSON.stringify(dialogs)}`);
       await page.keyboard.press("Escape");
