@@ -236,6 +236,19 @@ suite("Code requests (real extension host)", function () {
     await waitFor("the diff to close", () => proposalTabs().length === 0);
   });
 
+  test("Apply takes its arguments as plain JSON too, and refuses incomplete ones", async function () {
+    const editor = await openSource();
+    const json = JSON.parse(JSON.stringify({ uri: editor.document.uri, range: new vscode.Range(2, 0, 5, 16), code: "pass" })) as unknown;
+    const { id } = (await vscode.commands.executeCommand("arbitrage.applyCode", json)) as { id: string };
+    await waitFor("the proposal's diff", () => proposalTabs().length === 1);
+    assert.equal(await vscode.commands.executeCommand("arbitrage.acceptProposal", id), true);
+    assert.equal(editor.document.getText(), SOURCE.replace("def add(a, b):\n    total = a - b\n\n    return total", "pass"));
+    await assert.rejects(
+      Promise.resolve(vscode.commands.executeCommand("arbitrage.applyCode", { code: "pass" })),
+      /Apply Code needs a file, a range and the code/,
+    );
+  });
+
   test("Discard leaves the file as it was; a file changed since the proposal is not written", async function () {
     const editor = await openSource();
     const range = new vscode.Range(2, 0, 5, 16);

@@ -25,6 +25,23 @@ export interface ApplyArgs {
   code: string;
 }
 
+/**
+ * The Apply button's arguments, also when they arrive as plain JSON (a `Uri` and a `Range` that
+ * went through serialisation on the way from the chat view): anything else is undefined.
+ */
+export function applyArgs(raw: unknown): ApplyArgs | undefined {
+  const a = raw as { uri?: unknown; range?: unknown; code?: unknown } | undefined;
+  if (!a || typeof a.code !== "string") return undefined;
+  const uri = a.uri instanceof vscode.Uri ? a.uri : a.uri && typeof a.uri === "object" ? vscode.Uri.from(a.uri as vscode.Uri) : undefined;
+  type Pos = { line?: unknown; character?: unknown } | undefined;
+  // A Range serialises as [start, end].
+  const r = (Array.isArray(a.range) ? { start: a.range[0], end: a.range[1] } : a.range) as { start?: Pos; end?: Pos } | undefined;
+  const num = (x: unknown) => (typeof x === "number" && Number.isInteger(x) && x >= 0 ? x : undefined);
+  const [sl, sc, el, ec] = [num(r?.start?.line), num(r?.start?.character), num(r?.end?.line), num(r?.end?.character)];
+  if (!uri || sl === undefined || sc === undefined || el === undefined || ec === undefined) return undefined;
+  return { uri, range: new vscode.Range(sl, sc, el, ec), code: a.code };
+}
+
 interface Proposal extends CodeTarget {
   id: string;
   /** The file's version the diff was made from: Accept writes only into that version. */
@@ -50,7 +67,13 @@ export class CodeApplier extends Disposable implements vscode.TextDocumentConten
         if (e && e.document.uri.scheme !== PROPOSAL_SCHEME) this.lastEditor = e;
       }),
     );
-    this.register(vscode.commands.registerCommand(APPLY_COMMANDS.apply, (a: ApplyArgs) => this.propose(a, a.code)));
+    this.register(
+      vscode.commands.registerCommand(APPLY_COMMANDS.apply, (raw: unknown) => {
+        const a = applyArgs(raw);
+        if (!a) throw new Error("Arbitrage: Apply Code needs a file, a range and the code (it is run from an answer's Apply button).");
+        return this.propose(a, a.code);
+      }),
+    );
     this.register(vscode.commands.registerCommand(APPLY_COMMANDS.accept, (id?: unknown) => this.accept(this.proposalFor(id))));
     this.register(vscode.commands.registerCommand(APPLY_COMMANDS.discard, (id?: unknown) => this.discard(this.proposalFor(id))));
   }
