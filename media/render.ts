@@ -325,6 +325,20 @@ export function applyStyles(root: Element): void {
   }
 }
 
+/**
+ * Code -> sanitised highlighted HTML: the fence's language when highlight.js knows it, else the
+ * best guess among the registered languages (an answer's fence often names none).
+ */
+export function highlightCode(code: string, language: string): string {
+  const l = language.trim().toLowerCase();
+  try {
+    const html = l && hljs.getLanguage(l) ? hljs.highlight(code, { language: l, ignoreIllegals: true }).value : hljs.highlightAuto(code).value;
+    return sanitize(html);
+  } catch {
+    return escapeHtml(code);
+  }
+}
+
 /** Model text -> sanitised HTML string (still needs `applyStyles` after insertion). */
 export function renderModelText(text: string, streaming: boolean): string {
   let html: string;

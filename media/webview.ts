@@ -19,6 +19,7 @@ import { gpuDetails, gpuSummary } from "../src/protocol/gpu-text.js";
 import { formatMs, percent, speedupText, summarize } from "../src/protocol/summary.js";
 import { renderStepInto, splitThinking, startsInsideThink, thinkStates, type StepThinking } from "./render.js";
 import { formatScore, formatThreshold, thresholdStep } from "../src/shared/scores.js";
+import { renderAnswerCode } from "./code-actions.js";
 
 declare function acquireVsCodeApi(): {
   postMessage(m: WebviewToHost): void;
@@ -189,6 +190,7 @@ function renderSummary(): void {
   row("Est. speedup vs target-only", speedupText(s));
   row("Finished", r.finishReason);
   summaryEl.append(dl);
+  renderAnswerCode(summaryEl, r.text, (m) => vscode.postMessage(m));
 }
 
 function renderAll(): void {

@@ -9,7 +9,8 @@
 #      and integration tests inside the real extension host (@vscode/test-electron runTests ->
 #      extension-tests/bin/code-launcher.mjs -> code-server + headless Chromium)
 #   5. the end-to-end Chromium UI tests, embedded and real pair (screenshots in .test-artifacts/)
-#   6. the chat view end-to-end test on code-server 4.139.1 (@arbitrage and the model picker)
+#   6. the chat view end-to-end test on code-server 4.139.1 (@arbitrage and the model picker), and
+#      code requests on the real code pair there (panel Apply, the lightbulb, inline chat as it is)
 # Prints `N passed, N failed` as its last line; exits non-zero when anything failed.
 # System packages (Debian): chromium, libkrb5-dev, ripgrep — see scripts/setup-system.sh.
 set -uo pipefail
@@ -103,7 +104,9 @@ e2e_files=(extension-tests/e2e.test.mjs)
 [ "${ARBITRAGE_E2E_REAL:-1}" != "0" ] && e2e_files+=(extension-tests/e2e-real.test.mjs)
 run_tap "e2e" e2e.tap "${e2e_files[@]}"
 
-echo "== chat view end-to-end test (Chromium + code-server 4.139.1)"
-run_tap "chat e2e" e2e-chat.tap extension-tests/e2e-chat.test.mjs
+echo "== chat view end-to-end test (Chromium + code-server 4.139.1), and code requests on the real code pair"
+chat_files=(extension-tests/e2e-chat.test.mjs)
+[ "${ARBITRAGE_E2E_REAL:-1}" != "0" ] && chat_files+=(extension-tests/e2e-code.test.mjs)
+run_tap "chat e2e" e2e-chat.tap "${chat_files[@]}"
 
 finish

@@ -19,12 +19,21 @@ function manifest() {
 
 /** { draft, target } absolute paths; fetches the files first when one is missing. */
 export function realPair() {
+  return realPairOf("smollm2-135m-instruct", "gemma3-270m");
+}
+
+/** The real code pair, Qwen2.5-Coder 0.5B → 1.5B Instruct: { draft, target } absolute paths. */
+export function realCodePair() {
+  return realPairOf("qwen2.5-coder-0.5b-instruct", "qwen2.5-coder-1.5b-instruct");
+}
+
+function realPairOf(draftId, targetId) {
   const file = (id) => {
     const e = manifest().models.find((m) => m.id === id);
     if (!e) throw new Error(`no real model ${id} in models/real-models.json`);
     return join(realModelsDir(), e.file);
   };
-  const pair = { draft: file("smollm2-135m-instruct"), target: file("gemma3-270m") };
+  const pair = { draft: file(draftId), target: file(targetId) };
   if (!existsSync(pair.draft) || !existsSync(pair.target)) {
     const r = spawnSync("bash", [join(root, "scripts", "fetch-real-models.sh")], {
       cwd: root,

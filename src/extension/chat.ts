@@ -11,6 +11,7 @@ import { REASON_DEFAULTS } from "../engine/defaults.js";
 import type { EngineEvent, PromptStyle, ReasonOptions, ReasonResult, StepRecord } from "../engine/types.js";
 import { formatScore } from "../shared/scores.js";
 import { isArbitrageError } from "../protocol/index.js";
+import type { CodeRequests } from "./code-requests.js";
 import { formatMs, percent, speedupText, summarize } from "../protocol/summary.js";
 
 export const PARTICIPANT_ID = "arbitrage.chat";
@@ -27,6 +28,8 @@ export interface ChatRunner {
   ): Promise<{ runId: string; result: ReasonResult }>;
   knownTargetMsPerToken(): number | null;
   readonly contextSize: number;
+  /** Code requests' context in and code out (code-requests.ts); absent: every request is plain text. */
+  readonly code?: Pick<CodeRequests, "chatCode" | "lmQuestion">;
 }
 
 /**
@@ -82,7 +85,12 @@ function promptStyleFor(command: string | undefined): PromptStyle | undefined {
 
 export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler {
   return async (request, _context, stream, token) => {
-    const question = request.prompt.trim();
+    const code = await runner.code?.chatCode(request);
+    if (code?.refusal) {
+      stream.markdown(code.refusal);
+      return { metadata: { refused: true } };
+    }
+    const question = (code?.question ?? request.prompt).trim();
     if (!question) {
       stream.markdown("Ask a question, e.g. `@arbitrage /math What is 12*7+5?`");
       return {};
@@ -92,6 +100,7 @@ export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler
     // The engine's run-started event names the threshold in use; until then, the default.
     let threshold: number = REASON_DEFAULTS.threshold;
     let steps = 0;
+    for (const n of code?.notes ?? []) stream.markdown(safeMarkdown(`> **Note:** ${escapeChatMarkdown(n)}\n\n`));
     try {
       const { runId, result } = await runner.run(
         question,
@@ -116,6 +125,7 @@ export function createChatHandler(runner: ChatRunner): vscode.ChatRequestHandler
       } else {
         stream.markdown(safeMarkdown(summaryMarkdown(result, runner.knownTargetMsPerToken())));
       }
+      code?.finish(result, stream);
       stream.button({ command: "arbitrage.openPanel", title: "Open in Arbitrage panel", arguments: [runId] });
       return { metadata: { runId, steps: result.steps.length, finishReason: result.finishReason } };
     } catch (e) {
@@ -191,11 +201,17 @@ export function createLanguageModelProvider(runner: ChatRunner) {
     ): Promise<void> {
       // The engine answers one question: the last user message.
       const user = [...messages].reverse().find((m) => m.role === vscode.LanguageModelChatMessageRole.User) ?? messages.at(-1);
-      const question = user ? textOfMessage(user).trim() : "";
-      if (!question) throw new Error("Arbitrage: the request has no user message to answer.");
+      const asked = user ? textOfMessage(user).trim() : "";
+      if (!asked) throw new Error("Arbitrage: the request has no user message to answer.");
+      const code = runner.code?.lmQuestion(asked, messages.map(textOfMessage).join("\n"));
+      if (code?.refusal) {
+        progress.report(new vscode.LanguageModelTextPart(code.refusal));
+        return;
+      }
+      const question = code?.question ?? asked;
       await runner.run(
         question,
-        {},
+        question === asked ? {} : { promptStyle: "code" },
         (e) => {
           if (e.type === "step-decided") progress.report(new vscode.LanguageModelTextPart(e.step.text));
         },

@@ -18,6 +18,8 @@ import { nodeLlamaCppVersion } from "../bindings/install.js";
 import { bindingsDir, EXTRA_BINDINGS_ENV } from "../shared/binding-packages.js";
 import { calibrateRouter } from "./calibrate.js";
 import { installCudaSupport, removeCudaSupport, type CudaContext, type CudaInstallArgs } from "./cuda.js";
+import { CodeApplier } from "./apply-code.js";
+import { CODE_COMMANDS, CodeRequests, isCodeDocument, registerCodeActions } from "./code-requests.js";
 import { createChatHandler, createLanguageModelProvider, PARTICIPANT_ID, registerLanguageModelProvider, type ChatRunner } from "./chat.js";
 import { EngineClient } from "./engineClient.js";
 import { downloadRecommended, selectModels } from "./models.js";
@@ -65,6 +67,8 @@ export class Controller extends Disposable implements ChatRunner {
   private readonly engineEnv: NodeJS.ProcessEnv = {};
   /** What "Install CUDA Support" / "Remove CUDA Support" work with. */
   readonly cuda: CudaContext;
+  /** Code requests (code-requests.ts): set by activate(); the chat handler and the panel's code buttons use it. */
+  code?: CodeRequests;
 
   constructor(readonly context: vscode.ExtensionContext) {
     super();
@@ -235,7 +239,14 @@ export class Controller extends Disposable implements ChatRunner {
     },
     stop: () => void this.stop(),
     showLog: () => this.output.show(true),
+    codeBlock: (action, block) => void this.code?.panelCodeBlock(action, block),
   };
+
+  /** The panel's current run, for its code blocks' buttons. */
+  panelAnswer(): { question: string; answer: string | null } | undefined {
+    const state = ArbitragePanel.current?.state;
+    return state?.run ? { question: state.run.question, answer: state.result?.text ?? null } : undefined;
+  }
 
   showPanel(preserveFocus = false): ArbitragePanel {
     return ArbitragePanel.show(this.context.extensionUri, this.panelHandlers, preserveFocus);
@@ -344,6 +355,7 @@ export interface ArbitrageApi {
   chatHandler: vscode.ChatRequestHandler;
   languageModelProvider: ReturnType<typeof createLanguageModelProvider>;
   languageModelProviderRegistered: boolean;
+  code: CodeRequests;
 }
 
 let controller: Controller | undefined;
@@ -354,7 +366,14 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   const reg = (id: string, fn: (...args: unknown[]) => unknown) => context.subscriptions.push(vscode.commands.registerCommand(id, fn));
 
   reg(COMMANDS.reason, (arg) => c.reasonCommand(arg));
-  reg(COMMANDS.reasonOnSelection, () => c.reasonOnSelection());
+  // In a code file the selection is code to ask about (code-requests.ts); elsewhere it is the question.
+  const code = (c.code = new CodeRequests(c, new CodeApplier()));
+  context.subscriptions.push(code, registerCodeActions());
+  reg(COMMANDS.reasonOnSelection, (arg) => {
+    const editor = vscode.window.activeTextEditor;
+    return editor && isCodeDocument(editor.document) ? code.reasonOnSelection(arg) : c.reasonOnSelection();
+  });
+  reg(CODE_COMMANDS.reasonOnCode, (uri, range, question) => code.reasonOnCode(uri, range, question));
   reg(COMMANDS.selectModels, () => selectModels(c.engine, c.settings, context.globalStorageUri));
   reg(COMMANDS.download, () => downloadRecommended(c.engine, c.settings, context.globalStorageUri));
   reg(COMMANDS.stop, () => c.stop());
@@ -383,7 +402,7 @@ export function activate(context: vscode.ExtensionContext): ArbitrageApi {
   if (lmReg) context.subscriptions.push(lmReg);
   c.output.info(`activated (VS Code ${vscode.version}; language model provider ${lmReg ? "registered" : "not available in this VS Code"})`);
 
-  return { controller: c, chatHandler, languageModelProvider, languageModelProviderRegistered: !!lmReg };
+  return { controller: c, chatHandler, languageModelProvider, languageModelProviderRegistered: !!lmReg, code };
 }
 
 export async function deactivate(): Promise<void> {

@@ -20,6 +20,7 @@ import {
   isCurrentRun,
   parseWebviewMessage,
   reducePanel,
+  type CodeBlockAction,
   type EngineErrorData,
   type HostToWebview,
   type PanelState,
@@ -33,6 +34,8 @@ export interface PanelHandlers {
   rerun(threshold: number): void;
   stop(): void;
   showLog(): void;
+  /** A button of the answer's code block number `block` (code-requests.ts). */
+  codeBlock(action: CodeBlockAction, block: number): void;
 }
 
 export class ArbitragePanel extends Disposable {
@@ -95,6 +98,9 @@ export class ArbitragePanel extends Disposable {
         break;
       case "show-log":
         this.handlers.showLog();
+        break;
+      case "code-block":
+        this.handlers.codeBlock(m.action, m.block);
         break;
     }
   }

@@ -238,12 +238,22 @@ export {
 
 const ThresholdSchema = v.pipe(v.number(), v.finite(), v.minValue(LIMITS.threshold.min), v.maxValue(LIMITS.threshold.max));
 
+/** What a button of one of the answer's code blocks asks for. */
+export const CODE_BLOCK_ACTIONS = ["copy", "insert", "apply"] as const;
+export type CodeBlockAction = (typeof CODE_BLOCK_ACTIONS)[number];
+
 /** Messages from the webview; each object schema keeps only its known fields. */
 const WebviewToHostSchema = v.variant("type", [
   v.object({ type: v.literal("ready") }),
   v.object({ type: v.literal("rerun"), threshold: ThresholdSchema }),
   v.object({ type: v.literal("stop") }),
   v.object({ type: v.literal("show-log") }),
+  // The block by its index among the answer's complete code blocks: the host takes the code from its own copy of the answer.
+  v.object({
+    type: v.literal("code-block"),
+    action: v.picklist(CODE_BLOCK_ACTIONS),
+    block: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10_000)),
+  }),
 ]);
 export type WebviewToHost = v.InferOutput<typeof WebviewToHostSchema>;
 

@@ -57,13 +57,21 @@ test("coerceState drops malformed parts and keeps the well-formed ones", async (
   assert.deepEqual(failed.error, { code: "engine-crashed", message: "stopped" });
 });
 
-test("parseWebviewMessage accepts the four messages and returns only their known fields", () => {
+test("parseWebviewMessage accepts the five messages and returns only their known fields", () => {
   assert.deepEqual(parseWebviewMessage({ type: "ready" }), { type: "ready" });
   assert.deepEqual(parseWebviewMessage({ type: "stop", extra: "<script>" }), { type: "stop" });
   assert.deepEqual(parseWebviewMessage({ type: "show-log" }), { type: "show-log" });
   assert.deepEqual(parseWebviewMessage({ type: "rerun", threshold: 0.3, question: "other" }), { type: "rerun", threshold: 0.3 });
   assert.deepEqual(parseWebviewMessage({ type: "rerun", threshold: 0 }), { type: "rerun", threshold: 0 });
   assert.deepEqual(parseWebviewMessage({ type: "rerun", threshold: 1 }), { type: "rerun", threshold: 1 });
+  // A code block's button names the block by its index; code sent along is dropped, never used.
+  assert.deepEqual(parseWebviewMessage({ type: "code-block", action: "apply", block: 2, code: "rm -rf /" }), {
+    type: "code-block",
+    action: "apply",
+    block: 2,
+  });
+  for (const action of ["copy", "insert"])
+    assert.deepEqual(parseWebviewMessage({ type: "code-block", action, block: 0 }), { type: "code-block", action, block: 0 });
 });
 
 test("parseWebviewMessage rejects unknown types, non-objects and out-of-range thresholds", () => {
@@ -85,6 +93,11 @@ test("parseWebviewMessage rejects unknown types, non-objects and out-of-range th
     { type: "__proto__" },
     { type: "toString" },
     { type: "restore", state: {} },
+    { type: "code-block", action: "run", block: 0 },
+    { type: "code-block", action: "apply" },
+    { type: "code-block", action: "apply", block: -1 },
+    { type: "code-block", action: "apply", block: 1.5 },
+    { type: "code-block", action: "apply", block: "0" },
   ];
   for (const m of bad) assert.equal(parseWebviewMessage(m), null, String(JSON.stringify(m)));
 });
