@@ -1,6 +1,7 @@
 import type { LlamaContext, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp";
 import { CommittedText } from "./committed-text.js";
 import { CallLog } from "./cost/call-log.js";
+import { hasStepBoundary } from "./step-boundary.js";
 import type { GeneratingSession } from "./generator.js";
 import type { CandidateStep, SessionMeter, StepEnd, StepLimits, TokenProposer, TokenSpeculation, VerificationStats } from "./step.js";
 import type { ModelRole } from "./types.js";
@@ -139,7 +140,7 @@ export class ModelSession extends CommittedText implements GeneratingSession {
         textTokens = out.length;
         if (piece.length > 0) limits.onText?.(piece);
         // A token may carry text past the delimiter; the step still ends with that token.
-        if (text.indexOf(limits.delimiter, from) >= 0) endedBy = "delimiter";
+        if (hasStepBoundary(text, limits.delimiter, from)) endedBy = "delimiter";
       }
       if (endedBy !== null) return false;
       if (out.length >= limits.maxTokens) endedBy = "token-cap";

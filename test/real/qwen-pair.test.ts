@@ -4,6 +4,7 @@ import type { LlamaModel, Token } from "node-llama-cpp";
 import { ArbitrageEngine, checkModelFile, defaultModelConfig, type ReasonResult } from "../../src/engine/index.js";
 import { buildPrompt } from "../../src/engine/prompt.js";
 import { contextOptions, loadLlama } from "../../src/engine/runtime.js";
+import { insideCodeFence } from "../../src/engine/step-boundary.js";
 import { QWEN_DRAFT, QWEN_TARGET } from "./helpers.js";
 
 /**
@@ -76,6 +77,22 @@ for (const threads of [1, 2]) {
         gap < NEAR_TIE,
         `${label} parts from the target's text after ${JSON.stringify(model.detokenize(ref.slice(0, k)).slice(-60))} where the target's top-two gap is ${gap.toFixed(3)} (not a near-tie): a verification bug`,
       );
+    }
+
+    if (threads === 1) {
+      it("keeps a fenced code block in one step: a blank line inside it is no step boundary", async () => {
+        const r = await engine.reason(
+          "Write two Python functions, add(a, b) and mul(a, b), in one code block, with a blank line between them. No explanation.",
+          { policy: "target", promptStyle: "code", maxSteps: 3, maxTokensPerStep: 120 },
+        );
+        const fenced = r.steps.find((s) => s.text.includes("```"));
+        assert.ok(fenced, `a step holds the code block: ${JSON.stringify(r.text)}`);
+        assert.ok(
+          r.steps.every((s) => s.endedBy !== "delimiter" || !insideCodeFence(s.text)),
+          "no step ends inside a fence",
+        );
+        assert.match(fenced.text, /def add[\s\S]*\n\n[\s\S]*def mul/, "both functions, and the blank line between them, in one step");
+      });
     }
 
     for (const question of QUESTIONS) {
