@@ -1,4 +1,5 @@
 import type { ModelRole } from "../engine/index.js";
+import { PAPER_PROJECTION, predictRunMs, projectedCosts, type CallCosts } from "../engine/cost/predict.js";
 import { isSpeculativeMethod, type MethodId } from "./methods.js";
 import type { BenchConfig, PrefixReuseRecord, RunRecord } from "./run.js";
 
@@ -50,6 +51,18 @@ export interface ResultRow {
    * how this machine's cores split between the two models.
    */
   busyShareOfTarget: Record<ModelRole, number | null>;
+  /**
+   * The cost model's wall time per problem from this row's token counts and the engine's fitted
+   * per-token costs (src/engine/cost/predict.ts), against the measured mean: 1 is exact (null:
+   * no costs in the records). One per-token model must explain every method's time.
+   */
+  predictedShare?: number | null;
+  /**
+   * A projection, not a measurement: this row's mean time per problem if the target cost 4.5x the
+   * draft per decoded token and a batch's further token a twentieth of a decode (the paper's GPU
+   * setting), from the same token counts and the draft's measured cost.
+   */
+  projectedMs?: number | null;
   /**
    * Σ engine overhead / Σ wall: the engine's busy-clock overhead (wall time during which no model,
    * router or scorer was working; their times overlap) plus our call's time outside the engine's clock.
@@ -288,7 +301,28 @@ export function aggregateRows(configs: readonly BenchConfig[], records: readonly
   const alone = rows.find((r) => r.method === "target")?.modelMs.target;
   if (alone !== undefined && alone > 0)
     for (const r of rows) r.busyShareOfTarget = { draft: r.modelMs.draft / alone, target: r.modelMs.target / alone };
+  addPredictions(rows, byConfig, records);
   return rows;
+}
+
+/**
+ * Each row's predicted and projected time per problem, from its records' token counts and the
+ * engine's per-token costs as fitted by the end of the run (the last record's).
+ */
+function addPredictions(rows: ResultRow[], byConfig: readonly RunRecord[][], records: readonly RunRecord[]): void {
+  const costs: CallCosts | undefined = [...records].reverse().find((r) => r.callCosts)?.callCosts;
+  if (!costs) return;
+  const paper = projectedCosts(costs, PAPER_PROJECTION.ratio, PAPER_PROJECTION.batchShare);
+  const perProblem = (rs: readonly RunRecord[], c: CallCosts | null) => {
+    if (!c || rs.length === 0) return null;
+    const each = rs.map((r) => predictRunMs({ meters: r.meters, judgeMs: r.routerMs + r.scorerMs }, c));
+    return each.every((x) => x !== null) ? mean(each as number[]) : null;
+  };
+  rows.forEach((row, i) => {
+    const predicted = perProblem(byConfig[i]!, costs);
+    row.predictedShare = predicted !== null && row.meanMs > 0 ? predicted / row.meanMs : null;
+    row.projectedMs = perProblem(byConfig[i]!, paper);
+  });
 }
 
 /** Accuracy tolerance of "matched accuracy": within 1 point (0.01) of the target's. */

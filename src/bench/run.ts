@@ -1,4 +1,5 @@
 import { ArbitrageEngine, type ModelMeter, type ModelRole, type ReasonResult } from "../engine/index.js";
+import type { CallCosts } from "../engine/cost/predict.js";
 import { CodeSandbox, USER_MODE_NOTE } from "./code-sandbox.js";
 import type { CodeTask } from "./code-task.js";
 import { gradeCodeAnswer } from "./humaneval.js";
@@ -54,6 +55,8 @@ export interface RunRecord {
   rejectedTargetEvaluated: number;
   /** Draft tokens the target verified but did not keep (prefix reuse, token-level speculation). */
   targetVerifyWasted: number;
+  /** Each model's call costs as the engine had fitted them after this run (stats.callCosts). */
+  callCosts?: CallCosts;
   /** The target's batch checks (stats.verification): rounds, fresh draft proposals made and kept. */
   verification: { rounds: number; freshProposed: number; freshAccepted: number };
   /**
@@ -184,6 +187,7 @@ export function recordOf(config: number, problem: number, p: Problem, r: ReasonR
       (st.verification.freshProposed - st.verification.freshAccepted),
     rejectedTargetEvaluated: Math.max(0, st.targetTokensDiscarded - r.steps.filter((s) => s.model === "draft" && s.targetMs > 0).length),
     targetVerifyWasted: st.targetVerifyWasted,
+    ...(st.callCosts ? { callCosts: st.callCosts } : {}),
     verification: { rounds: st.verification.rounds, freshProposed: st.verification.freshProposed, freshAccepted: st.verification.freshAccepted },
   };
   if (r.policy === "oracle") {

@@ -24,6 +24,7 @@ export interface ReportNotes {
 
 /** One row per method and threshold: accuracy, latency and where the time and tokens went. */
 function methodTable(rows: readonly ResultRow[], colour: boolean) {
+  const paperTarget = rows.find((r) => r.method === "target")?.projectedMs ?? null;
   const main = table(
     [
       "method",
@@ -41,6 +42,8 @@ function methodTable(rows: readonly ResultRow[], colour: boolean) {
       "busy t/d ms",
       "busy t/d % tgt",
       "overhead %",
+      "pred/meas",
+      "paper ×tgt",
       "eval/commit d",
       "eval/commit t",
     ],
@@ -64,6 +67,8 @@ function methodTable(rows: readonly ResultRow[], colour: boolean) {
       `${num(r.modelMs.target, 0)}/${num(r.modelMs.draft, 0)}`,
       `${pct(r.busyShareOfTarget.target, 0)}/${pct(r.busyShareOfTarget.draft, 0)}`,
       pct(r.overheadShare),
+      num(r.predictedShare ?? null, 2),
+      r.projectedMs != null && paperTarget !== null && r.projectedMs > 0 ? times(paperTarget / r.projectedMs) : "–",
       num(r.evalPerCommitted.draft, 3),
       num(r.evalPerCommitted.target, 3),
     ]);
@@ -108,6 +113,8 @@ export function formatReport(rows: readonly ResultRow[], summary: Summary, colou
     "mean ms: wall per problem (oracle: measured, then in brackets its routing cost — see bench/README.md). judge ms: router + scorer.",
     "busy t/d: each model's time inside its evaluation calls (prefill, decoding, verification) per problem, and as % of the target-alone run's target busy time.",
     "rounds/prob: target batch checks (prefix reuse and token-level speculation); accept %: the draft's fresh token proposals the target kept.",
+    "pred/meas: the cost model's time per problem from the row's token counts and the engine's fitted per-token costs, over the measured. " +
+      "paper ×tgt: a PROJECTION, not a measurement — the speed-up over the target alone if the target cost 4.5× the draft per token and prefill a twentieth of decoding (the paper's GPU setting), from the same token counts.",
     "",
     matched.toString(),
     "",

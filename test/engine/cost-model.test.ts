@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { CallLog } from "../../src/engine/cost/call-log.js";
 import { CHOICE_MARGIN, chooseMethod, routedMsPerToken, speculativeMsPerToken, tokensPerRound } from "../../src/engine/cost/method-choice.js";
+import { PAPER_PROJECTION, predictRunMs, projectedCosts } from "../../src/engine/cost/predict.js";
 import type { PairCost, PairRates } from "../../src/engine/cost/types.js";
 import { sharedEngine } from "./helpers.js";
 
@@ -151,5 +152,24 @@ describe("policy auto on the embedded pair", () => {
     const r = await engine().reason("(12+7)*3-5", { policy: "target" });
     assert.equal(r.policy, "target");
     assert.equal(r.stats.choice, undefined);
+  });
+});
+
+describe("cost model: a run's time from its token counts, and a projection", () => {
+  const costs = { draft: { decodeMs: 10, batchTokenMs: 2 }, target: { decodeMs: 30, batchTokenMs: 5 } };
+
+  it("charges each sampled token a decode and each other evaluated token a batch token", () => {
+    const run = { meters: { draft: { generated: 20, evaluated: 50 }, target: { generated: 4, evaluated: 60 } }, judgeMs: 7 };
+    assert.equal(predictRunMs(run, costs), 7 + 20 * 10 + 30 * 2 + 4 * 30 + 56 * 5);
+    const targetOnly = { meters: { draft: { generated: 0, evaluated: 0 }, target: { generated: 10, evaluated: 40 } }, judgeMs: 0 };
+    assert.equal(predictRunMs(targetOnly, { target: costs.target }), 10 * 30 + 30 * 5, "an idle model needs no cost");
+    assert.equal(predictRunMs(run, { target: costs.target }), null, "a model that worked without a cost: no prediction");
+  });
+
+  it("projects the target as a multiple of the draft, batches as a share of a decode", () => {
+    const p = projectedCosts(costs, PAPER_PROJECTION.ratio, PAPER_PROJECTION.batchShare)!;
+    assert.equal(p.target!.decodeMs, 45);
+    assert.ok(Math.abs(p.target!.batchTokenMs - 2.25) < 1e-12 && Math.abs(p.draft!.batchTokenMs - 0.5) < 1e-12);
+    assert.equal(projectedCosts({ target: costs.target }, 4.5, 0.05), null);
   });
 });
