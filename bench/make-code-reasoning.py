@@ -78,15 +78,16 @@ print(total)
 
 
 def while_collatz(r):
+    # Capped at a few steps: the full Collatz walk of a two-digit number can take over 100.
     return f"""n = {r.randint(6, 99)}
 steps = 0
-while n != 1:
+while n != 1 and steps < {r.randint(4, 8)}:
     if n % 2 == 0:
         n = n // 2
     else:
         n = 3 * n + 1
     steps += 1
-print(steps)
+print(n + steps)
 """
 
 
