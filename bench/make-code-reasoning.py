@@ -28,11 +28,10 @@ prefix (--limit) mixes the templates. Each line: {"id": "<set>-<index>-<template
 import argparse
 import json
 import os
+import random
 import re
 import subprocess
 import sys
-
-import random
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
