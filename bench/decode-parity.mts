@@ -91,7 +91,7 @@ interface Row {
   ratio: number;
   overheadShare: number;
   tokens: number;
-  sameTokens: number;
+  sameText: number;
 }
 const rows: Row[] = [];
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
@@ -153,11 +153,11 @@ for (const threads of threadCounts) {
           ratio: median(engineMs.map((e, k) => e / serverMs[k]!)),
           overheadShare: overhead / wall,
           tokens: tokens / questions.length,
-          sameTokens: same,
+          sameText: same,
         };
         rows.push(row);
         process.stdout.write(
-          `${role.padEnd(6)} threads ${threads}: engine ${row.engineMs.toFixed(0)} ms, llama-server ${row.serverMs.toFixed(0)} ms per problem (median, ${row.tokens.toFixed(0)} tokens) — engine/server ${row.ratio.toFixed(3)}x (median of per-problem ratios); engine overhead ${(100 * row.overheadShare).toFixed(1)}%; same text on ${row.sameTokens}/${row.problems}\n`,
+          `${role.padEnd(6)} threads ${threads}: engine ${row.engineMs.toFixed(0)} ms, llama-server ${row.serverMs.toFixed(0)} ms per problem (median, ${row.tokens.toFixed(0)} tokens) — engine/server ${row.ratio.toFixed(3)}x (median of per-problem ratios); engine overhead ${(100 * row.overheadShare).toFixed(1)}%; same text on ${row.sameText}/${row.problems}\n`,
         );
       } finally {
         server.stop();
