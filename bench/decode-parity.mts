@@ -12,13 +12,13 @@
 // Defaults: the real pair Qwen2.5-Coder 0.5B -> 1.5B (scripts/fetch-real-models.sh), GSM8K test
 // questions (../shared/data/gsm8k/test-first-half.jsonl), threads 1 and 2. llama-server:
 // $ARBITRAGE_LLAMA_SERVER, else what scripts/build-llama-server.sh prints.
-import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { ArbitrageEngine, type ModelRole } from "../src/engine/index.js";
+// @ts-expect-error: a plain ES module shared with peer-llama-spec.mjs, no type declarations
+import { llamaServerBinary, startLlamaServer } from "./llama-server.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const CACHE = process.env.ARBITRAGE_REAL_MODELS ?? join(homedir(), ".cache", "arbitrage", "real-models");
@@ -46,40 +46,12 @@ const questions = readFileSync(o.problems!, "utf8")
   .slice(0, Number(o.limit))
   .map((l) => (JSON.parse(l) as { question: string }).question);
 const threadCounts = o.threads!.split(",").map(Number);
-
-function serverBinary(): string {
-  if (process.env.ARBITRAGE_LLAMA_SERVER) return process.env.ARBITRAGE_LLAMA_SERVER;
-  const built = spawnSync("bash", [join(ROOT, "scripts/build-llama-server.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  if (built.status !== 0) fail("scripts/build-llama-server.sh failed (see above).");
-  return built.stdout.trim().split("\n").pop()!;
-}
+const binary: string = llamaServerBinary();
 
 async function startServer(model: string, threads: number) {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
   // The engine's settings for a real model: F16 KV cache (llama.cpp's default), no flash attention.
-  const args = ["-m", model, "--host", "127.0.0.1", "--port", String(port), "-t", String(threads), "-tb", String(threads)];
-  args.push("-c", "4096", "-np", "1", "-fa", "off", "--no-webui");
-  const child = spawn(serverBinary(), args, { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  child.stderr.on("data", (d) => (log = (log + d).slice(-4000)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    if (child.exitCode !== null) fail(`llama-server exited (${child.exitCode}):\n${log}`);
-    if (
-      await fetch(`${url}/health`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      break;
-    if (Date.now() > deadline) fail(`llama-server did not become healthy:\n${log}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return { url, stop: () => child.kill("SIGTERM") };
+  const args = ["-m", model, "-t", String(threads), "-tb", String(threads), "-c", "4096", "-np", "1", "-fa", "off", "--no-webui"];
+  return startLlamaServer(binary, args);
 }
 
 interface Row {

@@ -9,11 +9,10 @@
 //
 // llama-server: $ARBITRAGE_LLAMA_SERVER, else what scripts/build-llama-server.sh prints (it builds
 // it once from the llama.cpp source node-llama-cpp ships, then reuses the cached binary).
-import { spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { llamaServerBinary, startLlamaServer } from "./llama-server.mjs";
 
 const ROOT = resolve(import.meta.dirname, "..");
 
@@ -85,26 +84,17 @@ if (o.limit !== undefined) problems = problems.slice(0, wholeNumber("--limit", o
 if (problems.length === 0) fail("no problems.");
 
 function serverBinary() {
-  if (o.server) return resolve(o.server);
-  if (process.env.ARBITRAGE_LLAMA_SERVER) return process.env.ARBITRAGE_LLAMA_SERVER;
-  const built = spawnSync("bash", [join(ROOT, "scripts/build-llama-server.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-  if (built.status !== 0) fail("scripts/build-llama-server.sh failed (see above).");
-  return built.stdout.trim().split("\n").pop();
-}
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, "127.0.0.1", r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
+  try {
+    return llamaServerBinary(o.server);
+  } catch (e) {
+    fail(e.message);
+  }
 }
 
 /** One llama-server on the target, with the draft when `n` is a number (token-level speculation, at most n tokens per round). */
 async function startServer(binary, n) {
-  const port = await freePort();
   // The engine's exact settings: one thread, F32 KV cache, no flash attention (the same for the draft).
-  const args = ["-m", o.target, "--host", "127.0.0.1", "--port", String(port), "-t", "1", "-tb", "1", "-c", "4096", "-np", "1"];
+  const args = ["-m", o.target, "-t", "1", "-tb", "1", "-c", "4096", "-np", "1"];
   args.push("-fa", "off", "--no-webui", "-ctk", "f32", "-ctv", "f32");
   if (n !== null) {
     args.push(
@@ -124,31 +114,12 @@ async function startServer(binary, n) {
       "f32",
     );
   }
-  const child = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] });
-  let log = "";
-  child.stderr.on("data", (d) => (log = (log + d).slice(-8000)));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) fail(`llama-server exited (${child.exitCode}):\n${log}`);
-    try {
-      if ((await fetch(`${url}/health`)).ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      fail(`llama-server did not become healthy in 60 s:\n${log}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
+  try {
+    const { url, stop } = await startLlamaServer(binary, args, 60_000);
+    return { n, url, args, stop };
+  } catch (e) {
+    fail(e.message);
   }
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((r) => child.once("exit", r));
-    child.kill("SIGTERM");
-    await exited;
-  };
-  return { n, url, args, stop };
 }
 
 /** The embedded task's prompt (src/engine/prompt.ts): the raw `Q: <question>\n\n`. */
