@@ -107,9 +107,14 @@ describe("code sandbox", () => {
     const target = `${packageRoot()}/sandbox-escape-${process.pid}.txt`;
     const r = await sandbox.run(`with open(${JSON.stringify(target)}, "w") as f:\n    f.write("escaped")\n`);
     assert.equal(existsSync(target), false, "nothing was written into the project");
-    if (sandbox.mode === "root") {
+    assert.equal(r.passed, false, "the write failed");
+    // A project under /tmp (a CI clone, say) is hidden by the sandbox's private /tmp: the folder is not there at all.
+    const hiddenByPrivateTmp = /^\/(tmp|var\/tmp|dev\/shm)\//.test(packageRoot());
+    if (sandbox.mode === "root" && !hiddenByPrivateTmp) {
       assert.deepEqual(r.limits, ["filesystem"]);
       assert.match(r.reason, /denied a file write outside its working folder.*PermissionError/);
+    } else if (hiddenByPrivateTmp) {
+      assert.match(r.reason, /FileNotFoundError/);
     }
     await expectContained(r);
   });

@@ -99,7 +99,19 @@ describe("router calibration (embedded pair)", () => {
       await plain.dispose();
     }
 
-    const r = cli(["reason", "--json", "--router", "confidence", "--threads", "1", "--calibrations", writtenDir, "(12+7)*3-5"]);
+    const r = cli([
+      "reason",
+      "--json",
+      "--policy",
+      "arbitrage",
+      "--router",
+      "confidence",
+      "--threads",
+      "1",
+      "--calibrations",
+      writtenDir,
+      "(12+7)*3-5",
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(JSON.parse(r.stdout).stats.router, /^confidence, calibrated for this pair, AUC 0\.\d\d$/);
   });
