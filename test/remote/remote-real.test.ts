@@ -101,9 +101,9 @@ describe("remote real target: Gemma 3 270M on llama-server", () => {
       } else {
         assert.deepEqual(texts(there), texts(here), q);
       }
-      const atZero = await remote.reason(q, { ...REAL_OPTIONS, threshold: 0 });
+      const atZero = await remote.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 0 });
       assert.deepEqual(texts(atZero), texts(there), `${q}: threshold 0 is the (remote) target`);
-      const atOne = await remote.reason(q, { ...REAL_OPTIONS, threshold: 1 });
+      const atOne = await remote.reason(q, { ...REAL_OPTIONS, policy: "arbitrage", threshold: 1 });
       const draft = await local.reason(q, { ...REAL_OPTIONS, policy: "draft" });
       assert.deepEqual(texts(atOne), texts(draft), `${q}: threshold 1 is the draft`);
       assert.equal(atOne.stats.remote?.target?.calls ?? 0, 0);

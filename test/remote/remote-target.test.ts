@@ -10,7 +10,8 @@ import { freePort, startFaultProxy, startLlamaServer, type FaultProxy, type Runn
  * policy at thresholds 0 and 1, the server's prefix cache, and every fault the issue names.
  */
 
-const OPTIONS = { maxSteps: 12 };
+// Routed unless a test names another policy: thresholds below are the router's.
+const OPTIONS = { maxSteps: 12, policy: "arbitrage" as const };
 
 async function expectError(work: Promise<unknown>, code: string, pattern: RegExp): Promise<ArbitrageError> {
   try {
