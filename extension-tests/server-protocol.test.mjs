@@ -299,7 +299,11 @@ test(
     const progress = s.notifications.filter((n) => n.method === "arbitrage/calibrateProgress" && n.params.requestId === "cal-1").map((n) => n.params);
     assert.ok(progress.length >= 48, `progress after each problem (${progress.length})`);
     assert.equal(progress.at(-1).done, 48);
-    const reasoned = await s.request("arbitrage/reason", { requestId: "cal-2", question: "Q: 12*7+5", config, options: { maxSteps: 12 } }, 120_000);
+    const reasoned = await s.request(
+      "arbitrage/reason",
+      { requestId: "cal-2", question: "Q: 12*7+5", config, options: { policy: "arbitrage", maxSteps: 12 } },
+      120_000,
+    );
     assert.equal(reasoned.error, undefined, JSON.stringify(reasoned.error));
     assert.equal(reasoned.result.stats.router, r.result.router);
   },

@@ -649,12 +649,17 @@ export class ArbitrageEngine {
   /** The router's keep share and token speculation's acceptance on this pair: this engine's own requests first, then the project's measurements. */
   private ratesFor(router: string, threshold: number): PairRates | null {
     const shipped = measuredRates(this.pair, router);
-    const own = this.observed.keep.get(`${router}@${threshold}`);
+    // This threshold's own observations, else the project's, else the nearest threshold this engine observed.
+    const observedAt = [...this.observed.keep.entries()]
+      .filter(([k]) => k.startsWith(`${router}@`))
+      .map(([k, v]) => ({ at: Number(k.slice(router.length + 1)), ...v }))
+      .sort((a, b) => Math.abs(a.at - threshold) - Math.abs(b.at - threshold));
+    const own = observedAt[0]?.at === threshold || (!shipped?.keepShare && observedAt.length > 0) ? observedAt[0] : undefined;
     const acceptance = this.observed.proposed >= 32 ? this.observed.accepted / this.observed.proposed : (shipped?.acceptance ?? null);
     if (!shipped && !own && acceptance === null) return null;
     return {
       keepShare: own ? own.kept / own.steps : (shipped?.keepShare ?? null),
-      keepThreshold: own ? threshold : (shipped?.keepThreshold ?? null),
+      keepThreshold: own ? own.at : (shipped?.keepThreshold ?? null),
       acceptance,
       reuseShare: own && own.targetTokens > 0 ? own.reused / own.targetTokens : (shipped?.reuseShare ?? null),
       stepTokens: own ? own.tokens / own.steps : (shipped?.stepTokens ?? DEFAULT_STEP_TOKENS),

@@ -73,14 +73,25 @@ describe("cost model: choosing the method", () => {
     assert.ok(c.predictedMsPerToken.arbitrage! <= CHOICE_MARGIN * 2.5);
   });
 
-  it("never routes without a router fitted to the pair or a keep share measured at the threshold", () => {
+  it("never routes without a router fitted to the pair or a measured keep share; reads the share at the measured threshold", () => {
     const r = rates({ keepShare: 0.9, keepThreshold: 0.3, acceptance: 0.1, stepTokens: 8 });
     const unfitted = chooseMethod({ cost: embedded, rates: r, speculation: true, routing: "not calibrated", threshold: 0.3, draftTokens: 8 });
     assert.notEqual(unfitted.policy, "arbitrage");
     assert.equal(unfitted.predictedMsPerToken.arbitrage, undefined);
-    const otherThreshold = chooseMethod({ cost: embedded, rates: r, speculation: true, routing: true, threshold: 0.5, draftTokens: 8 });
-    assert.notEqual(otherThreshold.policy, "arbitrage");
-    assert.match(otherThreshold.reason, /never measured/);
+    const unmeasured = chooseMethod({
+      cost: embedded,
+      rates: rates({ acceptance: 0.1 }),
+      speculation: true,
+      routing: true,
+      threshold: 0.3,
+      draftTokens: 8,
+    });
+    assert.notEqual(unmeasured.policy, "arbitrage");
+    assert.match(unmeasured.reason, /never measured/);
+    // A threshold moved off the measured one still routes where routing pays: the share is read where it was measured, and said so.
+    const moved = chooseMethod({ cost: embedded, rates: r, speculation: true, routing: true, threshold: 0.22, draftTokens: 8 });
+    assert.equal(moved.policy, "arbitrage", moved.reason);
+    assert.match(moved.reason, /kept at 0\.3, the measured threshold/);
   });
 
   it("picks token speculation where routing cannot run and acceptance is high, with the best round size", () => {

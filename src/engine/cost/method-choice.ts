@@ -66,6 +66,7 @@ export interface ChoiceInputs {
   speculation: true | string;
   /** The router is fitted to this pair (shipped or calibrated), or why routing is not considered. */
   routing: true | string;
+  /** The request's routing threshold (the keep share is read at the nearest measured one). */
   threshold: number;
   draftTokens: number;
 }
@@ -99,12 +100,14 @@ export function chooseMethod(inputs: ChoiceInputs): MethodChoice {
   const keepShare = rates?.keepShare ?? null;
   if (inputs.routing !== true) {
     why.push(`no routing (${inputs.routing})`);
-  } else if (keepShare === null || rates?.keepThreshold !== threshold) {
-    why.push(`no routing (the router's keep share at threshold ${threshold} was never measured on this pair: run \`arbitrage bench\`)`);
+  } else if (keepShare === null) {
+    why.push("no routing (the router's keep share was never measured on this pair: run `arbitrage bench`)");
   } else {
     const routerMs = cost.routerMs ?? 2 * cost.draft.decodeMs;
     predicted.arbitrage = routedMsPerToken(cost, keepShare, rates!.stepTokens, routerMs, rates!.reuseShare ?? 0);
-    why.push(`routing ${ratio(predicted.arbitrage, target)} (${Math.round(keepShare * 100)}% of steps kept at ${threshold})`);
+    // The threshold trades accuracy against speed; whether routing pays on this machine is read at the measured point.
+    const at = rates!.keepThreshold === threshold ? `at ${threshold}` : `at ${rates!.keepThreshold}, the measured threshold`;
+    why.push(`routing ${ratio(predicted.arbitrage, target)} (${Math.round(keepShare * 100)}% of steps kept ${at})`);
   }
 
   // The cheapest method, if it is clearly cheaper than the target alone.
