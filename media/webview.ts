@@ -87,7 +87,7 @@ function renderHeader(run: RunInfo | null): void {
   metaEl.textContent = run
     ? `${run.pair} · policy ${policy} · threshold ${formatThreshold(run.threshold)}${router ? ` · router: ${router}` : ""}${gpu ? ` · ${gpuSummary(gpu)}` : ""}`
     : "";
-  metaEl.title = [choice?.reason, run && gpu ? gpuDetails(gpu) : ""].filter(Boolean).join("\n\n");
+  metaEl.title = [run && gpu ? gpuDetails(gpu) : "", choice?.reason].filter(Boolean).join("\n\n");
   if (run) {
     thresholdEl.step = thresholdStep(run.threshold);
     thresholdEl.value = String(run.threshold);

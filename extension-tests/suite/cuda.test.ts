@@ -55,6 +55,9 @@ suite("Install CUDA Support (real extension host, local registry)", function () 
     const cuda = packedPackage(root, CUDA);
     const reg = await useRegistry({ name: CUDA, version: cuda.version, tgz: cuda.file });
     const { cuda: where, engine, settings } = api.controller;
+    // No models loaded: the install then restarts the engine without reloading them in the background, so the
+    // load below is the only one (with earlier suites' models loaded, that reload and this one raced).
+    await engine.unload();
     assert.ok(where.bindingsDir.startsWith(where.storageDir), `${where.bindingsDir} is in the extension's global storage`);
     const outcome = (await vscode.commands.executeCommand("arbitrage.installCuda", { fallback: false })) as CudaInstallOutcome;
     const target = packageDir(where.bindingsDir, CUDA);
