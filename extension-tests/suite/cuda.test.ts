@@ -55,11 +55,6 @@ suite("Install CUDA Support (real extension host, local registry)", function () 
     const cuda = packedPackage(root, CUDA);
     const reg = await useRegistry({ name: CUDA, version: cuda.version, tgz: cuda.file });
     const { cuda: where, engine, settings } = api.controller;
-    // No models loaded and no load in flight: the install then restarts the engine without reloading them in the
-    // background, so the load below is the only one. An earlier suite's settings change leaves a reload of the
-    // warm models running; it raced this load (the engine process was killed under it). Let it finish, then unload.
-    await engine.ensureLoaded(settings.snapshot.model, undefined, false);
-    await engine.unload();
     assert.ok(where.bindingsDir.startsWith(where.storageDir), `${where.bindingsDir} is in the extension's global storage`);
     const outcome = (await vscode.commands.executeCommand("arbitrage.installCuda", { fallback: false })) as CudaInstallOutcome;
     const target = packageDir(where.bindingsDir, CUDA);
