@@ -29,7 +29,10 @@ modelFlags(program.command("reason"))
   .option("--temperature <t>", `0 = greedy (default: ${REASON_DEFAULTS.temperature})`, number("--temperature"))
   .option("--style <style>", `prompt style for instruct models: ${PROMPT_STYLES.join(", ")} (default: ${REASON_DEFAULTS.promptStyle})`)
   .option("--no-prefix-reuse", "do not let the target keep the agreeing prefix of a rejected draft step")
-  .option("--token-spec", "the target writes its steps with token-level speculative decoding (same text; --policy speculative always does)")
+  .option(
+    "--token-spec",
+    "the target writes its steps with token-level speculative decoding (the target's own text; on quantized models up to near-ties; --policy speculative always does)",
+  )
   .option(
     "--draft-tokens <n>",
     `draft tokens proposed per round of token-level speculation (default: ${REASON_DEFAULTS.draftTokens})`,

@@ -14,7 +14,8 @@ export type ModelRole = "draft" | "target";
  * - oracle: both write; scorer scores both; target's step used when its score exceeds the draft's by > threshold.
  * - target / draft: one model only.
  * - speculative: the target writes every step, with token-level speculative decoding (the draft
- *   proposes up to `draftTokens` tokens, the target checks them in one batch); same text as target.
+ *   proposes up to `draftTokens` tokens, the target checks them in one batch); the target's text (up to
+ *   near-ties on quantized kernels: EngineInfo.exactBatches).
  */
 export type Policy = "arbitrage" | "rsd" | "oracle" | "target" | "draft" | "speculative";
 export const POLICIES: readonly Policy[] = ["arbitrage", "rsd", "oracle", "target", "draft", "speculative"];
@@ -136,7 +137,7 @@ export interface ReasonOptions {
   speculativeDraft: boolean;
   /**
    * Every step the target writes uses token-level speculative decoding (the policy `speculative`
-   * always does): same text, fewer sequential target evaluations. Needs a shared tokenizer, greedy
+   * always does): the target's text (up to near-ties on quantized kernels), fewer sequential target evaluations. Needs a shared tokenizer, greedy
    * decoding and local models; otherwise the target writes alone and the result says why.
    */
   tokenSpeculation: boolean;
