@@ -123,13 +123,12 @@ export class EngineClient extends Disposable {
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     // A process that is no longer the current one was stopped (stop() lets go of it before it exits): its exit,
     // however late, is not a crash of the engine that serves requests now.
-    const expected = this.stopping || this.child !== child;
-    if (this.child !== child) {
-      this.output.info(`earlier engine process ${child.pid} exited (code ${code}, signal ${signal})`);
-      return;
+    const current = this.child === child;
+    const expected = this.stopping || !current;
+    if (current) {
+      this.child = null;
+      this.loadedKey = null;
     }
-    this.child = null;
-    this.loadedKey = null;
     const info: ExitInfo = { pid: child.pid, code, signal, stderrTail: this.stderrTail, at: Date.now(), expected };
     this.lastExit = info;
     if (expected) {
