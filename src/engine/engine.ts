@@ -602,9 +602,7 @@ export class ArbitrageEngine {
     const choice = chooseMethod({
       cost,
       rates: this.ratesFor(routerName, requested.threshold),
-      speculation: speculationCheck.speculation
-        ? true
-        : (speculationCheck.notice?.replace(/^.*?: /, "").replace(/\. The target.*$/, "") ?? "not available"),
+      speculation: speculationCheck.speculation ? true : (speculationCheck.whyNot ?? "not available"),
       routing: fitted,
       threshold: requested.threshold,
       draftTokens: requested.draftTokens,

@@ -14,6 +14,8 @@ import type { ModelRole, ResolvedReasonOptions } from "./types.js";
 export interface TokenSpeculationPlan {
   speculation: TokenSpeculation | null;
   notice: string | null;
+  /** Why the pair cannot speculate (null where it can, or where the request did not ask). */
+  whyNot: string | null;
 }
 
 export function planTokenSpeculation(
@@ -22,10 +24,11 @@ export function planTokenSpeculation(
   sameTokenizer: boolean,
 ): TokenSpeculationPlan {
   const wanted = options.policy === "speculative" || (options.tokenSpeculation && options.policy !== "draft");
-  if (!wanted) return { speculation: null, notice: null };
+  if (!wanted) return { speculation: null, notice: null, whyNot: null };
   if (options.policy === "oracle") {
     return {
       speculation: null,
+      whyNot: "the oracle keeps the draft's step open until both are scored",
       notice:
         "Token-level speculation is off for the oracle: it keeps the draft's step open until both are scored, and the draft's proposals would overwrite it.",
     };
@@ -43,8 +46,9 @@ export function planTokenSpeculation(
   if (why !== null) {
     return {
       speculation: null,
+      whyNot: why,
       notice: `Token-level speculation is off for this request: ${why}. The target writes its steps alone (the same text, without the speedup).`,
     };
   }
-  return { speculation: { proposer: proposer!, maxTokens: options.draftTokens }, notice: null };
+  return { speculation: { proposer: proposer!, maxTokens: options.draftTokens }, notice: null, whyNot: null };
 }
